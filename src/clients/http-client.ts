@@ -1,0 +1,166 @@
+import { Agent, request } from 'undici';
+import { PermanentError, RetryableError, type Exchange } from '../errors.ts';
+
+/**
+ * The one place that speaks HTTP to external systems. Every client (Rev.io, ThingSpace, Jasper,
+ * webhooks) goes through `send`, so that timeouts, keep-alive, the Retryable/Permanent mapping and
+ * the redaction of secrets in what we record are the same everywhere.
+ */
+
+/** Keep-alive pool shared by all clients: a bulk change makes thousands of calls to the same hosts. */
+const sharedAgent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
+
+const SECRET_HEADERS = new Set(['authorization', 'ocp-apim-subscription-key', 'vz-m2m-token', 'cookie']);
+const SECRET_FIELDS = /"(password|pass|secret|apiKey|api_key|appSecret|app_secret|access_token|sessionToken|token)"\s*:\s*"[^"]*"/gi;
+const SECRET_FORM_FIELDS = /\b(password|client_secret|access_token)=[^&]*/gi;
+
+export const REDACTED = '[REDACTED]';
+
+export function redactHeaders(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : value;
+  }
+  return out;
+}
+
+export function redactBody(body: string | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  return body.replace(SECRET_FIELDS, `"$1":"${REDACTED}"`).replace(SECRET_FORM_FIELDS, `$1=${REDACTED}`);
+}
+
+export interface HttpRequest {
+  /** `revio`, `thingspace`, `jasper`, `webhook`: names the system in errors and logs. */
+  system: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent as JSON when an object; as-is when a string (form bodies). */
+  body?: unknown;
+  timeoutMs: number;
+  /** Pulls the remote system's code and message out of an error body. */
+  describeError?: (status: number, body: unknown, text: string) => { code?: string; message?: string };
+}
+
+export interface HttpResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON, or `undefined` when the body was empty or not JSON. */
+  body: T;
+  text: string;
+  exchange: Exchange;
+}
+
+/**
+ * Sends one request. Resolves with 2xx answers; throws `RetryableError` for network errors,
+ * timeouts, 408, 429 and 5xx (with `retryAfterMs` from `Retry-After`), and `PermanentError` for
+ * other non-2xx answers, each carrying the redacted exchange.
+ */
+export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+  let payload: string | undefined;
+  if (typeof req.body === 'string') {
+    payload = req.body;
+  } else if (req.body !== undefined) {
+    payload = JSON.stringify(req.body, (_key, value: unknown) => (value === null ? undefined : value));
+    headers['content-type'] ??= 'application/json';
+  }
+
+  const started = performance.now();
+  const exchange: Exchange = {
+    method: req.method,
+    url: req.url,
+    requestHeaders: redactHeaders(headers),
+    requestBody: redactBody(payload),
+    status: undefined,
+    responseBody: undefined,
+    durationMs: 0,
+  };
+
+  let status: number;
+  let responseHeaders: Record<string, string>;
+  let text: string;
+  try {
+    const res = await request(req.url, {
+      method: req.method,
+      headers,
+      body: payload,
+      dispatcher: sharedAgent,
+      signal: AbortSignal.timeout(req.timeoutMs),
+    });
+    status = res.statusCode;
+    responseHeaders = flattenHeaders(res.headers);
+    text = await res.body.text();
+  } catch (cause) {
+    exchange.durationMs = Math.round(performance.now() - started);
+    const reason = describeNetworkError(cause, req.timeoutMs);
+    throw new RetryableError(`${req.system}: ${reason}`, { system: req.system, exchange, cause });
+  }
+
+  exchange.durationMs = Math.round(performance.now() - started);
+  exchange.status = status;
+  exchange.responseBody = redactBody(text);
+  const body = parseJson(text) as T;
+
+  if (status >= 200 && status < 300) {
+    return { status, headers: responseHeaders, body, text, exchange };
+  }
+
+  const described = req.describeError?.(status, body, text) ?? {};
+  const message = `${req.system} ${status}: ${described.message ?? (text.slice(0, 300) || 'no body')}`;
+  const init = { system: req.system, status, remoteCode: described.code, exchange };
+  if (status === 408 || status === 429 || status >= 500) {
+    throw new RetryableError(message, { ...init, retryAfterMs: parseRetryAfter(responseHeaders['retry-after']) });
+  }
+  throw new PermanentError(message, init);
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `Retry-After` is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function describeNetworkError(cause: unknown, timeoutMs: number): string {
+  if (cause instanceof Error) {
+    if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+    const code = (cause as { code?: string }).code;
+    return code ? `${code}: ${cause.message}` : cause.message;
+  }
+  return String(cause);
+}
+
+export function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
+/** Lets tests and shutdown close idle keep-alive sockets. */
+export async function closeHttpAgent(): Promise<void> {
+  await sharedAgent.close();
+}
+
+/** A client call's value together with the redacted exchange, for the change log. */
+export interface Call<T> {
+  value: T;
+  exchange: Exchange;
+}
