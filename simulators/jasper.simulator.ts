@@ -1,0 +1,358 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { registerSimControl } from './sim-control.ts';
+
+/**
+ * Cisco IoT Control Center (Jasper) REST API, `/rws/api/v1`, in memory, for tests and the demo.
+ *
+ * Magic ICCIDs (checked before any stored device, so they work with or without seeding):
+ *   …0500  every request answers 500 (errorCode 30000001)
+ *   …0404  every request answers 404 (errorCode 20000001), even with `autoCreateDevices`
+ *   …0429  the first request for that ICCID answers 429 with `Retry-After: 1`, later ones are normal
+ *          (until `/__sim/reset`)
+ *
+ * Error codes. From Control Center's published list: 10000001 invalid credentials (401), 10000023
+ * JSON not well formed (400), 10000028 unrecognised parameters (400), 20000001 "Resource not found -
+ * Invalid ICCID." (404), 30000001 unknown server error (500). Our own choice, as Cisco does not
+ * document them: 20000017 invalid rate plan, 20000018 invalid communication plan, 20000019 invalid
+ * status, 20000020 invalid effectiveDate (all 400), 40000029 too many requests (429, itself inferred).
+ *
+ * Limits, per account (defaults 1 in flight, 5 per rolling 1,000 ms): a request arriving while another
+ * of the same account is in flight, or after 5 accepted ones within the last second, answers 429 with
+ * `Retry-After`. Only accepted requests count toward the 5. Requests are in flight from arrival until
+ * their response is written or their connection closes.
+ *
+ * Control: `registerSimControl` routes, plus `POST /__sim/devices` (array of devices to upsert) and
+ * `GET /__sim/state` (devices with pending changes; per-account counters and accepted-request times).
+ */
+
+export const JASPER_STATUSES = ['ACTIVATED', 'DEACTIVATED', 'INVENTORY', 'TEST_READY', 'RETIRED'] as const;
+export type JasperSimStatus = (typeof JASPER_STATUSES)[number];
+
+// prettier-ignore
+const CUSTOM_FIELDS = [
+  'accountCustom1', 'accountCustom2', 'accountCustom3', 'accountCustom4', 'accountCustom5',
+  'accountCustom6', 'accountCustom7', 'accountCustom8', 'accountCustom9', 'accountCustom10',
+] as const;
+type CustomField = (typeof CUSTOM_FIELDS)[number];
+
+export type JasperSimDevice = {
+  iccid: string;
+  imsi: string;
+  msisdn: string;
+  imei: string;
+  status: JasperSimStatus;
+  ratePlan: string;
+  communicationPlan: string;
+  customer: string;
+  dateActivated: string;
+  dateUpdated: string;
+} & Record<CustomField, string>;
+
+export interface JasperSimAccount {
+  username: string;
+  apiKey: string;
+}
+
+export interface JasperSimulatorOptions {
+  /** Accepted API users; default the demo account `simbind` / `demo-jasper-key`. */
+  accounts?: JasperSimAccount[];
+  devices?: (Partial<JasperSimDevice> & { iccid: string })[];
+  ratePlans?: string[];
+  communicationPlans?: string[];
+  /** Treat any unknown 19–20 digit ICCID (magic ones aside) as an ACTIVATED device; default true. */
+  autoCreateDevices?: boolean;
+  limits?: { requests?: number; windowMs?: number; concurrency?: number };
+}
+
+export interface PendingChange {
+  effectiveDate: string;
+  changes: Partial<Record<EditableField, string>>;
+  requestedAt: string;
+}
+
+export interface JasperSimAccountState {
+  requests: number;
+  inFlight: number;
+  maxInFlight: number;
+  throttled: { concurrency: number; rate: number };
+  /** Epoch ms (sub-millisecond, monotonic clock) of accepted requests, newest last, capped. */
+  acceptedAt: number[];
+}
+
+/** `GET /__sim/state`; `accounts` is keyed by username. */
+export interface JasperSimState {
+  devices: (JasperSimDevice & { pending: PendingChange[] })[];
+  accounts: Record<string, JasperSimAccountState>;
+}
+
+type Verdict =
+  { kind: 'unauthenticated' } | { kind: 'throttled'; retryAfterSeconds: number } | { kind: 'ok' };
+
+const EDITABLE = ['status', 'ratePlan', 'communicationPlan', 'customer', ...CUSTOM_FIELDS] as const;
+type EditableField = (typeof EDITABLE)[number];
+const MAX_EFFECTIVE_DAYS = 180;
+const KEPT_TIMES = 1000;
+const DAY_MS = 86_400_000;
+
+const err = (errorMessage: string, errorCode: string) => ({ errorMessage, errorCode });
+const ERRORS = {
+  credentials: err('Invalid credentials', '10000001'),
+  badJson: err('The JSON in the request is not well formed.', '10000023'),
+  badRequest: err('Invalid request. The request contained one or more unrecognized parameters.', '10000028'),
+  notFound: err('Resource not found - Invalid ICCID.', '20000001'),
+  ratePlan: err('Invalid rate plan', '20000017'),
+  communicationPlan: err('Invalid communication plan', '20000018'),
+  status: err('Invalid status', '20000019'),
+  effectiveDate: err(
+    `Invalid effectiveDate: must be yyyy-MM-dd, today or up to ${MAX_EFFECTIVE_DAYS} days ahead`,
+    '20000020',
+  ),
+  tooMany: err('Too many requests', '40000029'),
+  server: err('Unknown server error.', '30000001'),
+};
+
+function errorBody(status: number) {
+  if (status === 401) return ERRORS.credentials;
+  if (status === 404) return ERRORS.notFound;
+  if (status === 429) return ERRORS.tooMany;
+  if (status >= 500) return ERRORS.server;
+  return ERRORS.badRequest;
+}
+
+export function buildJasperSimulator(options: JasperSimulatorOptions = {}): FastifyInstance {
+  const app = Fastify({ logger: false });
+  const accounts = options.accounts ?? [{ username: 'simbind', apiKey: 'demo-jasper-key' }];
+  const ratePlans = new Set(options.ratePlans ?? ['IoT Basic 1MB', 'IoT Pooled 100MB', 'IoT Pooled 1GB']);
+  const commPlans = new Set(options.communicationPlans ?? ['Data Only LTE', 'Data + SMS LTE']);
+  const autoCreate = options.autoCreateDevices ?? true;
+  const limits = { requests: 5, windowMs: 1000, concurrency: 1, ...options.limits };
+
+  const devices = new Map<string, JasperSimDevice>();
+  const pending = new Map<string, PendingChange[]>();
+  const usage = new Map<string, JasperSimAccountState>();
+  const throttledOnce = new Set<string>();
+  const verdicts = new WeakMap<FastifyRequest, Verdict>();
+
+  const upsert = (input: Partial<JasperSimDevice> & { iccid: string }) => {
+    devices.set(input.iccid, { ...(devices.get(input.iccid) ?? blankDevice(input.iccid)), ...input });
+  };
+  const reset = () => {
+    devices.clear();
+    pending.clear();
+    usage.clear();
+    throttledOnce.clear();
+    for (const device of options.devices ?? []) upsert(device);
+  };
+
+  const blankDevice = (iccid: string): JasperSimDevice => {
+    const tail = iccid.replace(/\D/g, '').padStart(10, '0').slice(-10);
+    const now = jasperTime(new Date());
+    return {
+      iccid,
+      imsi: `31017${tail}`,
+      msisdn: `1555${tail.slice(-7)}`,
+      imei: `35${tail.padStart(13, '0')}`,
+      status: 'ACTIVATED',
+      ratePlan: [...ratePlans][0] ?? '',
+      communicationPlan: [...commPlans][0] ?? '',
+      customer: '',
+      dateActivated: now,
+      dateUpdated: now,
+      ...(Object.fromEntries(CUSTOM_FIELDS.map((field) => [field, ''])) as Record<CustomField, string>),
+    };
+  };
+  reset();
+
+  // Limits are decided on arrival, before faults and body parsing, as Control Center would; the
+  // answer itself is sent from `preHandler` so that sim-control records the refused request.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/rws/')) return;
+    const username = authenticate(request.headers.authorization, accounts);
+    if (username === undefined) {
+      verdicts.set(request, { kind: 'unauthenticated' });
+      return;
+    }
+    const account = usage.get(username) ?? newAccountState();
+    usage.set(username, account);
+    account.requests += 1;
+    account.inFlight += 1;
+    account.maxInFlight = Math.max(account.maxInFlight, account.inFlight);
+    reply.raw.once('close', () => {
+      account.inFlight -= 1;
+    });
+
+    const now = performance.timeOrigin + performance.now();
+    const windowStart = now - limits.windowMs;
+    const recent = account.acceptedAt.filter((at) => at > windowStart);
+    if (account.inFlight > limits.concurrency) {
+      account.throttled.concurrency += 1;
+      verdicts.set(request, { kind: 'throttled', retryAfterSeconds: 1 });
+    } else if (recent.length >= limits.requests) {
+      account.throttled.rate += 1;
+      const freesAt = (recent[recent.length - limits.requests] ?? now) + limits.windowMs;
+      verdicts.set(request, {
+        kind: 'throttled',
+        retryAfterSeconds: Math.max(1, Math.ceil((freesAt - now) / 1000)),
+      });
+    } else {
+      account.acceptedAt.push(now);
+      if (account.acceptedAt.length > KEPT_TIMES) account.acceptedAt.shift();
+      verdicts.set(request, { kind: 'ok' });
+    }
+  });
+
+  registerSimControl(app, { errorBody, onReset: reset });
+
+  app.addHook('preHandler', async (request, reply) => {
+    const verdict = verdicts.get(request);
+    if (verdict?.kind === 'unauthenticated') return reply.code(401).send(ERRORS.credentials);
+    if (verdict?.kind === 'throttled') {
+      return reply.code(429).header('retry-after', String(verdict.retryAfterSeconds)).send(ERRORS.tooMany);
+    }
+    return undefined;
+  });
+
+  app.setErrorHandler((error: { statusCode?: number; code?: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) return reply.code(500).send(ERRORS.server);
+    return reply
+      .code(status)
+      .send(error.code?.startsWith('FST_ERR_CTP') ? ERRORS.badJson : errorBody(status));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(ERRORS.notFound));
+
+  /** The device, or `undefined` once the answer for a magic or unknown ICCID has been sent. */
+  const deviceFor = (iccid: string, reply: FastifyReply): JasperSimDevice | undefined => {
+    if (iccid.endsWith('0500')) return void reply.code(500).send(ERRORS.server);
+    if (iccid.endsWith('0404')) return void reply.code(404).send(ERRORS.notFound);
+    if (iccid.endsWith('0429') && !throttledOnce.has(iccid)) {
+      throttledOnce.add(iccid);
+      return void reply.code(429).header('retry-after', '1').send(ERRORS.tooMany);
+    }
+    if (!devices.has(iccid) && autoCreate && /^\d{19,20}$/.test(iccid)) upsert({ iccid });
+    const device = devices.get(iccid);
+    if (device === undefined) return void reply.code(404).send(ERRORS.notFound);
+    applyDueChanges(device);
+    return device;
+  };
+
+  // Scheduled changes take effect lazily, the first time the device is touched on or after their day.
+  const applyDueChanges = (device: JasperSimDevice) => {
+    const [due, later] = partition(pending.get(device.iccid) ?? [], (c) => c.effectiveDate <= utcToday());
+    for (const change of due) apply(device, change.changes);
+    pending.set(device.iccid, later);
+  };
+
+  app.get<{ Params: { iccid: string } }>('/rws/api/v1/devices/:iccid', async (request, reply) => {
+    return deviceFor(request.params.iccid, reply) ?? reply;
+  });
+
+  app.put<{ Params: { iccid: string } }>('/rws/api/v1/devices/:iccid', async (request, reply) => {
+    const found = deviceFor(request.params.iccid, reply);
+    if (found === undefined) return reply;
+    const edit = parseEdit(request.body, ratePlans, commPlans);
+    if ('error' in edit) return reply.code(400).send(edit.error);
+    const { changes, effectiveDate } = edit;
+    if (effectiveDate !== undefined && effectiveDate > utcToday()) {
+      const list = pending.get(found.iccid) ?? [];
+      list.push({ effectiveDate, changes, requestedAt: new Date().toISOString() });
+      pending.set(found.iccid, list);
+      return reply.code(202).send({ iccid: found.iccid });
+    }
+    apply(found, changes);
+    return { iccid: found.iccid };
+  });
+
+  app.post('/__sim/devices', async (request, reply) => {
+    const body = request.body;
+    if (!Array.isArray(body) || !body.every((d) => typeof (d as { iccid?: unknown }).iccid === 'string')) {
+      return reply.code(400).send(err('Body must be an array of devices, each with an iccid', '10000028'));
+    }
+    for (const device of body as (Partial<JasperSimDevice> & { iccid: string })[]) upsert(device);
+    return { ok: true, count: body.length };
+  });
+
+  app.get('/__sim/state', (_request, reply) => {
+    const state: JasperSimState = {
+      devices: [...devices.values()].map((device) => ({
+        ...device,
+        pending: pending.get(device.iccid) ?? [],
+      })),
+      accounts: Object.fromEntries(usage),
+    };
+    return reply.send(state);
+  });
+
+  return app;
+}
+
+function apply(device: JasperSimDevice, changes: PendingChange['changes']): void {
+  const wasActivated = device.status === 'ACTIVATED';
+  Object.assign(device, changes);
+  const now = jasperTime(new Date());
+  if (!wasActivated && device.status === 'ACTIVATED') device.dateActivated = now;
+  device.dateUpdated = now;
+}
+
+type ParsedEdit =
+  | { changes: PendingChange['changes']; effectiveDate: string | undefined }
+  | { error: { errorMessage: string; errorCode: string } };
+
+function parseEdit(body: unknown, ratePlans: Set<string>, commPlans: Set<string>): ParsedEdit {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: ERRORS.badRequest };
+  const changes: PendingChange['changes'] = {};
+  let effectiveDate: string | undefined;
+  for (const [field, value] of Object.entries(body)) {
+    if (typeof value !== 'string') return { error: ERRORS.badRequest };
+    if (field === 'effectiveDate') effectiveDate = value;
+    else if ((EDITABLE as readonly string[]).includes(field)) changes[field as EditableField] = value;
+    else return { error: ERRORS.badRequest };
+  }
+  const { status, ratePlan, communicationPlan } = changes;
+  if (Object.keys(changes).length === 0) return { error: ERRORS.badRequest };
+  if (status !== undefined && !(JASPER_STATUSES as readonly string[]).includes(status)) {
+    return { error: ERRORS.status };
+  }
+  if (ratePlan !== undefined && !ratePlans.has(ratePlan)) return { error: ERRORS.ratePlan };
+  if (communicationPlan !== undefined && !commPlans.has(communicationPlan)) {
+    return { error: ERRORS.communicationPlan };
+  }
+  if (effectiveDate !== undefined && !isWithinEffectiveRange(effectiveDate))
+    return { error: ERRORS.effectiveDate };
+  return { changes, effectiveDate };
+}
+
+/** `yyyy-MM-dd`, a real calendar day, from today (UTC) up to 180 days ahead. */
+function isWithinEffectiveRange(ymd: string): boolean {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(ymd) ? Date.parse(`${ymd}T00:00:00Z`) : NaN;
+  // `Date.parse` rolls 2025-02-30 over to March: only a round trip proves the day exists.
+  if (Number.isNaN(date) || new Date(date).toISOString().slice(0, 10) !== ymd) return false;
+  const days = (date - Date.parse(`${utcToday()}T00:00:00Z`)) / DAY_MS;
+  return days >= 0 && days <= MAX_EFFECTIVE_DAYS;
+}
+
+function authenticate(header: string | undefined, accounts: JasperSimAccount[]): string | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!match?.[1]) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const [username, apiKey] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+  return accounts.find((a) => colon > 0 && a.username === username && a.apiKey === apiKey)?.username;
+}
+
+function newAccountState(): JasperSimAccountState {
+  return { requests: 0, inFlight: 0, maxInFlight: 0, throttled: { concurrency: 0, rate: 0 }, acceptedAt: [] };
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((item) => !test(item))];
+}
+
+function utcToday(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** Control Center's timestamp format, e.g. `2016-06-27 17:47:13.000+0000`. */
+function jasperTime(date: Date): string {
+  return `${date.toISOString().slice(0, 23).replace('T', ' ')}+0000`;
+}

@@ -1,0 +1,183 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MAGIC_CUSTOMER, type RevioStore } from './store.ts';
+import {
+  BadRequest,
+  integerParam,
+  optionalDate,
+  optionalId,
+  optionalText,
+  page,
+  requiredId,
+  sendError,
+  sendThrottled,
+} from './wire.ts';
+
+/** Rev.io's resources under `/v1`. Catalogue records are served as given in the options. */
+
+export interface RevioCatalogue {
+  serviceTypes: Record<string, unknown>[];
+  products: Record<string, unknown>[];
+  providers: Record<string, unknown>[];
+}
+
+type Query = Record<string, string | undefined>;
+type Body = Record<string, unknown>;
+
+export function registerRevioRoutes(
+  app: FastifyInstance,
+  store: RevioStore,
+  catalogue: RevioCatalogue,
+): void {
+  app.post('/v1/Services', async (request, reply) => {
+    const body = objectBody(request.body);
+    // The gateway throttles before Rev.io looks at the request, hence before any validation.
+    const number = typeof body.number === 'string' ? body.number : '';
+    if (number.endsWith('0429') && !store.throttledNumbers.has(number)) {
+      store.throttledNumbers.add(number);
+      return sendThrottled(reply, 1);
+    }
+    if (body.service_id !== undefined)
+      throw new BadRequest('service_id cannot be set when creating a service.');
+    const customerId = requiredId(body, 'customer_id');
+    const magic = magicCustomerAnswer(reply, customerId);
+    if (magic) return magic;
+    if (!store.findCustomer(customerId)) throw new BadRequest(`customer_id ${customerId} does not exist.`);
+    if (optionalText(body, 'number', 255) === null || number === '')
+      throw new BadRequest('number is required.');
+
+    const service = store.addService({
+      customer_id: customerId,
+      number,
+      number2: optionalText(body, 'number2', 255),
+      service_type_id: optionalId(body, 'service_type_id'),
+      provider_id: optionalId(body, 'provider_id'),
+      activated_date: optionalDate(body, 'activated_date'),
+      effective_date: optionalDate(body, 'effective_date'),
+      description: optionalText(body, 'description', 1000),
+      usage_plan_group_id: optionalId(body, 'usage_plan_group_id'),
+      package_id: optionalId(body, 'package_id'),
+    });
+    return reply
+      .code(201)
+      .header('location', `/v1/Services/${service.service_id}`)
+      .send(created(service.service_id));
+  });
+
+  app.post('/v1/ServiceProduct', async (request, reply) => {
+    const body = objectBody(request.body);
+    if (body.service_product_id !== undefined)
+      throw new BadRequest('service_product_id cannot be set on create.');
+    const serviceId = requiredId(body, 'service_id');
+    const productId = requiredId(body, 'product_id');
+    const service = store.findService(serviceId);
+    if (!service) throw new BadRequest(`service_id ${serviceId} does not exist.`);
+    const customerId = optionalId(body, 'customer_id') ?? service.customer_id;
+    const magic = magicCustomerAnswer(reply, customerId);
+    if (magic) return magic;
+    if (customerId !== service.customer_id) {
+      throw new BadRequest(
+        `service ${serviceId} belongs to customer ${service.customer_id}, not ${customerId}.`,
+      );
+    }
+    const rate = body.rate ?? null;
+    if (rate !== null && typeof rate !== 'number') throw new BadRequest('rate must be a number.');
+    const quantity = body.quantity ?? 1;
+    if (typeof quantity !== 'number' || !Number.isFinite(quantity) || quantity <= 0) {
+      throw new BadRequest('quantity must be a positive number.');
+    }
+    const proration = body.generate_proration ?? false;
+    if (typeof proration !== 'boolean') throw new BadRequest('generate_proration must be a boolean.');
+
+    const record = store.addServiceProduct({
+      service_id: serviceId,
+      product_id: productId,
+      customer_id: customerId,
+      rate,
+      quantity,
+      effective_date: optionalDate(body, 'effective_date'),
+      activated_date: optionalDate(body, 'activated_date'),
+      package_id: optionalId(body, 'package_id'),
+      generate_proration: proration,
+    });
+    const id = record.service_product_id;
+    return reply.code(201).header('location', `/v1/ServiceProduct/${id}`).send(created(id));
+  });
+
+  app.get('/v1/Services', (request) => {
+    const query = request.query as Query;
+    const customerId = integerParam(query['search.customer_id'], 'search.customer_id', 1);
+    const serviceId = integerParam(query['search.service_id'], 'search.service_id', 1);
+    const { 'search.number': number, 'search.number2': number2 } = query;
+    const matching = store.services.filter(
+      (s) =>
+        (customerId === undefined || s.customer_id === customerId) &&
+        (serviceId === undefined || s.service_id === serviceId) &&
+        (number === undefined || s.number === number) &&
+        (number2 === undefined || s.number2 === number2),
+    );
+    return page(matching, query);
+  });
+
+  app.get('/v1/Services/:id', async (request, reply) => {
+    const service = store.findService(pathId(request.params));
+    return service ?? sendError(reply, 404, 'Service not found.');
+  });
+
+  app.get('/v1/ServiceProduct', (request) => {
+    const query = request.query as Query;
+    const serviceId = integerParam(query['search.service_id'], 'search.service_id', 1);
+    const customerId = integerParam(query['search.customer_id'], 'search.customer_id', 1);
+    const matching = store.serviceProducts.filter(
+      (p) =>
+        (serviceId === undefined || p.service_id === serviceId) &&
+        (customerId === undefined || p.customer_id === customerId),
+    );
+    return page(matching, query);
+  });
+
+  app.get('/v1/ServiceProduct/:id', async (request, reply) => {
+    const id = pathId(request.params);
+    const record = store.serviceProducts.find((p) => p.service_product_id === id);
+    return record ?? sendError(reply, 404, 'Service product not found.');
+  });
+
+  app.get('/v1/Customers/:id', async (request, reply) => {
+    const customer = store.findCustomer(pathId(request.params));
+    return customer ?? sendError(reply, 404, 'Customer not found.');
+  });
+
+  app.get('/v1/ServiceTypes', (request) => page(catalogue.serviceTypes, request.query as Query));
+  app.get('/v1/Products', (request) => page(catalogue.products, request.query as Query));
+  app.get('/v1/Providers', (request) => page(catalogue.providers, request.query as Query));
+}
+
+function created(id: number) {
+  return { ok: true, id };
+}
+
+function objectBody(body: unknown): Body {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequest('The request body must be a JSON object.');
+  }
+  return body as Body;
+}
+
+function pathId(params: unknown): number {
+  const id = integerParam((params as { id?: string }).id, 'id', 1);
+  if (id === undefined) throw new BadRequest('id is required.');
+  return id;
+}
+
+/** Data-driven failures (see the scenario list in `revio.simulator.ts`); `undefined` for normal ids. */
+function magicCustomerAnswer(reply: FastifyReply, customerId: number): FastifyReply | undefined {
+  switch (customerId) {
+    case MAGIC_CUSTOMER.serverError:
+      return sendError(reply, 500, 'An unexpected error occurred while processing the request.');
+    case MAGIC_CUSTOMER.badRequest:
+      return sendError(reply, 400, `Customer ${customerId} is closed: services cannot be added.`);
+    case MAGIC_CUSTOMER.badGateway:
+      return reply.code(502).type('text/plain').send('502 Bad Gateway: upstream connect error or disconnect');
+    default:
+      return undefined;
+  }
+}

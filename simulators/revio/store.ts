@@ -1,0 +1,133 @@
+/**
+ * The simulator's in-memory Rev.io: customers, service lines and service products, in snake_case
+ * exactly as they travel on the wire, so routes can answer with the records themselves.
+ */
+
+export interface RevioSimCustomer {
+  customer_id: number;
+  account_number: string;
+  name: string;
+  status: 'ACTIVE' | 'CLOSED';
+}
+
+export interface RevioSimService {
+  service_id: number;
+  customer_id: number;
+  number: string;
+  number2: string | null;
+  service_type_id: number | null;
+  provider_id: number | null;
+  /** Rev.io answers dates as `yyyy-MM-ddT00:00:00` (inferred); clients must not depend on the time part. */
+  activated_date: string | null;
+  effective_date: string | null;
+  disconnected_date: string | null;
+  description: string | null;
+  usage_plan_group_id: number | null;
+  package_id: number | null;
+}
+
+export interface RevioSimServiceProduct {
+  service_product_id: number;
+  service_id: number;
+  product_id: number;
+  customer_id: number;
+  rate: number | null;
+  quantity: number;
+  effective_date: string | null;
+  activated_date: string | null;
+  package_id: number | null;
+  generate_proration: boolean;
+}
+
+/** What options may preload: the ids are assigned by the store unless given. */
+export type SeedService = Partial<RevioSimService> & Pick<RevioSimService, 'customer_id' | 'number'>;
+export type SeedCustomer = Partial<RevioSimCustomer> & Pick<RevioSimCustomer, 'customer_id'>;
+
+/** Magic customer ids (see the scenario list in `revio.simulator.ts`). */
+export const MAGIC_CUSTOMER = {
+  serverError: 999500,
+  badRequest: 999400,
+  unknown: 999404,
+  badGateway: 999502,
+};
+
+// Real Rev.io ids are large and unrelated across resources; distinct ranges make a service id
+// passed where a product id belongs fail loudly in tests instead of matching by accident.
+const FIRST_SERVICE_ID = 500_001;
+const FIRST_SERVICE_PRODUCT_ID = 800_001;
+
+export class RevioStore {
+  services: RevioSimService[] = [];
+  serviceProducts: RevioSimServiceProduct[] = [];
+  private customers = new Map<number, RevioSimCustomer>();
+  /** Numbers ending in `0429` already throttled once: the second attempt goes through. */
+  readonly throttledNumbers = new Set<string>();
+  private nextServiceId = FIRST_SERVICE_ID;
+  private nextServiceProductId = FIRST_SERVICE_PRODUCT_ID;
+
+  constructor(
+    private readonly seed: { customers: SeedCustomer[]; services: SeedService[] },
+    private readonly autoCreateCustomers: boolean,
+  ) {
+    this.reset();
+  }
+
+  /** Back to the state the simulator was built with (seeded customers and services only). */
+  reset(): void {
+    this.services = [];
+    this.serviceProducts = [];
+    this.customers.clear();
+    this.throttledNumbers.clear();
+    this.nextServiceId = FIRST_SERVICE_ID;
+    this.nextServiceProductId = FIRST_SERVICE_PRODUCT_ID;
+    for (const customer of this.seed.customers) this.addCustomer(customer);
+    for (const service of this.seed.services) this.addService(service);
+  }
+
+  addCustomer(seed: SeedCustomer): RevioSimCustomer {
+    const customer: RevioSimCustomer = {
+      account_number: String(seed.customer_id),
+      name: `Customer ${seed.customer_id}`,
+      status: 'ACTIVE',
+      ...seed,
+    };
+    this.customers.set(customer.customer_id, customer);
+    return customer;
+  }
+
+  findCustomer(id: number): RevioSimCustomer | undefined {
+    if (id === MAGIC_CUSTOMER.unknown) return undefined;
+    const known = this.customers.get(id);
+    if (known || !this.autoCreateCustomers || !Number.isSafeInteger(id) || id <= 0) return known;
+    return this.addCustomer({ customer_id: id });
+  }
+
+  addService(seed: SeedService): RevioSimService {
+    const service: RevioSimService = {
+      service_id: seed.service_id ?? this.nextServiceId,
+      number2: null,
+      service_type_id: null,
+      provider_id: null,
+      activated_date: null,
+      effective_date: null,
+      disconnected_date: null,
+      description: null,
+      usage_plan_group_id: null,
+      package_id: null,
+      ...seed,
+    };
+    this.nextServiceId = Math.max(this.nextServiceId, service.service_id + 1);
+    this.services.push(service);
+    return service;
+  }
+
+  findService(id: number): RevioSimService | undefined {
+    return this.services.find((s) => s.service_id === id);
+  }
+
+  addServiceProduct(fields: Omit<RevioSimServiceProduct, 'service_product_id'>): RevioSimServiceProduct {
+    const record = { service_product_id: this.nextServiceProductId++, ...fields };
+    this.serviceProducts.push(record);
+    return record;
+  }
+}

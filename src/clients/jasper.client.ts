@@ -1,0 +1,175 @@
+import { PermanentError, type Exchange } from '../errors.ts';
+import { basicAuth, send, type Call, type HttpRequest } from './http-client.ts';
+import type { AccountLimit, RateGate } from './rate-gate.ts';
+
+/**
+ * Cisco IoT Control Center (Jasper) REST API, `rws/api/v1`. Control Center allows one call at a time
+ * per account and 5 per second, so every request goes through the rate gate, keyed `jasper:<id>`.
+ */
+
+const SYSTEM = 'jasper';
+
+export interface JasperCredentials {
+  /** Our id for this credential set; names the rate-limit key. */
+  id: string;
+  /** e.g. `https://restapi3.jasper.com/rws/api/v1` */
+  baseUrl: string;
+  username: string;
+  apiKey: string;
+  /** Default 5 per 1,000 ms, concurrency 1. */
+  rateLimit?: { requests: number; windowMs: number; concurrency?: number };
+}
+
+/** What we send; Control Center reports more statuses (`ACTIVATION_READY`, `REPLACED`, …). */
+export type JasperDeviceStatus = 'ACTIVATED' | 'DEACTIVATED' | 'INVENTORY' | 'TEST_READY' | 'RETIRED';
+
+type AccountCustomField = `accountCustom${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10}`;
+
+export type JasperDevice = {
+  iccid: string;
+  status: string;
+  imsi?: string;
+  msisdn?: string;
+  imei?: string;
+  ratePlan?: string;
+  communicationPlan?: string;
+  customer?: string;
+  dateActivated?: string;
+  dateUpdated?: string;
+} & Partial<Record<AccountCustomField, string>>;
+
+export interface JasperDeviceEdit {
+  status?: JasperDeviceStatus;
+  ratePlan?: string;
+  communicationPlan?: string;
+  customer?: string;
+  /** When the change takes effect, at most 180 days ahead; a `Date` is sent as its UTC day. */
+  effectiveDate?: Date | string;
+}
+
+export interface JasperEditResult {
+  iccid: string;
+  /** Control Center accepted a future-dated change (202) instead of applying it now (200). */
+  scheduled: boolean;
+}
+
+export interface JasperClient {
+  getDevice(creds: JasperCredentials, iccid: string): Promise<Call<JasperDevice>>;
+  editDevice(
+    creds: JasperCredentials,
+    iccid: string,
+    edit: JasperDeviceEdit,
+  ): Promise<Call<JasperEditResult>>;
+}
+
+export interface JasperClientDeps {
+  gate: RateGate;
+  timeoutMs: number;
+}
+
+const DEVICE_TEXT_FIELDS: readonly Exclude<keyof JasperDevice, 'iccid' | 'status'>[] = [
+  'imsi',
+  'msisdn',
+  'imei',
+  'ratePlan',
+  'communicationPlan',
+  'customer',
+  'dateActivated',
+  'dateUpdated',
+  ...Array.from({ length: 10 }, (_, i) => `accountCustom${i + 1}` as AccountCustomField),
+];
+
+export function createJasperClient(deps: JasperClientDeps): JasperClient {
+  const call = async <T>(
+    creds: JasperCredentials,
+    req: Pick<HttpRequest, 'method' | 'body'> & { iccid: string },
+    parse: (status: number, body: unknown) => T | undefined,
+  ): Promise<Call<T>> => {
+    if (req.iccid.trim() === '') throw new PermanentError('jasper: empty ICCID', { system: SYSTEM });
+    const release = await deps.gate.acquire(limitFor(creds));
+    try {
+      const res = await send({
+        system: SYSTEM,
+        method: req.method,
+        url: `${creds.baseUrl.replace(/\/+$/, '')}/devices/${encodeURIComponent(req.iccid)}`,
+        headers: { authorization: basicAuth(creds.username, creds.apiKey) },
+        body: req.body,
+        timeoutMs: deps.timeoutMs,
+        describeError,
+      });
+      const value = parse(res.status, res.body);
+      if (value === undefined) throw unexpected(res.status, res.exchange);
+      return { value, exchange: res.exchange };
+    } finally {
+      await release();
+    }
+  };
+
+  return {
+    getDevice: (creds, iccid) => call(creds, { method: 'GET', iccid }, (_status, body) => parseDevice(body)),
+
+    editDevice: async (creds, iccid, edit) => {
+      const { status, ratePlan, communicationPlan, customer } = edit;
+      const changes = { status, ratePlan, communicationPlan, customer };
+      if (Object.values(changes).every((v) => v === undefined)) {
+        throw new PermanentError('jasper: edit without any change', { system: SYSTEM });
+      }
+      const effectiveDate = edit.effectiveDate === undefined ? undefined : toYmd(edit.effectiveDate);
+      const body = { ...changes, effectiveDate };
+      return await call(creds, { method: 'PUT', iccid, body }, (httpStatus, res) => {
+        const echoed = iccidOf(res);
+        return echoed === undefined ? undefined : { iccid: echoed, scheduled: httpStatus === 202 };
+      });
+    },
+  };
+}
+
+function limitFor(creds: JasperCredentials): AccountLimit {
+  const { requests = 5, windowMs = 1000, concurrency = 1 } = creds.rateLimit ?? {};
+  return { key: `${SYSTEM}:${creds.id}`, requests, windowMs, concurrency };
+}
+
+function describeError(_status: number, body: unknown): { code?: string; message?: string } {
+  if (typeof body !== 'object' || body === null) return {};
+  const { errorCode, errorMessage } = body as { errorCode?: unknown; errorMessage?: unknown };
+  return {
+    code: typeof errorCode === 'string' || typeof errorCode === 'number' ? String(errorCode) : undefined,
+    message: typeof errorMessage === 'string' ? errorMessage : undefined,
+  };
+}
+
+/** Success means a 2xx carrying a non-empty `iccid`; anything else is a reply we cannot trust. */
+function unexpected(status: number, exchange: Exchange): PermanentError {
+  return new PermanentError(`jasper ${status}: answer without an iccid`, {
+    system: SYSTEM,
+    status,
+    exchange,
+  });
+}
+
+function iccidOf(body: unknown): string | undefined {
+  const iccid = typeof body === 'object' && body !== null ? (body as { iccid?: unknown }).iccid : undefined;
+  return typeof iccid === 'string' && iccid.trim() !== '' ? iccid : undefined;
+}
+
+function parseDevice(body: unknown): JasperDevice | undefined {
+  const iccid = iccidOf(body);
+  if (iccid === undefined) return undefined;
+  const raw = body as Record<string, unknown>;
+  const device: JasperDevice = { iccid, status: typeof raw.status === 'string' ? raw.status : '' };
+  for (const field of DEVICE_TEXT_FIELDS) {
+    const value = raw[field];
+    if (typeof value === 'string') device[field] = value;
+  }
+  return device;
+}
+
+/** Control Center wants `yyyy-MM-dd`; a `Date` is taken as its UTC calendar day. */
+function toYmd(value: Date | string): string {
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+  const date = typeof value === 'string' ? new Date(value) : value;
+  if (Number.isNaN(date.getTime())) {
+    throw new PermanentError(`jasper: invalid effectiveDate ${String(value)}`, { system: SYSTEM });
+  }
+  return date.toISOString().slice(0, 10);
+}

@@ -1,0 +1,341 @@
+import { PermanentError } from '../errors.ts';
+import { basicAuth, send, type Call, type HttpRequest, type HttpResponse } from './http-client.ts';
+import type { RateGate } from './rate-gate.ts';
+
+/**
+ * Rev.io (billing) REST v1: service lines and their products. Rev.io has no idempotency key, so a
+ * create that failed as Retryable may still have happened: callers look the line up with
+ * `findServices` before sending the create again.
+ */
+
+export interface RevioCredentials {
+  /** simbind's credentials row id: names the account in the shared rate limit. */
+  id: string;
+  /** e.g. `https://api.revioapi.com/v1`. */
+  baseUrl: string;
+  username: string;
+  clientCode: string;
+  password: string;
+  subscriptionKey: string;
+  /** Rev.io allows 500 requests per minute per account unless the contract says otherwise. */
+  rateLimit?: { requests: number; windowMs: number };
+}
+
+/** A calendar date: `yyyy-MM-dd` (or an ISO date-time, whose date part is kept) or a `Date` (UTC). */
+export type RevioDate = string | Date;
+
+export interface CreateServiceInput {
+  customerId: number;
+  /** The MSISDN, else the device identifier (≤ 255). */
+  number: string;
+  /** The ICCID. */
+  number2?: string | null;
+  serviceTypeId?: number | null;
+  providerId?: number | null;
+  effectiveDate?: RevioDate | null;
+  activatedDate?: RevioDate | null;
+  usagePlanGroupId?: number | null;
+  packageId?: number | null;
+  description?: string | null;
+}
+
+export interface CreateServiceProductInput {
+  serviceId: number;
+  productId: number;
+  customerId?: number | null;
+  rate?: number | null;
+  /** Default 1. */
+  quantity?: number | null;
+  effectiveDate?: RevioDate | null;
+  activatedDate?: RevioDate | null;
+  packageId?: number | null;
+  generateProration?: boolean | null;
+}
+
+export interface RevioService {
+  serviceId: number;
+  customerId: number;
+  number: string;
+  number2: string | null;
+  serviceTypeId: number | null;
+  providerId: number | null;
+  /** `yyyy-MM-dd`. */
+  activatedDate: string | null;
+  effectiveDate: string | null;
+  disconnectedDate: string | null;
+  description: string | null;
+}
+
+export interface RevioServiceProduct {
+  serviceProductId: number;
+  serviceId: number;
+  productId: number;
+  customerId: number | null;
+  rate: number | null;
+  quantity: number;
+  effectiveDate: string | null;
+  activatedDate: string | null;
+}
+
+export interface RevioCustomer {
+  customerId: number;
+  accountNumber: string | null;
+  name: string | null;
+  status: string | null;
+}
+
+export interface RevioServiceType {
+  serviceTypeId: number;
+  description: string;
+}
+
+export interface RevioProduct {
+  productId: number;
+  description: string;
+  rate: number | null;
+}
+
+export interface RevioProvider {
+  providerId: number;
+  name: string;
+}
+
+export interface RevioClient {
+  createService(creds: RevioCredentials, input: CreateServiceInput): Promise<Call<{ serviceId: number }>>;
+  createServiceProduct(
+    creds: RevioCredentials,
+    input: CreateServiceProductInput,
+  ): Promise<Call<{ serviceProductId: number }>>;
+  /** Every matching line, across pages; the exchange is the last page's. */
+  findServices(
+    creds: RevioCredentials,
+    search: { customerId: number; number?: string },
+  ): Promise<Call<RevioService[]>>;
+  listServiceProducts(creds: RevioCredentials, serviceId: number): Promise<Call<RevioServiceProduct[]>>;
+  /** A 404 is a `PermanentError` with status 404. */
+  getCustomer(creds: RevioCredentials, customerId: number): Promise<Call<RevioCustomer>>;
+  listServiceTypes(creds: RevioCredentials): Promise<Call<RevioServiceType[]>>;
+  listProducts(creds: RevioCredentials): Promise<Call<RevioProduct[]>>;
+  listProviders(creds: RevioCredentials): Promise<Call<RevioProvider[]>>;
+}
+
+export interface RevioClientDeps {
+  gate: RateGate;
+  timeoutMs: number;
+}
+
+const SYSTEM = 'revio';
+const DEFAULT_LIMIT = { requests: 500, windowMs: 60_000 };
+/** Rev.io's largest page: a customer with 1,200 lines costs 3 requests of the 500-a-minute budget. */
+const PAGE_SIZE = 500;
+
+type WireRecord = Record<string, unknown>;
+
+export function createRevioClient(deps: RevioClientDeps): RevioClient {
+  async function call<T>(
+    creds: RevioCredentials,
+    method: HttpRequest['method'],
+    path: string,
+    body?: WireRecord,
+  ): Promise<HttpResponse<T>> {
+    const limit = creds.rateLimit ?? DEFAULT_LIMIT;
+    const release = await deps.gate.acquire({ key: `revio:${creds.id}`, ...limit });
+    try {
+      return await send<T>({
+        system: SYSTEM,
+        method,
+        url: `${creds.baseUrl.replace(/\/+$/, '')}${path}`,
+        headers: {
+          authorization: basicAuth(`${creds.username}@${creds.clientCode}`, creds.password),
+          'ocp-apim-subscription-key': creds.subscriptionKey,
+        },
+        body,
+        timeoutMs: deps.timeoutMs,
+        describeError,
+      });
+    } finally {
+      await release();
+    }
+  }
+
+  async function create(creds: RevioCredentials, path: string, body: WireRecord): Promise<Call<number>> {
+    const res = await call<unknown>(creds, 'POST', path, body);
+    const id = (res.body as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      throw unexpected(res, `no id in answer to POST ${path}`);
+    }
+    return { value: id, exchange: res.exchange };
+  }
+
+  /** Follows `has_more`; a page that claims more but brings nothing would loop forever, so it fails. */
+  async function listAll<T>(
+    creds: RevioCredentials,
+    resource: string,
+    search: Record<string, string | number | undefined>,
+    map: (record: WireRecord) => T,
+  ): Promise<Call<T[]>> {
+    const out: T[] = [];
+    for (let pageNo = 1; ; pageNo++) {
+      const query = new URLSearchParams();
+      for (const [name, value] of Object.entries(search)) {
+        if (value !== undefined) query.set(`search.${name}`, String(value));
+      }
+      query.set('search.page', String(pageNo));
+      query.set('search.page_size', String(PAGE_SIZE));
+      const res = await call<unknown>(creds, 'GET', `/${resource}?${query.toString()}`);
+      const body = res.body as { has_more?: unknown; records?: unknown } | undefined;
+      if (!Array.isArray(body?.records)) {
+        throw unexpected(res, `no records in answer to GET /${resource}`);
+      }
+      out.push(...(body.records as WireRecord[]).map(map));
+      if (body.has_more !== true) return { value: out, exchange: res.exchange };
+      if (body.records.length === 0) {
+        throw unexpected(res, `GET /${resource} page ${pageNo} is empty but has_more`);
+      }
+    }
+  }
+
+  return {
+    async createService(creds, input) {
+      const { value, exchange } = await create(creds, '/Services', {
+        customer_id: input.customerId,
+        number: input.number,
+        number2: input.number2,
+        service_type_id: input.serviceTypeId,
+        provider_id: input.providerId,
+        effective_date: wireDate(input.effectiveDate),
+        activated_date: wireDate(input.activatedDate),
+        usage_plan_group_id: input.usagePlanGroupId,
+        package_id: input.packageId,
+        description: input.description,
+      });
+      return { value: { serviceId: value }, exchange };
+    },
+
+    async createServiceProduct(creds, input) {
+      const { value, exchange } = await create(creds, '/ServiceProduct', {
+        service_id: input.serviceId,
+        product_id: input.productId,
+        customer_id: input.customerId,
+        rate: input.rate,
+        quantity: input.quantity ?? 1,
+        effective_date: wireDate(input.effectiveDate),
+        activated_date: wireDate(input.activatedDate),
+        package_id: input.packageId,
+        generate_proration: input.generateProration,
+      });
+      return { value: { serviceProductId: value }, exchange };
+    },
+
+    findServices: (creds, search) =>
+      listAll(creds, 'Services', { customer_id: search.customerId, number: search.number }, toService),
+
+    listServiceProducts: (creds, serviceId) =>
+      listAll(creds, 'ServiceProduct', { service_id: serviceId }, toServiceProduct),
+
+    async getCustomer(creds, customerId) {
+      const res = await call<WireRecord | undefined>(creds, 'GET', `/Customers/${customerId}`);
+      const record = res.body ?? {};
+      return {
+        value: {
+          customerId: num(record.customer_id) ?? customerId,
+          accountNumber: str(record.account_number),
+          name: str(record.name),
+          status: str(record.status),
+        },
+        exchange: res.exchange,
+      };
+    },
+
+    listServiceTypes: (creds) =>
+      listAll(creds, 'ServiceTypes', {}, (r) => ({
+        serviceTypeId: Number(r.service_type_id),
+        description: str(r.description) ?? '',
+      })),
+
+    listProducts: (creds) =>
+      listAll(creds, 'Products', {}, (r) => ({
+        productId: Number(r.product_id),
+        description: str(r.description) ?? '',
+        rate: num(r.rate),
+      })),
+
+    listProviders: (creds) =>
+      listAll(creds, 'Providers', {}, (r) => ({
+        providerId: Number(r.provider_id),
+        name: str(r.name) ?? '',
+      })),
+  };
+}
+
+/**
+ * Rev.io answers errors as `[{ ok, error, message }]`, its gateway as `{ statusCode, message }`,
+ * and a proxy in front of it with HTML or plain text (then `send` falls back to the raw text).
+ */
+export function describeError(_status: number, body: unknown): { code?: string; message?: string } {
+  const first: unknown = Array.isArray(body) ? body[0] : body;
+  if (typeof first !== 'object' || first === null) return {};
+  const { error, message } = first as { error?: unknown; message?: unknown };
+  return {
+    code: typeof error === 'string' ? error : undefined,
+    message: typeof message === 'string' ? message : typeof error === 'string' ? error : undefined,
+  };
+}
+
+/** A 2xx we cannot use: re-sending the same request would get the same answer. */
+function unexpected(res: HttpResponse<unknown>, problem: string): PermanentError {
+  return new PermanentError(`${SYSTEM} ${res.status}: ${problem}`, {
+    system: SYSTEM,
+    status: res.status,
+    exchange: res.exchange,
+  });
+}
+
+/** Rev.io wants calendar dates; the date part of an ISO string is the date the caller meant. */
+function wireDate(date: RevioDate | null | undefined): string | undefined {
+  if (date === null || date === undefined) return undefined;
+  const text = date instanceof Date ? date.toISOString() : date;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) throw new TypeError(`not a calendar date: ${text}`);
+  return text.slice(0, 10);
+}
+
+function toService(r: WireRecord): RevioService {
+  return {
+    serviceId: Number(r.service_id),
+    customerId: Number(r.customer_id),
+    number: str(r.number) ?? '',
+    number2: str(r.number2),
+    serviceTypeId: num(r.service_type_id),
+    providerId: num(r.provider_id),
+    activatedDate: dateOnly(r.activated_date),
+    effectiveDate: dateOnly(r.effective_date),
+    disconnectedDate: dateOnly(r.disconnected_date),
+    description: str(r.description),
+  };
+}
+
+function toServiceProduct(r: WireRecord): RevioServiceProduct {
+  return {
+    serviceProductId: Number(r.service_product_id),
+    serviceId: Number(r.service_id),
+    productId: Number(r.product_id),
+    customerId: num(r.customer_id),
+    rate: num(r.rate),
+    quantity: num(r.quantity) ?? 1,
+    effectiveDate: dateOnly(r.effective_date),
+    activatedDate: dateOnly(r.activated_date),
+  };
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** Rev.io answers `2024-05-01T00:00:00`; the time part carries nothing. */
+function dateOnly(value: unknown): string | null {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? value.slice(0, 10) : null;
+}

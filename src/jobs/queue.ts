@@ -1,0 +1,149 @@
+import { CompiledQuery } from 'kysely';
+import PgBoss from 'pg-boss';
+import type { Executor } from '../db/database.ts';
+
+/**
+ * The job queue: pg-boss 10 in the same PostgreSQL (schema `pgboss`).
+ *
+ * Why pg-boss: jobs are rows in our database, so a bulk change, its work orders and its jobs are
+ * committed in ONE transaction (`enqueue` runs pg-boss's insert through the caller's transaction);
+ * a crashed worker's active jobs come back after `expireInSeconds` instead of staying locked for
+ * hours; retries with backoff and `startAfter` are built in. 10.4 is the newest line on Node 20.
+ *
+ * Every queue is declared here with its policy, so later work only adds a name and a task file.
+ */
+
+export interface QueueDefinition {
+  /** Attempts after the first; the job's own code decides what is retryable before that. */
+  retryLimit: number;
+  retryDelaySeconds: number;
+  retryBackoff: boolean;
+  /** A job active longer than this is presumed dead (its worker crashed) and is retried. */
+  expireInSeconds: number;
+}
+
+export const QUEUES = {
+  /** Process one chunk of a bulk change's work orders. */
+  'bulk-change.process-chunk': { retryLimit: 20, retryDelaySeconds: 2, retryBackoff: true, expireInSeconds: 300 },
+  /** Finish a bulk change once nothing is open: status, history/link sync, notifications. */
+  'bulk-change.finish': { retryLimit: 20, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 300 },
+  /** Deliver one notification (webhook or e-mail) with backoff. */
+  'notification.deliver': { retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 120 },
+  /** Poll a carrier for asynchronous results nobody called back about. */
+  'carrier.poll': { retryLimit: 50, retryDelaySeconds: 10, retryBackoff: true, expireInSeconds: 120 },
+  /** Apply customer rate plan changes whose effective date has come. */
+  'rate-plan.apply-scheduled': { retryLimit: 5, retryDelaySeconds: 30, retryBackoff: true, expireInSeconds: 600 },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueName = keyof typeof QUEUES;
+
+export interface EnqueueOptions {
+  startAfter?: Date | number;
+  /** pg-boss singleton key: at most one queued job per key. */
+  singletonKey?: string;
+  priority?: number;
+}
+
+export interface JobContext<T> {
+  id: string;
+  data: T;
+}
+
+export interface JobQueue {
+  /** Adds a job inside the caller's transaction (or on its own when given the root database). */
+  enqueue<T extends object>(executor: Executor, name: QueueName, data: T, options?: EnqueueOptions): Promise<void>;
+  /** Runs `handler` for jobs of `name`; a throw fails the attempt and pg-boss retries per policy. */
+  work<T>(name: QueueName, concurrency: number, handler: (job: JobContext<T>) => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface QueueOptions {
+  connectionString: string;
+  pollSeconds: number;
+  onError?: (error: Error) => void;
+}
+
+const SCHEMA = 'pgboss';
+
+/** Installs pg-boss's schema and our queues; safe to run from several processes at once. */
+export async function installQueues(connectionString: string): Promise<void> {
+  const boss = new PgBoss({ connectionString, schema: SCHEMA, max: 2, supervise: false, schedule: false });
+  boss.on('error', () => undefined);
+  await boss.start();
+  try {
+    await createQueues(boss);
+  } finally {
+    await boss.stop({ graceful: false, wait: true });
+  }
+}
+
+async function createQueues(boss: PgBoss): Promise<void> {
+  for (const [name, def] of Object.entries(QUEUES) as [QueueName, QueueDefinition][]) {
+    // create_queue is ON CONFLICT DO NOTHING: idempotent across processes.
+    await boss.createQueue(name, {
+      name,
+      retryLimit: def.retryLimit,
+      retryDelay: def.retryDelaySeconds,
+      retryBackoff: def.retryBackoff,
+      expireInSeconds: def.expireInSeconds,
+    });
+  }
+}
+
+export async function startQueue(options: QueueOptions): Promise<JobQueue> {
+  const boss = new PgBoss({
+    connectionString: options.connectionString,
+    schema: SCHEMA,
+    max: 4,
+    application_name: 'simbind-queue',
+    // The defaults poll every 2 s; a second is the cost of feeling instant in the UI.
+    pollingIntervalSeconds: options.pollSeconds,
+    maintenanceIntervalSeconds: 30,
+  });
+  boss.on('error', (error) => options.onError?.(error));
+  await boss.start();
+  await createQueues(boss);
+
+  const workerIds: string[] = [];
+
+  return {
+    async enqueue(executor, name, data, enqueueOptions = {}) {
+      const def: QueueDefinition = QUEUES[name];
+      await boss.send(name, data, {
+        retryLimit: def.retryLimit,
+        retryDelay: def.retryDelaySeconds,
+        retryBackoff: def.retryBackoff,
+        expireInSeconds: def.expireInSeconds,
+        ...(enqueueOptions.startAfter !== undefined ? { startAfter: enqueueOptions.startAfter } : {}),
+        ...(enqueueOptions.singletonKey !== undefined ? { singletonKey: enqueueOptions.singletonKey } : {}),
+        ...(enqueueOptions.priority !== undefined ? { priority: enqueueOptions.priority } : {}),
+        db: {
+          async executeSql(text: string, values: unknown[]) {
+            const result = await executor.executeQuery(CompiledQuery.raw(text, values));
+            return { rows: result.rows as unknown[] };
+          },
+        },
+      });
+    },
+
+    async work(name, concurrency, handler) {
+      // One fetch per slot, one job each: a chunk takes seconds to minutes, so batching jobs would
+      // only hold them hostage from other workers.
+      for (let slot = 0; slot < concurrency; slot += 1) {
+        const id = await boss.work<object>(
+          name,
+          { batchSize: 1, pollingIntervalSeconds: options.pollSeconds },
+          async (jobs) => {
+            for (const job of jobs) await handler({ id: job.id, data: job.data as never });
+          },
+        );
+        workerIds.push(id);
+      }
+    },
+
+    async stop() {
+      // graceful: wait for running handlers to finish their current job before closing.
+      await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+    },
+  };
+}
