@@ -20,7 +20,11 @@ interface VariableSpec {
 
 export const VARIABLES = {
   PORT: { kind: 'int', default: '3000', min: 0, max: 65535, description: 'HTTP port of the API and UI.' },
-  HOST: { kind: 'string', default: 'localhost', description: 'Interface to listen on (`0.0.0.0` in containers).' },
+  HOST: {
+    kind: 'string',
+    default: 'localhost',
+    description: 'Interface to listen on (`0.0.0.0` in containers).',
+  },
   LOG_LEVEL: {
     kind: 'enum',
     default: 'info',
@@ -29,11 +33,22 @@ export const VARIABLES = {
   },
   DATABASE_URL: {
     kind: 'url',
-    description: 'PostgreSQL ≥ 15 server to use. When unset, an embedded PostgreSQL is started in `DATA_DIR`.',
+    description:
+      'PostgreSQL ≥ 15 server to use. When unset, an embedded PostgreSQL is started in `DATA_DIR`.',
     secret: true,
   },
-  DATABASE_POOL_SIZE: { kind: 'int', default: '10', min: 2, max: 200, description: 'Connections per process.' },
-  DATA_DIR: { kind: 'string', default: '.data', description: 'Where the embedded PostgreSQL keeps its files.' },
+  DATABASE_POOL_SIZE: {
+    kind: 'int',
+    default: '10',
+    min: 2,
+    max: 200,
+    description: 'Connections per process.',
+  },
+  DATA_DIR: {
+    kind: 'string',
+    default: '.data',
+    description: 'Where the embedded PostgreSQL keeps its files.',
+  },
   EMBEDDED_PG_PORT: {
     kind: 'int',
     default: '54329',
@@ -46,7 +61,13 @@ export const VARIABLES = {
     default: 'true',
     description: '`serve` loads the demo data when the database has no tenant yet.',
   },
-  SEED_DEVICES: { kind: 'int', default: '10000', min: 0, max: 1_000_000, description: 'Demo fleet size for that seed.' },
+  SEED_DEVICES: {
+    kind: 'int',
+    default: '10000',
+    min: 0,
+    max: 1_000_000,
+    description: 'Demo fleet size for that seed.',
+  },
   SESSION_SECRET: {
     kind: 'string',
     description:
@@ -92,11 +113,13 @@ export const VARIABLES = {
   },
   PUBLIC_URL: {
     kind: 'url',
-    description: 'Base URL others reach simbind at (links in notifications, carrier callbacks). Default: http://HOST:PORT.',
+    description:
+      'Base URL others reach simbind at (links in notifications, carrier callbacks). Default: http://HOST:PORT.',
   },
   SMTP_URL: {
     kind: 'url',
-    description: 'SMTP server for completion e-mails, e.g. `smtp://user:pass@host:587`. No e-mail when unset.',
+    description:
+      'SMTP server for completion e-mails, e.g. `smtp://user:pass@host:587`. No e-mail when unset.',
     secret: true,
   },
   MAIL_FROM: { kind: 'string', default: 'simbind <simbind@localhost>', description: 'Sender of e-mails.' },
@@ -128,14 +151,20 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-export function loadConfig(env: Env = process.env, overrides: Partial<Record<VariableName, string>> = {}): Config {
+export function loadConfig(
+  env: Env = process.env,
+  overrides: Partial<Record<VariableName, string>> = {},
+): Config {
   const problems: string[] = [];
   const raw = (name: VariableName): string | undefined => {
     const value = overrides[name] ?? env[name];
     return value === undefined || value === '' ? (VARIABLES[name] as VariableSpec).default : value;
   };
 
-  const read = <T>(name: VariableName, parse: (value: string, spec: VariableSpec) => T | string): T | undefined => {
+  const read = <T>(
+    name: VariableName,
+    parse: (value: string, spec: VariableSpec) => T | string,
+  ): T | undefined => {
     const value = raw(name);
     if (value === undefined) return undefined;
     const spec: VariableSpec = VARIABLES[name];
@@ -168,7 +197,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<Var
   const oneOf = <T extends string>(name: VariableName): T => {
     const value = raw(name) ?? '';
     const values = (VARIABLES[name] as VariableSpec).values ?? [];
-    if (!values.includes(value)) problems.push(`${name}: must be one of ${values.join(', ')}, got "${value}"`);
+    if (!values.includes(value))
+      problems.push(`${name}: must be one of ${values.join(', ')}, got "${value}"`);
     return value as T;
   };
 
@@ -193,7 +223,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<Var
   }
 
   const config: Config = {
-    http: { port: int('PORT'), host: str('HOST') ?? 'localhost', publicUrl: url('PUBLIC_URL', ['http:', 'https:']) },
+    http: {
+      port: int('PORT'),
+      host: str('HOST') ?? 'localhost',
+      publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
+    },
     logLevel: oneOf('LOG_LEVEL'),
     database: {
       url: url('DATABASE_URL', ['postgres:', 'postgresql:']),

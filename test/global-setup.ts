@@ -43,14 +43,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   const admin = createDatabase(adminUrl, 2, 'simbind-test-setup');
-  await admin.pool.query(`CREATE DATABASE ${template}`);
-  const templateUrl = withDatabase(adminUrl, template);
-  const tpl = createDatabase(templateUrl, 2, 'simbind-test-template');
-  await migrate(tpl.pool);
-  await installQueues(templateUrl);
-  await tpl.close();
-  // pg-boss closes its pool a moment after stop() resolves; a template must have no sessions.
-  await waitForNoSessions(admin.pool, template);
+  try {
+    await admin.pool.query(`CREATE DATABASE ${template}`);
+    const templateUrl = withDatabase(adminUrl, template);
+    const tpl = createDatabase(templateUrl, 2, 'simbind-test-template');
+    await migrate(tpl.pool);
+    await installQueues(templateUrl);
+    await tpl.close();
+    // A template must have no sessions left for CREATE DATABASE … TEMPLATE to work.
+    await waitForNoSessions(admin.pool, template);
+  } catch (error) {
+    await admin.pool.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => undefined);
+    await admin.close();
+    await stopServer();
+    throw error;
+  }
 
   project.provide('pgAdminUrl', adminUrl);
   project.provide('pgTemplate', template);
@@ -84,6 +91,9 @@ async function waitForNoSessions(pool: import('pg').Pool, database: string): Pro
     if (rows[0]?.n === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const who = await pool.query('SELECT application_name, state, left(query, 80) AS q FROM pg_stat_activity WHERE datname = $1', [database]);
+  const who = await pool.query(
+    'SELECT application_name, state, left(query, 80) AS q FROM pg_stat_activity WHERE datname = $1',
+    [database],
+  );
   throw new Error(`sessions on ${database} did not end: ${JSON.stringify(who.rows)}`);
 }

@@ -11,7 +11,8 @@ import { PermanentError, RetryableError, type Exchange } from '../errors.ts';
 const sharedAgent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
 
 const SECRET_HEADERS = new Set(['authorization', 'ocp-apim-subscription-key', 'vz-m2m-token', 'cookie']);
-const SECRET_FIELDS = /"(password|pass|secret|apiKey|api_key|appSecret|app_secret|access_token|sessionToken|token)"\s*:\s*"[^"]*"/gi;
+const SECRET_FIELDS =
+  /"(password|pass|secret|apiKey|api_key|appSecret|app_secret|access_token|sessionToken|token)"\s*:\s*"[^"]*"/gi;
 const SECRET_FORM_FIELDS = /\b(password|client_secret|access_token)=[^&]*/gi;
 
 export const REDACTED = '[REDACTED]';
@@ -110,7 +111,10 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
   const message = `${req.system} ${status}: ${described.message ?? (text.slice(0, 300) || 'no body')}`;
   const init = { system: req.system, status, remoteCode: described.code, exchange };
   if (status === 408 || status === 429 || status >= 500) {
-    throw new RetryableError(message, { ...init, retryAfterMs: parseRetryAfter(responseHeaders['retry-after']) });
+    throw new RetryableError(message, {
+      ...init,
+      retryAfterMs: parseRetryAfter(responseHeaders['retry-after']),
+    });
   }
   throw new PermanentError(message, init);
 }
@@ -143,7 +147,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 
 function describeNetworkError(cause: unknown, timeoutMs: number): string {
   if (cause instanceof Error) {
-    if (cause.name === 'TimeoutError' || cause.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+    if (cause.name === 'TimeoutError' || cause.name === 'AbortError')
+      return `timed out after ${timeoutMs} ms`;
     const code = (cause as { code?: string }).code;
     return code ? `${code}: ${cause.message}` : cause.message;
   }

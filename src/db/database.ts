@@ -18,7 +18,11 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export function createDatabase(connectionString: string, poolSize = 10, applicationName = 'simbind'): DatabaseHandle {
+export function createDatabase(
+  connectionString: string,
+  poolSize = 10,
+  applicationName = 'simbind',
+): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString,
     max: poolSize,

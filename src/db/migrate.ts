@@ -59,7 +59,9 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<stri
       const previous = done.get(migration.version);
       if (previous) {
         if (previous.checksum !== migration.checksum) {
-          throw new Error(`migration ${migration.name} was changed after it was applied; add a new migration instead`);
+          throw new Error(
+            `migration ${migration.name} was changed after it was applied; add a new migration instead`,
+          );
         }
         continue;
       }

@@ -17,8 +17,10 @@ export type CarrierIntegration = 'thingspace' | 'jasper';
 export type PortalType = 'm2m' | 'mobility' | 'lnp';
 export type CustomerKind = 'rev' | 'amop';
 export type DeviceStatus = 'active' | 'inactive' | 'suspended' | 'deactivated' | 'test_ready' | 'inventory';
-export type BulkChangeStatus = 'NEW' | 'PROCESSING' | 'PROCESSED' | 'PROCESSED_WITH_ERRORS' | 'ERROR' | 'CANCELLED';
-export type WorkOrderStatus = 'PENDING' | 'PROCESSING' | 'WAITING_CARRIER' | 'PROCESSED' | 'ERROR' | 'CANCELLED';
+export type BulkChangeStatus =
+  'NEW' | 'PROCESSING' | 'PROCESSED' | 'PROCESSED_WITH_ERRORS' | 'ERROR' | 'CANCELLED';
+export type WorkOrderStatus =
+  'PENDING' | 'PROCESSING' | 'WAITING_CARRIER' | 'PROCESSED' | 'ERROR' | 'CANCELLED';
 export type ErrorCategory = 'eligibility' | 'permission' | 'integration' | 'internal';
 
 export interface TenantTable {

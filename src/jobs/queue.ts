@@ -24,7 +24,12 @@ export interface QueueDefinition {
 
 export const QUEUES = {
   /** Process one chunk of a bulk change's work orders. */
-  'bulk-change.process-chunk': { retryLimit: 20, retryDelaySeconds: 2, retryBackoff: true, expireInSeconds: 300 },
+  'bulk-change.process-chunk': {
+    retryLimit: 20,
+    retryDelaySeconds: 2,
+    retryBackoff: true,
+    expireInSeconds: 300,
+  },
   /** Finish a bulk change once nothing is open: status, history/link sync, notifications. */
   'bulk-change.finish': { retryLimit: 20, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 300 },
   /** Deliver one notification (webhook or e-mail) with backoff. */
@@ -32,7 +37,12 @@ export const QUEUES = {
   /** Poll a carrier for asynchronous results nobody called back about. */
   'carrier.poll': { retryLimit: 50, retryDelaySeconds: 10, retryBackoff: true, expireInSeconds: 120 },
   /** Apply customer rate plan changes whose effective date has come. */
-  'rate-plan.apply-scheduled': { retryLimit: 5, retryDelaySeconds: 30, retryBackoff: true, expireInSeconds: 600 },
+  'rate-plan.apply-scheduled': {
+    retryLimit: 5,
+    retryDelaySeconds: 30,
+    retryBackoff: true,
+    expireInSeconds: 600,
+  },
 } as const satisfies Record<string, QueueDefinition>;
 
 export type QueueName = keyof typeof QUEUES;
@@ -51,9 +61,18 @@ export interface JobContext<T> {
 
 export interface JobQueue {
   /** Adds a job inside the caller's transaction (or on its own when given the root database). */
-  enqueue<T extends object>(executor: Executor, name: QueueName, data: T, options?: EnqueueOptions): Promise<void>;
+  enqueue<T extends object>(
+    executor: Executor,
+    name: QueueName,
+    data: T,
+    options?: EnqueueOptions,
+  ): Promise<void>;
   /** Runs `handler` for jobs of `name`; a throw fails the attempt and pg-boss retries per policy. */
-  work<T>(name: QueueName, concurrency: number, handler: (job: JobContext<T>) => Promise<void>): Promise<void>;
+  work<T>(
+    name: QueueName,
+    concurrency: number,
+    handler: (job: JobContext<T>) => Promise<void>,
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,7 +139,7 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
         db: {
           async executeSql(text: string, values: unknown[]) {
             const result = await executor.executeQuery(CompiledQuery.raw(text, values));
-            return { rows: result.rows as unknown[] };
+            return { rows: result.rows };
           },
         },
       });

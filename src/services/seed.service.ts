@@ -18,8 +18,24 @@ import { hashPassword } from './passwords.ts';
  */
 
 export const DEMO_TENANTS: DemoTenant[] = [
-  { slug: 'northwind', name: 'Northwind IoT', share: 0.8, customers: 30, digit: 1, areaCode: '201', revCustomerBase: 100000 },
-  { slug: 'contoso', name: 'Contoso Connect', share: 0.2, customers: 20, digit: 2, areaCode: '312', revCustomerBase: 200000 },
+  {
+    slug: 'northwind',
+    name: 'Northwind IoT',
+    share: 0.8,
+    customers: 30,
+    digit: 1,
+    areaCode: '201',
+    revCustomerBase: 100000,
+  },
+  {
+    slug: 'contoso',
+    name: 'Contoso Connect',
+    share: 0.2,
+    customers: 20,
+    digit: 2,
+    areaCode: '312',
+    revCustomerBase: 200000,
+  },
 ];
 
 export interface DemoLogin {
@@ -72,7 +88,8 @@ export async function seedDemoData(db: Database, options: SeedOptions): Promise<
     await insertReferenceData(trx, DEMO_TENANTS, users);
     let remaining = options.devices;
     for (const [index, tenant] of DEMO_TENANTS.entries()) {
-      const count = index === DEMO_TENANTS.length - 1 ? remaining : Math.round(options.devices * tenant.share);
+      const count =
+        index === DEMO_TENANTS.length - 1 ? remaining : Math.round(options.devices * tenant.share);
       remaining -= count;
       await insertDevices(trx, tenant, count);
     }

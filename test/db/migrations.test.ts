@@ -22,10 +22,27 @@ describe('migrations', () => {
     );
     const tables = rows.map((r) => r.table_name);
     for (const table of [
-      'tenant', 'app_user', 'api_token', 'service_provider', 'integration_credentials', 'device', 'device_tenant',
-      'customer', 'site', 'carrier_rate_plan', 'customer_rate_plan', 'customer_rate_pool', 'rev_service',
-      'rev_service_product', 'bulk_change', 'bulk_change_device', 'change_log', 'device_history',
-      'scheduled_rate_plan_change', 'webhook_endpoint', 'notification_delivery',
+      'tenant',
+      'app_user',
+      'api_token',
+      'service_provider',
+      'integration_credentials',
+      'device',
+      'device_tenant',
+      'customer',
+      'site',
+      'carrier_rate_plan',
+      'customer_rate_plan',
+      'customer_rate_pool',
+      'rev_service',
+      'rev_service_product',
+      'bulk_change',
+      'bulk_change_device',
+      'change_log',
+      'device_history',
+      'scheduled_rate_plan_change',
+      'webhook_endpoint',
+      'notification_delivery',
     ]) {
       expect(tables).toContain(table);
     }
@@ -39,8 +56,10 @@ describe('migrations', () => {
       const names = (await readMigrations()).map((m) => m.name);
       // Every migration was applied by exactly one of the three runners.
       expect(all.sort()).toEqual(names.sort());
-      const { rows } = await fresh.pool.query('SELECT count(*)::int AS n FROM schema_migration');
-      expect(rows[0].n).toBe(names.length);
+      const { rows } = await fresh.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM schema_migration',
+      );
+      expect(rows[0]!.n).toBe(names.length);
     } finally {
       await fresh.drop();
     }
@@ -64,10 +83,13 @@ describe('migrations', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-migrations-'));
     const fresh = await createEmptyDatabase();
     try {
-      await fs.writeFile(path.join(dir, '0001_bad.sql'), 'CREATE TABLE b (id int); SELECT no_such_function();');
+      await fs.writeFile(
+        path.join(dir, '0001_bad.sql'),
+        'CREATE TABLE b (id int); SELECT no_such_function();',
+      );
       await expect(migrate(fresh.pool, dir)).rejects.toThrow(/0001_bad failed/);
-      const { rows } = await fresh.pool.query("SELECT to_regclass('public.b') AS t");
-      expect(rows[0].t).toBeNull();
+      const { rows } = await fresh.pool.query<{ t: string | null }>("SELECT to_regclass('public.b') AS t");
+      expect(rows[0]!.t).toBeNull();
     } finally {
       await fresh.drop();
       await fs.rm(dir, { recursive: true, force: true });

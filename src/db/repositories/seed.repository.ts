@@ -32,15 +32,47 @@ export interface DemoUser {
 }
 
 const COMPANY_FIRST = [
-  'Acme', 'Blue Ridge', 'Cascade', 'Delta', 'Evergreen', 'Frontier', 'Granite', 'Harbor', 'Ironwood', 'Juniper',
-  'Keystone', 'Lakeside', 'Meridian', 'Northstar', 'Oakridge', 'Pioneer', 'Quantum', 'Redwood', 'Summit', 'Tidewater',
+  'Acme',
+  'Blue Ridge',
+  'Cascade',
+  'Delta',
+  'Evergreen',
+  'Frontier',
+  'Granite',
+  'Harbor',
+  'Ironwood',
+  'Juniper',
+  'Keystone',
+  'Lakeside',
+  'Meridian',
+  'Northstar',
+  'Oakridge',
+  'Pioneer',
+  'Quantum',
+  'Redwood',
+  'Summit',
+  'Tidewater',
 ];
 const COMPANY_SECOND = [
-  'Logistics', 'Utilities', 'Fleet Services', 'Agritech', 'Vending', 'Security', 'Energy', 'Telematics',
-  'Cold Chain', 'Water Works', 'Rail', 'Medical Devices',
+  'Logistics',
+  'Utilities',
+  'Fleet Services',
+  'Agritech',
+  'Vending',
+  'Security',
+  'Energy',
+  'Telematics',
+  'Cold Chain',
+  'Water Works',
+  'Rail',
+  'Medical Devices',
 ];
 
-export async function insertReferenceData(db: Executor, tenants: DemoTenant[], users: DemoUser[]): Promise<void> {
+export async function insertReferenceData(
+  db: Executor,
+  tenants: DemoTenant[],
+  users: DemoUser[],
+): Promise<void> {
   for (const t of tenants) {
     const { id: tenantId } = await db
       .insertInto('tenant')
@@ -182,7 +214,11 @@ export async function insertDevices(db: Executor, tenant: DemoTenant, count: num
     INSERT INTO device (tenant_id, service_provider_id, iccid, msisdn, imei, status, activated_at,
                         carrier_rate_plan, communication_plan, is_archived)
     SELECT ${tenantId}, p.id,
-           ids.iccid || ${luhnCheckDigit('ids.iccid_prefix', [1, 2, 3].map((k) => `891480${tenant.digit}${k}`), 10)},
+           ids.iccid || ${luhnCheckDigit(
+             'ids.iccid_prefix',
+             [1, 2, 3].map((k) => `891480${tenant.digit}${k}`),
+             10,
+           )},
            ${'1' + tenant.areaCode} || lpad(i::text, 7, '0'),
            ids.imei || ${luhnCheckDigit('ids.imei_prefix', [`353451${tenant.digit}`], 7)},
            CASE WHEN s < 84 THEN 'active' WHEN s < 89 THEN 'inactive' WHEN s < 93 THEN 'suspended'
@@ -269,11 +305,16 @@ export async function truncateAll(db: Executor): Promise<void> {
  * transaction only); other roles just take longer.
  */
 export async function skipReferentialChecksIfAllowed(db: Executor): Promise<void> {
-  const { rows } = await sql<{ rolsuper: boolean }>`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`.execute(db);
+  const { rows } = await sql<{
+    rolsuper: boolean;
+  }>`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`.execute(db);
   if (rows[0]?.rolsuper) await sql`SET LOCAL session_replication_role = replica`.execute(db);
 }
 
 export async function countTenants(db: Executor): Promise<number> {
-  const row = await db.selectFrom('tenant').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('tenant')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }

@@ -1,0 +1,77 @@
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Services } from '../wiring.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+
+export type TypedApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface AppOptions {
+  services: Services;
+  /** Signs session cookies. */
+  cookieSecret: string;
+  logLevel?: string;
+  /** Adds routes of later modules (UI, carrier callbacks) without app.ts knowing them. */
+  extraRoutes?: ((app: TypedApp) => void | Promise<void>)[];
+}
+
+/** Redacted wherever a request is logged: credentials never reach the logs. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["ocp-apim-subscription-key"]',
+];
+
+/** Bulk change bodies carry up to 100,000 identifiers (~2.5 MB as JSON); leave room, refuse the absurd. */
+const BODY_LIMIT = 16 * 1024 * 1024;
+
+export async function buildApp(options: AppOptions): Promise<TypedApp> {
+  const app = Fastify({
+    logger: { level: options.logLevel ?? 'info', redact: REDACT },
+    bodyLimit: BODY_LIMIT,
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+
+  await app.register(cookie, { secret: options.cookieSecret });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'simbind API',
+        version: '1',
+        description:
+          'Bulk assignment of IoT/M2M devices to customers. Errors: `{ error: { code, message, details? } }`.',
+      },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'simbind_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  healthRoutes(app, options.services.health);
+  for (const register of options.extraRoutes ?? []) await register(app);
+
+  return app;
+}

@@ -1,0 +1,223 @@
+import closeWithGrace from 'close-with-grace';
+import { parseArgs } from 'node:util';
+import { ConfigError, describeVariables, loadConfig, type Config } from './config.ts';
+import { buildApp } from './http/app.ts';
+import { startQueue, type JobQueue } from './jobs/queue.ts';
+import { openDatabase, sessionSecret, type DatabaseRuntime } from './runtime.ts';
+import { DEMO_LOGINS, isEmpty, seedDemoData } from './services/seed.service.ts';
+import { buildSimulator, startSimulators, type SimulatorHost } from './simulator-host.ts';
+import { createServices } from './wiring.ts';
+
+const USAGE = `simbind — bulk assignment of IoT/M2M devices to customers
+
+Usage: simbind <command> [options]
+
+Commands:
+  serve                 API + worker + UI in one process (migrates; seeds an empty database)
+  api                   the HTTP API only
+  worker                a queue worker only (start as many as you like, on any machine)
+  migrate               apply database migrations and exit
+  seed [--devices N] [--reset]
+                        load the demo data set (N devices, default SEED_DEVICES)
+  simulate <revio|thingspace|jasper> [--port N]
+                        run one external-system simulator
+  config                print the configuration variables as a Markdown table
+
+Configuration comes from environment variables: see README.md or 'simbind config'.`;
+
+type Role = 'serve' | 'api' | 'worker';
+
+async function main(argv: string[]): Promise<void> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      devices: { type: 'string' },
+      reset: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(USAGE);
+    return;
+  }
+
+  switch (command) {
+    case 'config':
+      console.log(describeVariables());
+      return;
+    case 'simulate':
+      return simulate(rest[0], values.port);
+    case 'migrate':
+      return migrateOnly(loadConfig());
+    case 'seed':
+      return seed(loadConfig(), values.devices, values.reset);
+    case 'serve':
+    case 'api':
+    case 'worker':
+      return run(loadConfig(), command);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+/** A start-up failure the operator can fix; printed without a stack or the usage text. */
+class StartupError extends Error {}
+
+async function migrateOnly(config: Config): Promise<void> {
+  const runtime = await openDatabase(config, {
+    migrate: true,
+    applicationName: 'simbind-migrate',
+    log: console.log,
+  });
+  console.log(runtime.applied.length ? `applied: ${runtime.applied.join(', ')}` : 'migrations are current');
+  await runtime.close();
+}
+
+async function seed(config: Config, devicesArg: string | undefined, reset: boolean): Promise<void> {
+  const devices = devicesArg === undefined ? config.seed.devices : Number(devicesArg);
+  if (!Number.isInteger(devices) || devices < 0 || devices > 1_000_000) {
+    throw new UsageError('--devices must be an integer from 0 to 1,000,000');
+  }
+  const runtime = await openDatabase(config, {
+    migrate: true,
+    applicationName: 'simbind-seed',
+    log: console.log,
+  });
+  try {
+    const result = await seedDemoData(runtime.database.db, { devices, reset });
+    console.log(
+      `seeded ${result.devices.toLocaleString('en')} devices in ${(result.durationMs / 1000).toFixed(1)} s`,
+    );
+    printLogins();
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function simulate(system: string | undefined, portArg: string | undefined): Promise<void> {
+  if (system !== 'revio' && system !== 'thingspace' && system !== 'jasper') {
+    throw new UsageError('simulate needs one of: revio, thingspace, jasper');
+  }
+  const app = buildSimulator(system);
+  const address = await app.listen({ host: '127.0.0.1', port: portArg ? Number(portArg) : 0 });
+  console.log(`${system} simulator listening on ${address}`);
+  closeWithGrace({ delay: 5000 }, async () => app.close());
+}
+
+async function run(config: Config, role: Role): Promise<void> {
+  const log = (line: string) => console.log(line);
+  const runtime: DatabaseRuntime = await openDatabase(config, {
+    migrate: true,
+    applicationName: `simbind-${role}`,
+    log,
+  });
+  let queue: JobQueue | undefined;
+  let simulators: SimulatorHost | undefined;
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+
+  const shutdown = async () => {
+    await app?.close();
+    await queue?.stop();
+    await simulators?.close();
+    await runtime.close();
+  };
+  // Registered before anything else starts, so a Ctrl-C during start-up still cleans up.
+  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+    if (err) console.error(err);
+    if (signal) console.log(`\n${signal}: stopping (in-flight work finishes first)…`);
+    await shutdown();
+    console.log('stopped.');
+  });
+
+  try {
+    await start();
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+
+  async function start() {
+    if (runtime.applied.length) log(`migrations applied: ${runtime.applied.join(', ')}`);
+    const { db } = runtime.database;
+
+    if (role === 'serve' && config.seed.onStart && (await isEmpty(db))) {
+      log(`empty database: loading the demo data (${config.seed.devices.toLocaleString('en')} devices)…`);
+      const result = await seedDemoData(db, { devices: config.seed.devices });
+      log(`demo data loaded in ${(result.durationMs / 1000).toFixed(1)} s`);
+    }
+
+    if (role === 'serve' && (await wantsSimulators(config, runtime))) {
+      simulators = await startSimulators();
+      log('No real Rev.io / ThingSpace / Jasper endpoints configured: using the built-in simulators:');
+      for (const [system, url] of Object.entries(simulators.baseUrls)) log(`  ${system.padEnd(10)} ${url}`);
+    }
+
+    const services = createServices({ config, database: runtime.database });
+
+    if (role !== 'api') {
+      queue = await startQueue({
+        connectionString: runtime.url,
+        pollSeconds: config.worker.pollSeconds,
+        onError: (error) => console.error('queue error:', error.message),
+      });
+    }
+
+    if (role !== 'worker') {
+      app = await buildApp({
+        services,
+        cookieSecret: await sessionSecret(config, runtime.database),
+        logLevel: config.logLevel,
+      });
+      await app
+        .listen({ host: config.http.host, port: config.http.port })
+        .catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EADDRINUSE') throw error;
+          throw new UsageError(
+            `port ${config.http.port} is in use (is simbind already running?); set PORT to use another`,
+          );
+        });
+      const url = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
+      log('');
+      log(`simbind is running at ${url}  (API docs: ${url}/docs)`);
+      if (role === 'serve') printLogins();
+      log('Press Ctrl-C to stop.');
+    } else {
+      log(`simbind worker running (concurrency ${config.worker.concurrency}). Ctrl-C to stop.`);
+    }
+  }
+}
+
+async function wantsSimulators(config: Config, runtime: DatabaseRuntime): Promise<boolean> {
+  if (config.integrations.simulators === 'on') return true;
+  if (config.integrations.simulators === 'off') return false;
+  const { rowCount } = await runtime.database.pool.query(
+    "SELECT 1 FROM integration_credentials WHERE base_url LIKE 'simulator://%' LIMIT 1",
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+function printLogins(): void {
+  const rows = DEMO_LOGINS.map((l) => [l.tenant, l.role, l.email, l.password]);
+  const header = ['tenant', 'role', 'e-mail', 'password'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`;
+  console.log('\nDemo logins:');
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) console.log(line(row));
+  console.log('');
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof StartupError) {
+    console.error(error.message);
+    if (error instanceof UsageError) console.error(`\n${USAGE}`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

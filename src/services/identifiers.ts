@@ -1,0 +1,31 @@
+/**
+ * Device identifiers as operators type them: ICCIDs (19–20 digits, Luhn check digit last) and
+ * MSISDNs (7–15 digits, E.164 without '+').
+ */
+
+export function isValidLuhn(digits: string): boolean {
+  if (!/^\d+$/.test(digits)) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i += 1) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+export function isIccid(value: string): boolean {
+  return /^\d{19,20}$/.test(value) && isValidLuhn(value);
+}
+
+export function isMsisdn(value: string): boolean {
+  return /^\d{7,15}$/.test(value);
+}
+
+/** Strips what people paste around identifiers: spaces, dashes, a leading '+'. */
+export function normaliseIdentifier(raw: string): string {
+  return raw.trim().replace(/^\+/, '').replace(/[\s-]/g, '');
+}

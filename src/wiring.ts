@@ -1,0 +1,24 @@
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db/database.ts';
+import { createHealthService, type HealthService } from './services/health.service.ts';
+
+/**
+ * Composition root: the one place that knows every concrete implementation. Routes, job tasks and
+ * the CLI receive `Services` and never construct anything themselves.
+ */
+
+export interface Services {
+  health: HealthService;
+}
+
+export interface ServiceDeps {
+  config: Config;
+  database: DatabaseHandle;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const { db, pool } = deps.database;
+  return {
+    health: createHealthService({ db, pool }),
+  };
+}
