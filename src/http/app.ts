@@ -11,7 +11,10 @@ import Fastify, {
 } from 'fastify';
 import type { Services } from '../wiring.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { registerAuthentication } from './auth.ts';
+import { authRoutes } from './routes/auth.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { referenceRoutes } from './routes/reference.routes.ts';
 
 export type TypedApp = FastifyInstance<
   RawServerDefault,
@@ -70,7 +73,15 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  registerAuthentication(app, options.services.auth);
   healthRoutes(app, options.services.health);
+  await app.register(
+    async (api: TypedApp) => {
+      authRoutes(api, options.services);
+      referenceRoutes(api, options.services);
+    },
+    { prefix: '/api/v1' },
+  );
   for (const register of options.extraRoutes ?? []) await register(app);
 
   return app;
