@@ -4,6 +4,8 @@ import { ConfigError, describeVariables, loadConfig, type Config } from './confi
 import { buildApp } from './http/app.ts';
 import { startQueue, type JobQueue } from './jobs/queue.ts';
 import { openDatabase, sessionSecret, type DatabaseRuntime } from './runtime.ts';
+import { DomainError } from './errors.ts';
+import { createAuthService } from './services/auth.service.ts';
 import { DEMO_LOGINS, isEmpty, seedDemoData } from './services/seed.service.ts';
 import { buildSimulator, startSimulators, type SimulatorHost } from './simulator-host.ts';
 import { createServices } from './wiring.ts';
@@ -22,6 +24,9 @@ Commands:
   simulate <revio|thingspace|jasper> [--port N]
                         run one external-system simulator
   config                print the configuration variables as a Markdown table
+  token create --user EMAIL [--name NAME]
+                        create an API token for that user; prints it once, alone on stdout
+  token revoke --id N   revoke the API token with that id
 
 Configuration comes from environment variables: see README.md or 'simbind config'.`;
 
@@ -35,6 +40,9 @@ async function main(argv: string[]): Promise<void> {
       devices: { type: 'string' },
       reset: { type: 'boolean', default: false },
       port: { type: 'string' },
+      user: { type: 'string' },
+      name: { type: 'string' },
+      id: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -54,6 +62,8 @@ async function main(argv: string[]): Promise<void> {
       return migrateOnly(loadConfig());
     case 'seed':
       return seed(loadConfig(), values.devices, values.reset);
+    case 'token':
+      return token(loadConfig(), rest[0], values);
     case 'serve':
     case 'api':
     case 'worker':
@@ -93,6 +103,44 @@ async function seed(config: Config, devicesArg: string | undefined, reset: boole
       `seeded ${result.devices.toLocaleString('en')} devices in ${(result.durationMs / 1000).toFixed(1)} s`,
     );
     printLogins();
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function token(
+  config: Config,
+  action: string | undefined,
+  options: { user?: string; name?: string; id?: string },
+): Promise<void> {
+  if (action !== 'create' && action !== 'revoke') throw new UsageError('token needs create or revoke');
+  if (action === 'create' && !options.user) throw new UsageError('token create needs --user EMAIL');
+  const id = Number(options.id);
+  if (action === 'revoke' && !(Number.isInteger(id) && id > 0)) {
+    throw new UsageError('token revoke needs --id N (a token id)');
+  }
+  // stdout carries only the token, so `TOKEN=$(simbind token create …)` works; the rest goes to stderr.
+  const runtime = await openDatabase(config, {
+    migrate: true,
+    applicationName: 'simbind-token',
+    log: console.error,
+  });
+  try {
+    // The auth service alone: a token needs neither the queue nor the other services.
+    const auth = createAuthService({ db: runtime.database.db, config });
+    if (action === 'create') {
+      const created = await auth.issueApiToken({ email: options.user!, name: options.name ?? 'cli' });
+      console.error(
+        `API token ${created.id} "${created.name}" for ${options.user!}; it is shown only this once:`,
+      );
+      console.log(created.token);
+    } else {
+      await auth.revokeApiTokenById(id);
+      console.error(`API token ${id} revoked.`);
+    }
+  } catch (error) {
+    if (error instanceof DomainError) throw new StartupError(error.message);
+    throw error;
   } finally {
     await runtime.close();
   }
@@ -156,15 +204,13 @@ async function run(config: Config, role: Role): Promise<void> {
       for (const [system, url] of Object.entries(simulators.baseUrls)) log(`  ${system.padEnd(10)} ${url}`);
     }
 
-    const services = createServices({ config, database: runtime.database });
-
-    if (role !== 'api') {
-      queue = await startQueue({
-        connectionString: runtime.url,
-        pollSeconds: config.worker.pollSeconds,
-        onError: (error) => console.error('queue error:', error.message),
-      });
-    }
+    queue = await startQueue({
+      connectionString: runtime.url,
+      pollSeconds: config.worker.pollSeconds,
+      supervise: role !== 'api',
+      onError: (error) => console.error('queue error:', error.message),
+    });
+    const services = createServices({ config, database: runtime.database, queue });
 
     if (role !== 'worker') {
       app = await buildApp({

@@ -1,43 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import { createSeats, releaseSeat, reserveSlot, takeSeat } from '../db/repositories/rate-limit.repository.ts';
+import { RetryableError } from '../errors.ts';
+import {
+  createSeats,
+  releaseSeats,
+  takeSeats,
+  type SeatRequest,
+} from '../db/repositories/rate-limit.repository.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
 
 /**
  * The production `RateGate`: shared through PostgreSQL, so every worker process on every machine
- * together stays within each account's limit (statements and their reasoning in
- * rate-limit.repository.ts).
+ * together stays within each account's limit. The rules and their SQL are in
+ * rate-limit.repository.ts; in short:
  *
- * - Rate: requests are spaced `windowMs / (requests × utilization)` apart, in the database's clock.
- *   The margin (3 % by default) is the arrival jitter the remote may see without counting one request
- *   too many: windowMs × (1/utilization − 1), i.e. 1.86 s for Rev.io's 500 per minute and 31 ms for
- *   Jasper's 5 per second (for Jasper the latest releases are also taken into account, see
- *   `takeSeat`). One round trip per request, FIFO across processes.
- * - Concurrency: a seat (lease) per call in flight, taken before the slot and freed by `release`.
- *   A waiting caller polls (10 → 50 ms, jittered); in each process only the oldest waiter for a key
- *   polls, so waiters of one process are served in order. Across processes a freed seat goes to
- *   whichever poll comes first, which spreads seats fairly in expectation; a process does not wake
- *   its own waiters on release, because that would let it keep the seat forever.
- * - A lease expires `leaseMs` after it was taken, so a crashed holder blocks its account for at most
- *   that long. It must exceed the HTTP timeout plus the wait for the slot (≤ windowMs + concurrency ×
- *   spacing); the 60 s default is far above both.
+ * - Each request holds a window seat from its reservation until `windowMs` after its release, so the
+ *   remote never counts more than `requests` in a window, however late a request arrives; and sends
+ *   are spaced `windowMs / (requests × utilization)` apart in the database's clock, FIFO across
+ *   processes. The default utilization 0.97 keeps a window seat free by the time its turn comes, so
+ *   the seats only slow things down when requests outlast the 3 % margin (31 ms of a 1 s window, 1.9 s
+ *   of Rev.io's minute), and leaves room for the remote's clock and counting to differ from ours.
+ * - Concurrency: a call seat per call in flight, taken before the slot. A waiting caller sleeps until
+ *   the holder's slot (it cannot release before), then polls (10 → 50 ms, jittered). In each process
+ *   only the oldest waiter for a key asks, so one process's callers are served in order; across
+ *   processes a freed seat goes to whichever poll comes first, fair in expectation. A process does
+ *   not wake its own waiters on release: that would let it keep the seat for ever while others starve.
+ * - Two round trips per request: acquire and release (each one statement), plus polls while waiting.
+ *   A database failure while acquiring is a `RetryableError` (system `rate-gate`), as for the
+ *   clients' own transient failures.
+ * - A lease is given up on `leaseMs` after its slot, so a crashed holder blocks its call seat for at
+ *   most that long (its window seat a window longer). It must exceed the HTTP timeout; the 60 s
+ *   default is far above the clients' timeouts.
  */
 
 export interface PostgresRateGateDeps {
   db: Database;
-  /** Share of each limit actually used, in (0, 1]; default 0.97. */
+  /** Share of each limit used, in (0, 1]; default 0.97. */
   utilization?: number;
-  /** Lifetime of a concurrency lease; default 60,000 ms. */
+  /** How long after its slot a lease's holder is presumed dead; default 60,000 ms. */
   leaseMs?: number;
   /**
-   * Told when a release could not be written (lost connection): the call has already happened, so
-   * the caller is not failed for it, and the seat frees itself when its lease expires.
+   * Told when a release could not be written (lost connection): the call itself has happened, so
+   * its caller is not failed for it, and the seats free themselves when the lease runs out.
    */
   onReleaseError?: (error: unknown, key: string) => void;
 }
 
 export interface AcquireOptions {
-  /** Gives up waiting; a slot already reserved is then simply left unused. */
+  /** Gives up waiting; the seats are released (a reserved slot is simply left unused). */
   signal?: AbortSignal;
 }
 
@@ -50,8 +60,6 @@ const DEFAULT_LEASE_MS = 60_000;
 const POLL_MIN_MS = 10;
 const POLL_MAX_MS = 50;
 
-const noRelease: Release = () => Promise.resolve();
-
 export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRateGate {
   const { db } = deps;
   const utilization = deps.utilization ?? DEFAULT_UTILIZATION;
@@ -61,39 +69,37 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   }
   if (!(leaseMs > 0)) throw new RangeError(`rate gate: leaseMs must be positive, got ${leaseMs}`);
 
-  // Per key, the tail of this process's seat waiters: each starts polling when the previous one has
-  // a seat (or gave up), so one process sends one poll at a time per key, oldest waiter first.
-  const seatTurns = new Map<string, Promise<void>>();
+  // Per key, the tail of this process's waiters: each starts asking when everyone before it has its
+  // seats (or gave up), so a process sends one reservation at a time per key, oldest caller first.
+  const turns = new Map<string, Promise<void>>();
 
-  const takeSeatInTurn = async (
-    limit: AccountLimit & { concurrency: number },
-    spacingMs: number,
-    signal?: AbortSignal,
-  ) => {
-    const previous = seatTurns.get(limit.key) ?? Promise.resolve();
+  const reserveInTurn = async (request: SeatRequest, signal: AbortSignal | undefined): Promise<number> => {
+    const previous = turns.get(request.key) ?? Promise.resolve();
     let done = () => {};
     const finished = new Promise<void>((resolve) => (done = resolve));
-    // The next waiter's turn comes when both we and everyone before us are done, even if we gave up
-    // (aborted) while still waiting for our own turn.
+    // The next caller's turn comes when both we and everyone before us are done, even if we gave up
+    // (aborted) while still waiting for our turn.
     const mine = Promise.all([previous, finished]).then(() => undefined);
-    seatTurns.set(limit.key, mine);
+    turns.set(request.key, mine);
     try {
       await abortable(previous, signal);
-      const request = { ...limit, leaseId: randomUUID(), leaseMs, spacingMs };
       let pollMs = POLL_MIN_MS;
       for (;;) {
-        const grant = await takeSeat(db, request);
-        if (grant.seat !== undefined) return { ...grant, seat: grant.seat, leaseId: request.leaseId };
-        if (grant.seats < limit.concurrency) {
-          await createSeats(db, limit.key, limit.concurrency);
+        const grant = await takeSeats(db, request).catch(unavailable(request.key));
+        if (grant.granted) return grant.waitMs;
+        if (grant.missingSeats) {
+          await createSeats(db, request).catch(unavailable(request.key));
           continue;
         }
-        await sleep(pollMs * (0.5 + Math.random()), signal);
+        // Capped: a holder configured with a longer leaseMs than ours would look due later than it is.
+        const holderSlotInMs = Math.min(grant.holderSlotInMs, request.windowMs);
+        if (holderSlotInMs > 0) pollMs = POLL_MIN_MS;
+        await sleep(holderSlotInMs + pollMs * (0.5 + Math.random()), signal);
         pollMs = Math.min(POLL_MAX_MS, pollMs * 2);
       }
     } finally {
       done();
-      if (seatTurns.get(limit.key) === mine) seatTurns.delete(limit.key);
+      if (turns.get(request.key) === mine) turns.delete(request.key);
     }
   };
 
@@ -103,30 +109,46 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       const unusable = describeUnusable(limit);
       if (unusable !== undefined) throw new RangeError(unusable);
       signal?.throwIfAborted();
-      const spacingMs = limit.windowMs / (limit.requests * utilization);
 
-      if (limit.concurrency === undefined) {
-        await sleepFor(await reserveSlot(db, limit.key, spacingMs), signal);
-        return noRelease;
-      }
+      const { key, requests, windowMs } = limit;
+      const spacingMs = windowMs / (requests * utilization);
+      const request = {
+        key,
+        requests,
+        windowMs,
+        concurrency: limit.concurrency ?? 0,
+        leaseId: randomUUID(),
+        leaseMs,
+        spacingMs,
+      };
+      const waitMs = await reserveInTurn(request, signal);
 
-      const grant = await takeSeatInTurn({ ...limit, concurrency: limit.concurrency }, spacingMs, signal);
       let released = false;
       const release: Release = async () => {
         // Idempotent, and never throws: see `onReleaseError`.
         if (released) return;
         released = true;
-        const lease = { key: limit.key, seat: grant.seat, leaseId: grant.leaseId, requests: limit.requests };
-        await releaseSeat(db, lease).catch((error: unknown) => deps.onReleaseError?.(error, limit.key));
+        await releaseSeats(db, request).catch((error: unknown) => deps.onReleaseError?.(error, key));
       };
       try {
-        await sleepFor(grant.waitMs, signal);
+        await sleepFor(waitMs, signal);
       } catch (error) {
         await release();
         throw error;
       }
       return release;
     },
+  };
+}
+
+/** A lost database is transient for the caller, like a lost network: its job retries the call later. */
+function unavailable(key: string) {
+  return (cause: unknown): never => {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new RetryableError(`rate gate: cannot reserve a request for ${key}: ${reason}`, {
+      system: 'rate-gate',
+      cause,
+    });
   };
 }
 

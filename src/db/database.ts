@@ -5,6 +5,10 @@ import type { DB } from './schema.ts';
 // int8 (ids, counts) as numbers: our ids stay far below 2^53, and strings would leak into every
 // comparison. numeric stays a string (exact money and MB values).
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+// …and int8[] the same way (array_agg of ids); without this a customer id list holds strings and
+// `ids.includes(5)` is silently false. OID 1016 = _int8; reuse the int4[] parser (1007).
+const parseIntArray = pg.types.getTypeParser(1007 as never) as (value: string) => number[];
+pg.types.setTypeParser(1016 as never, parseIntArray);
 // `date` as the plain 'YYYY-MM-DD' string: a JS Date would shift it by the server's time zone.
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 

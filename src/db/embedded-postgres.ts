@@ -81,6 +81,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       // No Unix socket: the cluster may be owned by another user than the one running us.
       "-c unix_socket_directories=''",
       '-c max_connections=200',
+      // JIT compiles big set-based statements for seconds before running them for milliseconds
+      // (measured: a 10,000-device submission took 17.8 s with JIT, 1.5 s without).
+      '-c jit=off',
       ...(options.ephemeral ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
     ];
     const logFile = path.join(options.dataDir, 'postgres.log');

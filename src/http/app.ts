@@ -13,7 +13,9 @@ import type { Services } from '../wiring.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { registerAuthentication } from './auth.ts';
 import { authRoutes } from './routes/auth.routes.ts';
+import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
+import { legacyRoutes } from './routes/legacy.routes.ts';
 import { referenceRoutes } from './routes/reference.routes.ts';
 
 export type TypedApp = FastifyInstance<
@@ -75,10 +77,12 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
 
   registerAuthentication(app, options.services.auth);
   healthRoutes(app, options.services.health);
+  await legacyRoutes(app, options.services);
   await app.register(
     async (api: TypedApp) => {
       authRoutes(api, options.services);
       referenceRoutes(api, options.services);
+      bulkChangeRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

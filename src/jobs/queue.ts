@@ -67,6 +67,8 @@ export interface JobQueue {
     data: T,
     options?: EnqueueOptions,
   ): Promise<void>;
+  /** Adds many jobs of one queue in ONE statement, inside the caller's transaction. */
+  enqueueMany<T extends object>(executor: Executor, name: QueueName, items: T[]): Promise<void>;
   /** Runs `handler` for jobs of `name`; a throw fails the attempt and pg-boss retries per policy. */
   work<T>(
     name: QueueName,
@@ -79,6 +81,11 @@ export interface JobQueue {
 export interface QueueOptions {
   connectionString: string;
   pollSeconds: number;
+  /**
+   * Run pg-boss's maintenance (expiring jobs of crashed workers, retention). Workers do; an
+   * API-only process that just enqueues does not need to.
+   */
+  supervise: boolean;
   onError?: (error: Error) => void;
 }
 
@@ -118,12 +125,20 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
     // The defaults poll every 2 s; a second is the cost of feeling instant in the UI.
     pollingIntervalSeconds: options.pollSeconds,
     maintenanceIntervalSeconds: 30,
+    supervise: options.supervise,
+    schedule: false,
   });
   boss.on('error', (error) => options.onError?.(error));
   await boss.start();
   await createQueues(boss);
 
   const workerIds: string[] = [];
+  const through = (executor: Executor) => ({
+    async executeSql(text: string, values: unknown[]) {
+      const result = await executor.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: result.rows };
+    },
+  });
 
   return {
     async enqueue(executor, name, data, enqueueOptions = {}) {
@@ -136,13 +151,17 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
         ...(enqueueOptions.startAfter !== undefined ? { startAfter: enqueueOptions.startAfter } : {}),
         ...(enqueueOptions.singletonKey !== undefined ? { singletonKey: enqueueOptions.singletonKey } : {}),
         ...(enqueueOptions.priority !== undefined ? { priority: enqueueOptions.priority } : {}),
-        db: {
-          async executeSql(text: string, values: unknown[]) {
-            const result = await executor.executeQuery(CompiledQuery.raw(text, values));
-            return { rows: result.rows };
-          },
-        },
+        db: through(executor),
       });
+    },
+
+    async enqueueMany(executor, name, items) {
+      if (items.length === 0) return;
+      // Retry, backoff and expiry come from the queue's row (createQueue), as for `enqueue`.
+      await boss.insert(
+        items.map((data) => ({ name, data })),
+        { db: through(executor) },
+      );
     },
 
     async work(name, concurrency, handler) {

@@ -29,3 +29,9 @@ export function isMsisdn(value: string): boolean {
 export function normaliseIdentifier(raw: string): string {
   return raw.trim().replace(/^\+/, '').replace(/[\s-]/g, '');
 }
+
+/** The digit that makes `payload + digit` pass the Luhn check. */
+export function luhnCheckDigit(payload: string): string {
+  for (let digit = 0; digit <= 9; digit += 1) if (isValidLuhn(`${payload}${digit}`)) return String(digit);
+  throw new Error(`not a digit string: ${payload}`);
+}

@@ -1,8 +1,125 @@
 import type { Database } from '../db/database.ts';
+import {
+  deviceExists,
+  listDeviceHistory,
+  listDevices,
+  type DeviceFilter,
+  type DeviceHistoryRow,
+  type DeviceListRow,
+  type Window,
+} from '../db/repositories/device.repository.ts';
+import {
+  customerExists,
+  listCarrierRatePlans,
+  listCustomerRatePlans,
+  listCustomers,
+  listRatePools,
+  listServiceProviders,
+  listSites,
+  serviceProviderExists,
+  type CarrierRatePlanRow,
+  type CustomerRatePlanRow,
+  type CustomerRow,
+  type RatePoolRow,
+  type ServiceProviderRow,
+  type SiteRow,
+} from '../db/repositories/reference.repository.ts';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { mayAccessCustomer, type Principal } from './principal.ts';
 
-/** Placeholder until the reference-data work lands. */
-export type ReferenceService = Record<string, never>;
+/**
+ * The reference data the submission screen needs, read within the principal's tenant. An id of
+ * another tenant, or of a customer the principal may not access, answers NotFound exactly like an
+ * id that does not exist, so ids cannot be probed. Each call runs a fixed number of queries (≤ 3).
+ */
+export interface ReferenceService {
+  listServiceProviders(principal: Principal): Promise<ServiceProviderRow[]>;
+  /** Devices matching `filter` (see DeviceFilter), ordered by id. */
+  listDevices(principal: Principal, filter: DeviceFilter, window: Window): Promise<DeviceListRow[]>;
+  /** A device's history, newest first. */
+  listDeviceHistory(principal: Principal, deviceId: number, window: Window): Promise<DeviceHistoryRow[]>;
+  /** The customers the principal may access, ordered by id. */
+  listCustomers(principal: Principal, q: string | undefined, window: Window): Promise<CustomerRow[]>;
+  listSites(principal: Principal, customerId: number): Promise<SiteRow[]>;
+  listCustomerRatePlans(principal: Principal): Promise<CustomerRatePlanRow[]>;
+  listCarrierRatePlans(principal: Principal, serviceProviderId: number): Promise<CarrierRatePlanRow[]>;
+  listRatePools(principal: Principal): Promise<RatePoolRow[]>;
+  /**
+   * Checks the ids a device filter names (provider of the tenant, customer the principal may
+   * access). The bulk-change submission calls it before using the same filter.
+   */
+  assertDeviceFilterAllowed(principal: Principal, filter: DeviceFilter): Promise<void>;
+}
 
-export function createReferenceService(_deps: { db: Database }): ReferenceService {
-  return {};
+export function createReferenceService(deps: { db: Database }): ReferenceService {
+  const { db } = deps;
+
+  async function assertServiceProvider(principal: Principal, id: number): Promise<void> {
+    if (!(await serviceProviderExists(db, principal.tenantId, id))) {
+      throw new NotFoundError(`Service provider ${id} not found.`);
+    }
+  }
+
+  async function assertCustomer(principal: Principal, id: number): Promise<void> {
+    if (!mayAccessCustomer(principal, id) || !(await customerExists(db, principal.tenantId, id))) {
+      throw new NotFoundError(`Customer ${id} not found.`);
+    }
+  }
+
+  async function assertDeviceFilterAllowed(principal: Principal, filter: DeviceFilter): Promise<void> {
+    if (filter.customerId !== undefined && filter.unassigned === true) {
+      throw new InvalidInputError('A device cannot be owned by a customer and unassigned at once.', [
+        { path: '/unassigned', message: 'must not be true together with customerId' },
+      ]);
+    }
+    if (filter.q !== undefined && !/^\d{3,}$/.test(filter.q)) {
+      throw new InvalidInputError('Search by at least 3 digits of an ICCID, MSISDN or IMEI.', [
+        { path: '/q', message: 'must be at least 3 digits' },
+      ]);
+    }
+    if (filter.serviceProviderId !== undefined) {
+      await assertServiceProvider(principal, filter.serviceProviderId);
+    }
+    if (filter.customerId !== undefined) await assertCustomer(principal, filter.customerId);
+  }
+
+  return {
+    listServiceProviders: (principal) => listServiceProviders(db, principal.tenantId),
+
+    async listDevices(principal, filter, window) {
+      await assertDeviceFilterAllowed(principal, filter);
+      return listDevices(db, principal.tenantId, filter, window);
+    },
+
+    async listDeviceHistory(principal, deviceId, window) {
+      if (!(await deviceExists(db, principal.tenantId, deviceId))) {
+        throw new NotFoundError(`Device ${deviceId} not found.`);
+      }
+      return listDeviceHistory(db, principal.tenantId, deviceId, window);
+    },
+
+    listCustomers: (principal, q, window) =>
+      listCustomers(
+        db,
+        principal.tenantId,
+        { q, onlyIds: principal.allCustomers ? undefined : principal.customerIds },
+        window,
+      ),
+
+    async listSites(principal, customerId) {
+      await assertCustomer(principal, customerId);
+      return listSites(db, principal.tenantId, customerId);
+    },
+
+    listCustomerRatePlans: (principal) => listCustomerRatePlans(db, principal.tenantId),
+
+    async listCarrierRatePlans(principal, serviceProviderId) {
+      await assertServiceProvider(principal, serviceProviderId);
+      return listCarrierRatePlans(db, principal.tenantId, serviceProviderId);
+    },
+
+    listRatePools: (principal) => listRatePools(db, principal.tenantId),
+
+    assertDeviceFilterAllowed,
+  };
 }

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.ts';
 import {
+  analyzeSeededTables,
   countTenants,
   skipReferentialChecksIfAllowed,
   insertDevices,
@@ -94,6 +95,9 @@ export async function seedDemoData(db: Database, options: SeedOptions): Promise<
       await insertDevices(trx, tenant, count);
     }
   });
+  // Fresh tables have no planner statistics until autovacuum gets to them: measured, validating a
+  // 10,000-device submission right after a seed took 8 s instead of 0.09 s.
+  await analyzeSeededTables(db);
 
   return { devices: options.devices, durationMs: Math.round(performance.now() - started) };
 }

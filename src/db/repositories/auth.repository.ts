@@ -1,31 +1,64 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
+import type { Role } from '../schema.ts';
 import type { Principal } from '../../services/principal.ts';
 
-/** The principal behind an API token hash: one query, customer access list included. */
+/**
+ * Queries behind sign-in: users, sessions, API tokens and failed-sign-in counting. Sessions and
+ * tokens are looked up on every request, so each lookup is ONE statement by primary key / unique
+ * index; the `last_seen_at` / `last_used_at` touch rides along in a data-modifying CTE and writes
+ * only when the stored value is more than a minute old, so a busy client costs at most one row
+ * update a minute instead of one per request.
+ */
+
+export interface UserProfile {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  tenant: { id: number; slug: string; name: string };
+  allCustomers: boolean;
+}
+
+export interface LoginUser extends UserProfile {
+  active: boolean;
+  passwordHash: string;
+}
+
+// node-postgres parses int8 but not int8[] to numbers (database.ts registers only the former):
+// the ids arrive as strings and are mapped below.
+type PrincipalRow = Omit<Principal, 'via' | 'customerIds'> & { customerIds: (string | number)[] };
+
+const TOUCH_AFTER = sql`interval '1 minute'`;
+
+const principalColumns = sql`
+  u.id AS "userId", u.tenant_id AS "tenantId", u.email, u.name, u.role, u.all_customers AS "allCustomers",
+  coalesce((SELECT array_agg(a.customer_id ORDER BY a.customer_id)
+            FROM user_customer_access a WHERE a.user_id = u.id), '{}') AS "customerIds"`;
+
+/** The principal behind an API token hash: one statement, customer access list included. */
 export async function findPrincipalByTokenHash(
   db: Executor,
   tokenHash: Buffer,
 ): Promise<Principal | undefined> {
-  const row = await db
-    .selectFrom('api_token as t')
-    .innerJoin('app_user as u', 'u.id', 't.user_id')
-    .select([
-      'u.id as userId',
-      'u.tenant_id as tenantId',
-      'u.email',
-      'u.name',
-      'u.role',
-      'u.all_customers as allCustomers',
-      sql<number[]>`coalesce((SELECT array_agg(a.customer_id ORDER BY a.customer_id)
-                              FROM user_customer_access a WHERE a.user_id = u.id), '{}')`.as('customerIds'),
-    ])
-    .where('t.token_hash', '=', tokenHash)
-    .where('t.revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', sql<Date>`now()`)]))
-    .where('u.active', '=', true)
-    .executeTakeFirst();
-  return row ? { ...row, via: 'token' } : undefined;
+  const { rows } = await sql<PrincipalRow & { tokenId: number; lastUsedAt: Date | null }>`
+    WITH found AS (
+      SELECT t.id AS "tokenId", t.last_used_at AS "lastUsedAt", ${principalColumns}
+      FROM api_token t JOIN app_user u ON u.id = t.user_id
+      WHERE t.token_hash = ${tokenHash} AND t.revoked_at IS NULL
+        AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.active
+    ), touched AS (
+      UPDATE api_token SET last_used_at = now()
+      FROM found
+      WHERE api_token.id = found."tokenId"
+        AND (found."lastUsedAt" IS NULL OR found."lastUsedAt" < now() - ${TOUCH_AFTER})
+    )
+    SELECT * FROM found
+  `.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { tokenId: _id, lastUsedAt: _used, ...principal } = row;
+  return { ...principal, customerIds: principal.customerIds.map(Number), via: 'token' };
 }
 
 export async function insertApiToken(
@@ -52,4 +85,231 @@ export async function insertApiToken(
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
+}
+
+export interface ApiTokenSummary {
+  id: number;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+}
+
+/** A user's tokens that are not revoked, newest first; `limit` rows after the `beforeId` cursor. */
+export async function listApiTokens(
+  db: Executor,
+  query: { userId: number; limit: number; beforeId?: number },
+): Promise<ApiTokenSummary[]> {
+  let q = db
+    .selectFrom('api_token')
+    .select([
+      'id',
+      'name',
+      'token_prefix as prefix',
+      'created_at as createdAt',
+      'last_used_at as lastUsedAt',
+      'expires_at as expiresAt',
+    ])
+    .where('user_id', '=', query.userId)
+    .where('revoked_at', 'is', null);
+  if (query.beforeId !== undefined) q = q.where('id', '<', query.beforeId);
+  return q.orderBy('id', 'desc').limit(query.limit).execute();
+}
+
+/**
+ * Revokes a token (idempotent: an already revoked one keeps its first revocation time). With
+ * `userId`, only that user's token. Returns false when no such token exists.
+ */
+export async function revokeApiToken(db: Executor, token: { id: number; userId?: number }): Promise<boolean> {
+  let q = db
+    .updateTable('api_token')
+    .set({ revoked_at: sql<Date>`coalesce(revoked_at, now())` })
+    .where('id', '=', token.id);
+  if (token.userId !== undefined) q = q.where('user_id', '=', token.userId);
+  const row = await q.returning('id').executeTakeFirst();
+  return row !== undefined;
+}
+
+function profileQuery(db: Executor) {
+  return db
+    .selectFrom('app_user as u')
+    .innerJoin('tenant as t', 't.id', 'u.tenant_id')
+    .select([
+      'u.id',
+      'u.email',
+      'u.name',
+      'u.role',
+      'u.all_customers as allCustomers',
+      'u.active',
+      'u.password_hash as passwordHash',
+      't.id as tenantId',
+      't.slug as tenantSlug',
+      't.name as tenantName',
+    ]);
+}
+
+type ProfileRow = Awaited<ReturnType<ReturnType<typeof profileQuery>['executeTakeFirstOrThrow']>>;
+
+function toLoginUser(row: ProfileRow): LoginUser {
+  const { tenantId, tenantSlug, tenantName, ...user } = row;
+  return { ...user, tenant: { id: tenantId, slug: tenantSlug, name: tenantName } };
+}
+
+/** The user signing in with this e-mail, case-insensitively (the unique index is on lower(email)). */
+export async function findLoginUser(db: Executor, email: string): Promise<LoginUser | undefined> {
+  const row = await profileQuery(db)
+    .where(sql<string>`lower(u.email)`, '=', sql<string>`lower(${email})`)
+    .executeTakeFirst();
+  return row && toLoginUser(row);
+}
+
+export async function findUserProfile(db: Executor, userId: number): Promise<UserProfile | undefined> {
+  const row = await profileQuery(db)
+    .where('u.id', '=', userId)
+    .where('u.active', '=', true)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { active: _active, passwordHash: _hash, ...profile } = toLoginUser(row);
+  return profile;
+}
+
+// ---- sessions -------------------------------------------------------------------------------
+
+/** Stores a new session (by the hash of its id); answers its expiry, in the database's clock. */
+export async function insertSession(
+  db: Executor,
+  session: { idHash: Buffer; tenantId: number; userId: number; ttlHours: number },
+): Promise<Date> {
+  const row = await db
+    .insertInto('user_session')
+    .values({
+      id_hash: session.idHash,
+      tenant_id: session.tenantId,
+      user_id: session.userId,
+      expires_at: sql<Date>`now() + ${session.ttlHours} * interval '1 hour'`,
+    })
+    .returning('expires_at')
+    .executeTakeFirstOrThrow();
+  return row.expires_at;
+}
+
+/** The principal of an unexpired session of an active user; touches `last_seen_at` (see top). */
+export async function findPrincipalBySessionHash(
+  db: Executor,
+  idHash: Buffer,
+): Promise<Principal | undefined> {
+  const { rows } = await sql<PrincipalRow & { lastSeenAt: Date }>`
+    WITH found AS (
+      SELECT s.last_seen_at AS "lastSeenAt", ${principalColumns}
+      FROM user_session s JOIN app_user u ON u.id = s.user_id
+      WHERE s.id_hash = ${idHash} AND s.expires_at > now() AND u.active
+    ), touched AS (
+      UPDATE user_session SET last_seen_at = now()
+      FROM found
+      WHERE user_session.id_hash = ${idHash} AND found."lastSeenAt" < now() - ${TOUCH_AFTER}
+    )
+    SELECT * FROM found
+  `.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const { lastSeenAt: _seen, ...principal } = row;
+  return { ...principal, customerIds: principal.customerIds.map(Number), via: 'session' };
+}
+
+export async function deleteSession(db: Executor, idHash: Buffer): Promise<void> {
+  await db.deleteFrom('user_session').where('id_hash', '=', idHash).execute();
+}
+
+/** One set-based DELETE over the expires_at index; returns how many went. */
+export async function deleteExpiredSessions(db: Executor): Promise<number> {
+  const result = await db
+    .deleteFrom('user_session')
+    .where('expires_at', '<=', sql<Date>`now()`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+// ---- failed sign-ins (login_attempt) ----------------------------------------------------------
+
+export interface AttemptLimit {
+  key: string;
+  maxFailures: number;
+}
+
+/** A recorded attempt: `ctid` names the row exactly, so a successful sign-in can take back its own. */
+export interface AttemptRow {
+  key: string;
+  ctid: string;
+}
+
+/**
+ * Serialises sign-ins on these keys until the transaction ends, across processes. Callers pass the
+ * keys in one global order (sorted), so two transactions can never wait for each other's lock.
+ */
+export async function lockAttemptKeys(trx: Executor, keys: readonly string[]): Promise<void> {
+  await sql`
+    SELECT pg_advisory_xact_lock(hashtextextended('simbind.login_attempt:' || k, 0))
+    FROM unnest(${keys}::text[]) WITH ORDINALITY AS l(k, n) ORDER BY n
+  `.execute(trx);
+}
+
+/**
+ * Seconds until every key is below its limit again, or undefined when none is at its limit. For a
+ * key with n ≥ max failures in the window, the (n − max + 1)-th oldest must leave the window first.
+ */
+export async function secondsUntilBelowLimits(
+  db: Executor,
+  limits: readonly AttemptLimit[],
+  windowSeconds: number,
+): Promise<number | undefined> {
+  const window = sql`${windowSeconds} * interval '1 second'`;
+  const { rows } = await sql<{ seconds: number | null }>`
+    SELECT max(greatest(1, ceil(extract(epoch FROM
+             c.times[c.n - l.max_failures + 1] + ${window} - now()))))::int AS seconds
+    FROM unnest(${limits.map((l) => l.key)}::text[], ${limits.map((l) => l.maxFailures)}::int[])
+      AS l(key, max_failures)
+    CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n, array_agg(a.attempted_at ORDER BY a.attempted_at) AS times
+      FROM login_attempt a
+      WHERE a.key = l.key AND a.attempted_at > now() - ${window}
+    ) c
+    WHERE c.n >= l.max_failures
+  `.execute(db);
+  return rows[0]?.seconds ?? undefined;
+}
+
+export async function insertAttempts(db: Executor, keys: readonly string[]): Promise<AttemptRow[]> {
+  const { rows } = await sql<AttemptRow>`
+    INSERT INTO login_attempt (key) SELECT unnest(${keys}::text[])
+    RETURNING key, ctid::text AS ctid
+  `.execute(db);
+  return rows;
+}
+
+/** Deletes every attempt of these keys, and these exact rows. */
+export async function deleteAttempts(
+  db: Executor,
+  which: { keys: readonly string[]; rows: readonly AttemptRow[] },
+): Promise<void> {
+  if (which.keys.length > 0) {
+    await db.deleteFrom('login_attempt').where('key', 'in', which.keys).execute();
+  }
+  if (which.rows.length > 0) {
+    // ctid = ANY(…) is a TID scan; the key check guards against a ctid reused after a VACUUM.
+    await sql`
+      DELETE FROM login_attempt
+      WHERE ctid = ANY(${which.rows.map((r) => r.ctid)}::tid[])
+        AND key = ANY(${which.rows.map((r) => r.key)}::text[])
+    `.execute(db);
+  }
+}
+
+/** Attempts that left the window count for nothing: one set-based DELETE. */
+export async function deleteStaleAttempts(db: Executor, windowSeconds: number): Promise<number> {
+  const result = await db
+    .deleteFrom('login_attempt')
+    .where('attempted_at', '<=', sql<Date>`now() - ${windowSeconds} * interval '1 second'`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -208,7 +208,8 @@ export async function insertDevices(db: Executor, tenant: DemoTenant, count: num
     ), numbered AS (
       SELECT i,
              CASE WHEN i % 20 < 10 THEN 1 WHEN i % 20 < 17 THEN 2 ELSE 3 END AS k,
-             (i * 7919) % 100 AS s
+             -- Knuth's multiplicative hash: status must not follow the provider (both derive from i).
+             ((i * 2654435761) % 4294967296 / 7) % 100 AS s
       FROM generate_series(1::bigint, ${count}::bigint) AS i
     )
     INSERT INTO device (tenant_id, service_provider_id, iccid, msisdn, imei, status, activated_at,
@@ -309,6 +310,10 @@ export async function skipReferentialChecksIfAllowed(db: Executor): Promise<void
     rolsuper: boolean;
   }>`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`.execute(db);
   if (rows[0]?.rolsuper) await sql`SET LOCAL session_replication_role = replica`.execute(db);
+}
+
+export async function analyzeSeededTables(db: Executor): Promise<void> {
+  await sql`ANALYZE device, device_tenant, rev_service, customer, site, service_provider`.execute(db);
 }
 
 export async function countTenants(db: Executor): Promise<number> {

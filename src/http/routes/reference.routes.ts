@@ -1,5 +1,153 @@
+import { Type } from '@fastify/type-provider-typebox';
 import type { TypedApp } from '../app.ts';
 import type { Services } from '../../wiring.ts';
+import { principalOf } from '../auth.ts';
+import { InvalidInputError } from '../../errors.ts';
+import { DEFAULT_LIMIT, decodeCursor, isIdCursor, toPage, type Page } from '../pagination.ts';
+import { authErrors, IdParams, ListQuery } from '../schemas/common.schemas.ts';
+import {
+  CustomerList,
+  CustomerListQuery,
+  DeviceHistoryList,
+  DeviceList,
+  DeviceListQuery,
+  RatePlanList,
+  RatePlanQuery,
+  RatePoolList,
+  ServiceProviderList,
+  SiteList,
+} from '../schemas/reference.schemas.ts';
 
-/** Placeholder until the reference-data work lands. */
-export function referenceRoutes(_app: TypedApp, _services: Services): void {}
+/** What the submission screen picks from. Every route needs a principal and reads its tenant only. */
+export function referenceRoutes(app: TypedApp, services: Services): void {
+  const { reference } = services;
+  const tags = ['reference data'];
+
+  app.get(
+    '/service-providers',
+    {
+      schema: {
+        tags,
+        summary: 'Service providers (carrier accounts)',
+        response: { 200: ServiceProviderList, ...authErrors },
+      },
+    },
+    async (request) => unpaged(await reference.listServiceProviders(principalOf(request))),
+  );
+
+  app.get(
+    '/devices',
+    {
+      schema: {
+        tags,
+        summary: 'Devices matching a filter, by id',
+        querystring: DeviceListQuery,
+        response: { 200: DeviceList, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { limit, cursor, ...filter } = request.query;
+      return paged({ limit, cursor }, (window) => reference.listDevices(principal, filter, window));
+    },
+  );
+
+  app.get(
+    '/devices/:id/history',
+    {
+      schema: {
+        tags,
+        summary: "A device's ownership and plan changes, newest first",
+        params: IdParams,
+        querystring: Type.Object({ ...ListQuery }),
+        response: { 200: DeviceHistoryList, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const page = await paged(request.query, (window) =>
+        reference.listDeviceHistory(principal, request.params.id, window),
+      );
+      return {
+        ...page,
+        items: page.items.map((entry) => ({ ...entry, changedAt: entry.changedAt.toISOString() })),
+      };
+    },
+  );
+
+  app.get(
+    '/customers',
+    {
+      schema: {
+        tags,
+        summary: 'Customers the caller may access, by id',
+        querystring: CustomerListQuery,
+        response: { 200: CustomerList, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      return paged(request.query, (window) => reference.listCustomers(principal, request.query.q, window));
+    },
+  );
+
+  app.get(
+    '/customers/:id/sites',
+    {
+      schema: {
+        tags,
+        summary: "A customer's sites, the default first",
+        params: IdParams,
+        response: { 200: SiteList, ...authErrors },
+      },
+    },
+    async (request) => unpaged(await reference.listSites(principalOf(request), request.params.id)),
+  );
+
+  app.get(
+    '/rate-plans',
+    {
+      schema: {
+        tags,
+        summary: 'Customer rate plans, or the carrier rate plans of a service provider',
+        querystring: RatePlanQuery,
+        response: { 200: RatePlanList, ...authErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { kind, serviceProviderId } = request.query;
+      if (kind === 'customer') return unpaged(await reference.listCustomerRatePlans(principal));
+      if (serviceProviderId === undefined) {
+        throw new InvalidInputError('Carrier rate plans belong to a service provider: name it.', [
+          { path: '/serviceProviderId', message: 'is required when kind is carrier' },
+        ]);
+      }
+      return unpaged(await reference.listCarrierRatePlans(principal, serviceProviderId));
+    },
+  );
+
+  app.get(
+    '/rate-pools',
+    { schema: { tags, summary: 'Customer rate pools', response: { 200: RatePoolList, ...authErrors } } },
+    async (request) => unpaged(await reference.listRatePools(principalOf(request))),
+  );
+}
+
+/** Short lists (a tenant has a handful of providers, sites, plans) come whole, in the list shape. */
+function unpaged<T>(items: T[]): Page<T> {
+  return { items, nextCursor: null };
+}
+
+/**
+ * Keyset page by id: asks for one row more than `limit` to know whether another page follows.
+ * The cursor is checked before the query runs (a bad one answers 400).
+ */
+async function paged<T extends { id: number }>(
+  query: { limit?: number | undefined; cursor?: string | undefined },
+  fetch: (window: { limit: number; afterId: number | undefined }) => Promise<T[]>,
+): Promise<Page<T>> {
+  const limit = query.limit ?? DEFAULT_LIMIT;
+  const afterId = decodeCursor(query.cursor, isIdCursor)?.id;
+  return toPage(await fetch({ limit: limit + 1, afterId }), limit, (row) => ({ id: row.id }));
+}

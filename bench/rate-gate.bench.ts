@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import { closeHttpAgent } from '../src/clients/http-client.ts';
+import { createJasperClient, type JasperCredentials } from '../src/clients/jasper.client.ts';
+import { createPostgresRateGate } from '../src/clients/postgres-rate-gate.ts';
+import type { RateGate } from '../src/clients/rate-gate.ts';
+import { createRevioClient, type RevioCredentials } from '../src/clients/revio.client.ts';
+import { createDatabase, type DatabaseHandle } from '../src/db/database.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { migrate } from '../src/db/migrate.ts';
+import type { DB } from '../src/db/schema.ts';
+import { buildJasperSimulator, type JasperSimState } from '../simulators/jasper.simulator.ts';
+import { buildRevioSimulator, DEMO_REVIO_ACCOUNT } from '../simulators/revio.simulator.ts';
+import type { RecordedRequest } from '../simulators/sim-control.ts';
+
+/**
+ * The shared rate gate against the simulators, as several workers would use it: two pools (two
+ * processes' worth) × 4 concurrent callers on one account. Prints the achieved rate against the
+ * limit, the 429s, and the database work per request (every statement the gates send is counted
+ * and timed through Kysely's log).
+ *
+ *   node --import tsx -e "import('./bench/rate-gate.bench.ts').then(m => m.benchRateGate())"
+ *
+ * Uses BENCH_DATABASE_URL when set (migrated, rows of its own keys deleted afterwards); otherwise a
+ * throwaway embedded PostgreSQL with fsync on, so commit costs are real.
+ */
+
+const POOLS = 2;
+const CALLERS = 4;
+
+interface Statements {
+  count: Map<string, number>;
+  durations: Map<string, number[]>;
+  /** Acquires that returned (each took exactly one granted reservation). */
+  granted: number;
+  failures: number;
+}
+
+export async function benchRateGate(): Promise<void> {
+  const server = await openServer();
+  const run = randomBytes(3).toString('hex');
+  const statements: Statements = { count: new Map(), durations: new Map(), granted: 0, failures: 0 };
+  const first = createDatabase(server.url, CALLERS + 1, 'rate-gate-bench');
+  const handles = [
+    first,
+    ...Array.from({ length: POOLS - 1 }, () => createDatabase(server.url, CALLERS + 1, 'rate-gate-bench')),
+  ];
+  const dbs = handles.map((handle) => observed(handle, statements));
+  const simulators: FastifyInstance[] = [];
+  try {
+    const version = await first.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    console.log(`rate gate bench: PostgreSQL ${version.rows[0]?.v} (${server.label}), utilization 0.97`);
+    console.log(`  ${POOLS} pools × ${CALLERS} concurrent callers on one account, simulators on loopback`);
+
+    // Rev.io with a small limit, so that 5 s hold several windows.
+    const revio = buildRevioSimulator({ rateLimit: { requestsPerWindow: 50, windowMs: 1000 } });
+    simulators.push(revio);
+    const revioRoot = await listen(revio);
+    const revioCreds: RevioCredentials = {
+      id: `bench-${run}`,
+      baseUrl: `${revioRoot}/v1`,
+      ...DEMO_REVIO_ACCOUNT,
+      rateLimit: { requests: 50, windowMs: 1000 },
+    };
+    reset(statements);
+    await forAll(dbs, statements, 5_000, async (gate) => {
+      await createRevioClient({ gate, timeoutMs: 5_000 }).getCustomer(revioCreds, 1001);
+    });
+    const revioSent = await getJson<RecordedRequest[]>(`${revioRoot}/__sim/requests?path=/v1/`);
+    report(
+      'revio 50 per 1000 ms, new calls for 5 s',
+      revioSent.filter((r) => r.status !== 429).map((r) => Date.parse(r.at)),
+      revioSent.filter((r) => r.status === 429).length,
+      { limit: 50, windowMs: 1000 },
+      statements,
+    );
+
+    // Jasper's own limits: 5 per second, one at a time; callers wait for the call seat by polling.
+    const jasper = buildJasperSimulator();
+    simulators.push(jasper);
+    const jasperRoot = await listen(jasper);
+    const jasperCreds: JasperCredentials = {
+      id: `bench-${run}`,
+      baseUrl: `${jasperRoot}/rws/api/v1`,
+      username: 'simbind',
+      apiKey: 'demo-jasper-key',
+    };
+    reset(statements);
+    await forAll(dbs, statements, 4_000, async (gate) => {
+      await createJasperClient({ gate, timeoutMs: 5_000 }).getDevice(jasperCreds, '89011704278930000011');
+    });
+    const account = (await getJson<JasperSimState>(`${jasperRoot}/__sim/state`)).accounts.simbind;
+    report(
+      `jasper 5 per 1000 ms, concurrency 1, new calls for 4 s (max in flight ${account?.maxInFlight ?? 0})`,
+      account?.acceptedAt ?? [],
+      (account?.throttled.rate ?? 0) + (account?.throttled.concurrency ?? 0),
+      { limit: 5, windowMs: 1000 },
+      statements,
+    );
+
+    // Statement cost with Rev.io's 500 window seats, one caller, no HTTP: acquire + release in a loop.
+    // The limit (500 per 50 ms) never makes it wait, so this is the round trip itself.
+    const gate = createPostgresRateGate({ db: observed(first, statements) });
+    for (const logged of server.embedded ? [false, true] : [false]) {
+      if (logged) await first.pool.query('ALTER TABLE rate_limit_state SET LOGGED');
+      if (logged) await first.pool.query('ALTER TABLE rate_limit_seat SET LOGGED');
+      const limit = { key: `bench-seats-${logged}-${run}`, requests: 500, windowMs: 50 };
+      const once = async () => {
+        const release = await gate.acquire(limit);
+        await release();
+      };
+      await once(); // creates the seats
+      reset(statements);
+      for (const until = performance.now() + 1_500; performance.now() < until;) await once();
+      const reserve = latency(statements.durations.get('reserve'));
+      const release = latency(statements.durations.get('release'));
+      const tableKind = logged ? 'LOGGED tables (for comparison)' : 'UNLOGGED tables';
+      console.log(
+        `500 window seats, one caller, no HTTP, ${tableKind}: reserve ${reserve}; release ${release}`,
+      );
+    }
+  } finally {
+    // The embedded server is thrown away; a given one keeps only what was there before.
+    if (!server.embedded) {
+      for (const table of ['rate_limit_seat', 'rate_limit_state']) {
+        await first.pool
+          .query(`DELETE FROM ${table} WHERE key LIKE $1`, [`%bench-%${run}`])
+          .catch((error: unknown) => console.error(`could not delete the bench's rows of ${table}:`, error));
+      }
+    }
+    await Promise.all(simulators.map((app) => app.close()));
+    await closeHttpAgent();
+    await Promise.all(handles.map((handle) => handle.close()));
+    await server.close();
+  }
+}
+
+/** Every pool's gate, CALLERS loops each, calling until `ms` have passed. */
+async function forAll(
+  dbs: Kysely<DB>[],
+  statements: Statements,
+  ms: number,
+  call: (gate: RateGate) => Promise<void>,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  await Promise.all(
+    dbs.flatMap((db) => {
+      const shared = createPostgresRateGate({ db });
+      const gate: RateGate = {
+        async acquire(limit) {
+          const release = await shared.acquire(limit);
+          statements.granted += 1;
+          return release;
+        },
+      };
+      return Array.from({ length: CALLERS }, async () => {
+        while (performance.now() < deadline) {
+          await call(gate).catch(() => (statements.failures += 1));
+        }
+      });
+    }),
+  );
+}
+
+function report(
+  title: string,
+  acceptedAt: number[],
+  refused: number,
+  { limit, windowMs }: { limit: number; windowMs: number },
+  statements: Statements,
+): void {
+  const accepted = [...acceptedAt].sort((a, b) => a - b);
+  const span = (accepted.at(-1) ?? 0) - (accepted[0] ?? 0);
+  const rate = ((accepted.length - 1) / span) * windowMs;
+  const { granted } = statements;
+  const count = (name: string) => statements.count.get(name) ?? 0;
+  const per = (n: number) => (n / granted).toFixed(2);
+  const total = [...statements.count.values()].reduce((a, b) => a + b, 0);
+  const busiest = busiestWindow(accepted, windowMs);
+  console.log(`${title}:`);
+  console.log(
+    `  ${accepted.length} requests in ${(span / 1000).toFixed(2)} s = ${rate.toFixed(2)} per ${windowMs} ms ` +
+      `against ${limit}: utilization ${((rate / limit) * 100).toFixed(1)} %, ${refused} × 429, ` +
+      `busiest window ${busiest}/${limit}, ${statements.failures} failed calls`,
+  );
+  console.log(
+    `  DB round trips per request ${per(total)}: reserve ${per(granted)}, release ${per(count('release'))}, ` +
+      `polls while a seat was busy ${per(count('reserve') - granted)}, seat creation ${per(count('create'))}; ` +
+      `statement ${latency([...statements.durations.values()].flat())}`,
+  );
+}
+
+/** A Kysely over the handle's pool that counts and times the gate's statements. */
+function observed(handle: DatabaseHandle, statements: Statements): Kysely<DB> {
+  return new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: handle.pool }),
+    log(event: LogEvent) {
+      const text = event.query.sql.trimStart();
+      let name = 'other';
+      if (text.startsWith('WITH call_seat')) name = 'reserve';
+      else if (text.startsWith('UPDATE rate_limit_seat')) name = 'release';
+      else if (text.startsWith('INSERT INTO rate_limit_seat')) name = 'create';
+      statements.count.set(name, (statements.count.get(name) ?? 0) + 1);
+      statements.durations.set(name, [...(statements.durations.get(name) ?? []), event.queryDurationMillis]);
+    },
+  });
+}
+
+function reset(statements: Statements): void {
+  statements.count.clear();
+  statements.durations.clear();
+  statements.granted = 0;
+  statements.failures = 0;
+}
+
+function latency(durations: number[] = []): string {
+  const sorted = [...durations].sort((a, b) => a - b);
+  const at = (q: number) =>
+    (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(2);
+  return `latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms (${sorted.length} statements)`;
+}
+
+/** Largest number of times (sorted) in any half-open window [t, t + windowMs). */
+function busiestWindow(sorted: number[], windowMs: number): number {
+  let busiest = 0;
+  for (let i = 0, j = 0; j < sorted.length; j++) {
+    while ((sorted[j] ?? 0) - (sorted[i] ?? 0) >= windowMs) i++;
+    busiest = Math.max(busiest, j - i + 1);
+  }
+  return busiest;
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('simulator has no port');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  return (await (await fetch(url)).json()) as T;
+}
+
+interface Server {
+  url: string;
+  label: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+async function openServer(): Promise<Server> {
+  const given = process.env.BENCH_DATABASE_URL;
+  if (given) {
+    const handle = createDatabase(given, 1, 'rate-gate-bench-migrate');
+    await migrate(handle.pool).finally(() => handle.close());
+    return { url: given, label: 'BENCH_DATABASE_URL', embedded: false, close: () => Promise.resolve() };
+  }
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-bench-'));
+  await fs.chmod(dataDir, 0o755);
+  const embedded = await startEmbeddedPostgres({ dataDir, port: await freePort() });
+  try {
+    const admin = createDatabase(embedded.adminUrl, 1, 'rate-gate-bench-admin');
+    await admin.pool.query('CREATE DATABASE simbind_bench').finally(() => admin.close());
+    const url = embedded.urlFor('simbind_bench');
+    const handle = createDatabase(url, 1, 'rate-gate-bench-migrate');
+    await migrate(handle.pool).finally(() => handle.close());
+    return {
+      url,
+      label: 'embedded, fsync on',
+      embedded: true,
+      async close() {
+        await embedded.stop();
+        await fs.rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await embedded.stop();
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}

@@ -1,0 +1,324 @@
+import { sql } from 'kysely';
+import type { Executor } from '../database.ts';
+import type { BulkChangeStatus, ErrorCategory, PortalType, WorkOrderStatus } from '../schema.ts';
+
+/**
+ * Writes and reads of bulk changes and their work orders. Work orders are always written
+ * set-based (`INSERT … SELECT FROM unnest(…)`): 100,000 devices are one statement, not 100,000.
+ */
+
+export interface NewBulkChange {
+  tenantId: number;
+  serviceProviderId: number;
+  portalType: PortalType;
+  customerId: number;
+  siteId: number | null;
+  options: unknown;
+  totalCount: number;
+  createdBy: number;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  source: 'api' | 'legacy';
+}
+
+export async function insertBulkChange(db: Executor, change: NewBulkChange): Promise<number> {
+  const row = await db
+    .insertInto('bulk_change')
+    .values({
+      tenant_id: change.tenantId,
+      change_type: 'customer_assignment',
+      service_provider_id: change.serviceProviderId,
+      portal_type: change.portalType,
+      customer_id: change.customerId,
+      site_id: change.siteId,
+      options: JSON.stringify(change.options),
+      total_count: change.totalCount,
+      created_by: change.createdBy,
+      idempotency_key: change.idempotencyKey,
+      request_hash: change.requestHash,
+      source: change.source,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function findByIdempotencyKey(db: Executor, tenantId: number, userId: number, key: string) {
+  return db
+    .selectFrom('bulk_change')
+    .select(['id', 'status', 'request_hash'])
+    .where('tenant_id', '=', tenantId)
+    .where('created_by', '=', userId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+}
+
+/** One work order to write; arrays of these become the columns of one unnest(). */
+export interface NewWorkOrder {
+  identifier: string;
+  deviceId: number | null;
+  iccid: string | null;
+  msisdn: string | null;
+  status: Extract<WorkOrderStatus, 'PENDING' | 'ERROR'>;
+  errorCategory: ErrorCategory | null;
+  message: string | null;
+  chunk: number | null;
+  /** The device's effective date (request's, else its activation date, else today). */
+  effectiveDate: string | null;
+}
+
+export interface WorkOrderContext {
+  tenantId: number;
+  bulkChangeId: number;
+  customerId: number;
+  siteId: number | null;
+  revCustomerId: number | null;
+  revCredentialsId: number | null;
+  activatedDate: string;
+}
+
+/**
+ * Inserts the work orders. A PENDING one whose device already sits in an open work order of
+ * another bulk change (committed after our validation read) is skipped by the partial unique index
+ * `bulk_change_device_open_key`; the caller records those as conflicts. Returns the identifiers of
+ * the PENDING work orders that were NOT written.
+ */
+export async function insertWorkOrders(
+  db: Executor,
+  ctx: WorkOrderContext,
+  orders: NewWorkOrder[],
+): Promise<string[]> {
+  const col = <K extends keyof NewWorkOrder>(key: K) => orders.map((o) => o[key]);
+  const { rows } = await sql<{ identifier: string }>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${col('identifier')}::text[], ${col('deviceId')}::bigint[], ${col('iccid')}::text[], ${col('msisdn')}::text[],
+        ${col('status')}::text[], ${col('errorCategory')}::text[], ${col('message')}::text[], ${col('chunk')}::int[],
+        ${col('effectiveDate')}::date[]
+      ) AS t(identifier, device_id, iccid, msisdn, status, error_category, message, chunk, effective_date)
+    ), written AS (
+      INSERT INTO bulk_change_device (tenant_id, bulk_change_id, device_id, identifier, iccid, msisdn, status,
+                                      error_category, message, chunk, request, processed_at)
+      SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, device_id, identifier, iccid, msisdn, status,
+             error_category, message, chunk,
+             CASE WHEN device_id IS NOT NULL THEN jsonb_build_object(
+               'deviceId', device_id, 'iccid', iccid, 'msisdn', msisdn,
+               'customerId', ${ctx.customerId}::bigint, 'siteId', ${ctx.siteId}::bigint,
+               'revCustomerId', ${ctx.revCustomerId}::bigint, 'revCredentialsId', ${ctx.revCredentialsId}::bigint,
+               'effectiveDate', effective_date, 'activatedDate', ${ctx.activatedDate}::date) END,
+             CASE WHEN status = 'ERROR' THEN now() END
+      FROM input
+      ON CONFLICT (device_id) WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER') DO NOTHING
+      RETURNING identifier
+    )
+    SELECT i.identifier FROM input i
+    WHERE i.status = 'PENDING' AND NOT EXISTS (SELECT 1 FROM written w WHERE w.identifier = i.identifier)
+  `.execute(db);
+  return rows.map((r) => r.identifier);
+}
+
+/** Writes the race losers of `insertWorkOrders` as conflicts, naming the bulk change that holds each. */
+export async function insertConflictWorkOrders(
+  db: Executor,
+  ctx: WorkOrderContext,
+  orders: NewWorkOrder[],
+  /** A format() template whose %s is the holding bulk change's id. */
+  messageTemplate: string,
+): Promise<void> {
+  if (orders.length === 0) return;
+  await sql`
+    INSERT INTO bulk_change_device (tenant_id, bulk_change_id, device_id, identifier, iccid, msisdn, status,
+                                    error_category, message, processed_at)
+    SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, t.device_id, t.identifier, t.iccid, t.msisdn, 'ERROR', 'eligibility',
+           format(${messageTemplate}::text, coalesce((SELECT o.bulk_change_id::text FROM bulk_change_device o
+                                                     WHERE o.device_id = t.device_id
+                                                       AND o.status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')),
+                                                    'another')),
+           now()
+    FROM unnest(${orders.map((o) => o.identifier)}::text[], ${orders.map((o) => o.deviceId)}::bigint[],
+                ${orders.map((o) => o.iccid)}::text[], ${orders.map((o) => o.msisdn)}::text[])
+         AS t(identifier, device_id, iccid, msisdn)
+  `.execute(db);
+}
+
+/** One change-log entry per rejected work order of the bulk change, in one statement. */
+export async function insertRejectionLogs(
+  db: Executor,
+  params: { bulkChangeId: number; portalType: PortalType; processedBy: string; description: string },
+): Promise<void> {
+  await sql`
+    INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description, portal_type,
+                            request_text, response_status, has_error, error_text, processed_by)
+    SELECT w.tenant_id, w.bulk_change_id, w.id, w.device_id, ${params.description}, ${params.portalType},
+           w.identifier, w.error_category, true, w.message, ${params.processedBy}
+    FROM bulk_change_device w
+    WHERE w.bulk_change_id = ${params.bulkChangeId} AND w.status = 'ERROR'
+  `.execute(db);
+}
+
+/** The chunk numbers that have pending work, for enqueueing one job per chunk. */
+export async function pendingChunks(db: Executor, bulkChangeId: number): Promise<number[]> {
+  const rows = await db
+    .selectFrom('bulk_change_device')
+    .select('chunk')
+    .distinct()
+    .where('bulk_change_id', '=', bulkChangeId)
+    .where('status', '=', 'PENDING')
+    .where('chunk', 'is not', null)
+    .orderBy('chunk')
+    .execute();
+  return rows.map((r) => r.chunk!);
+}
+
+export interface StatusCounts {
+  total: number;
+  pending: number;
+  processing: number;
+  waiting: number;
+  processed: number;
+  error: number;
+  cancelled: number;
+}
+
+const COUNT_KEYS: Record<WorkOrderStatus, keyof StatusCounts> = {
+  PENDING: 'pending',
+  PROCESSING: 'processing',
+  WAITING_CARRIER: 'waiting',
+  PROCESSED: 'processed',
+  ERROR: 'error',
+  CANCELLED: 'cancelled',
+};
+
+/** Counts of several bulk changes at once (lists), one GROUP BY over the status index. */
+export async function countWorkOrders(
+  db: Executor,
+  bulkChangeIds: number[],
+): Promise<Map<number, StatusCounts>> {
+  const result = new Map<number, StatusCounts>();
+  if (bulkChangeIds.length === 0) return result;
+  const rows = await db
+    .selectFrom('bulk_change_device')
+    .select(['bulk_change_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('bulk_change_id', 'in', bulkChangeIds)
+    .groupBy(['bulk_change_id', 'status'])
+    .execute();
+  for (const id of bulkChangeIds) result.set(id, emptyCounts());
+  for (const row of rows) {
+    const counts = result.get(row.bulk_change_id)!;
+    counts[COUNT_KEYS[row.status]] += Number(row.n);
+    counts.total += Number(row.n);
+  }
+  return result;
+}
+
+export function emptyCounts(): StatusCounts {
+  return { total: 0, pending: 0, processing: 0, waiting: 0, processed: 0, error: 0, cancelled: 0 };
+}
+
+export const BULK_CHANGE_COLUMNS = [
+  'b.id',
+  'b.change_type',
+  'b.status',
+  'b.service_provider_id',
+  'b.customer_id',
+  'b.site_id',
+  'b.options',
+  'b.created_by',
+  'b.created_at',
+  'b.started_at',
+  'b.completed_at',
+  'b.source',
+] as const;
+
+export async function findBulkChange(db: Executor, tenantId: number, id: number) {
+  return db
+    .selectFrom('bulk_change as b')
+    .innerJoin('app_user as u', 'u.id', 'b.created_by')
+    .select([...BULK_CHANGE_COLUMNS, 'u.name as created_by_name', 'u.email as created_by_email'])
+    .where('b.tenant_id', '=', tenantId)
+    .where('b.id', '=', id)
+    .executeTakeFirst();
+}
+
+export type BulkChangeRow = NonNullable<Awaited<ReturnType<typeof findBulkChange>>>;
+
+/** Newest first; `beforeId` is the keyset cursor. */
+export async function listBulkChanges(
+  db: Executor,
+  params: {
+    tenantId: number;
+    status?: BulkChangeStatus;
+    beforeId?: number;
+    customerIds?: number[];
+    limit: number;
+  },
+): Promise<BulkChangeRow[]> {
+  let query = db
+    .selectFrom('bulk_change as b')
+    .innerJoin('app_user as u', 'u.id', 'b.created_by')
+    .select([...BULK_CHANGE_COLUMNS, 'u.name as created_by_name', 'u.email as created_by_email'])
+    .where('b.tenant_id', '=', params.tenantId);
+  if (params.status) query = query.where('b.status', '=', params.status);
+  if (params.beforeId !== undefined) query = query.where('b.id', '<', params.beforeId);
+  if (params.customerIds !== undefined) {
+    if (params.customerIds.length === 0) return [];
+    query = query.where('b.customer_id', 'in', params.customerIds);
+  }
+  return query.orderBy('b.id', 'desc').limit(params.limit).execute();
+}
+
+export const WORK_ORDER_COLUMNS = [
+  'w.id',
+  'w.device_id',
+  'w.identifier',
+  'w.iccid',
+  'w.msisdn',
+  'w.status',
+  'w.error_category',
+  'w.message',
+  'w.rev_service_id',
+  'w.processed_at',
+  'w.steps_done',
+] as const;
+
+/** A page of work orders in id order; `afterId` is the keyset cursor. */
+export async function listWorkOrders(
+  db: Executor,
+  params: { bulkChangeId: number; status?: WorkOrderStatus; afterId?: number; limit: number },
+) {
+  let query = db
+    .selectFrom('bulk_change_device as w')
+    .select([...WORK_ORDER_COLUMNS])
+    .where('w.bulk_change_id', '=', params.bulkChangeId);
+  if (params.status) query = query.where('w.status', '=', params.status);
+  if (params.afterId !== undefined) query = query.where('w.id', '>', params.afterId);
+  return query.orderBy('w.id').limit(params.limit).execute();
+}
+
+export type WorkOrderRow = Awaited<ReturnType<typeof listWorkOrders>>[number];
+
+export async function listChangeLogs(
+  db: Executor,
+  params: { bulkChangeId: number; deviceId?: number; afterId?: number; limit: number },
+) {
+  let query = db
+    .selectFrom('change_log as l')
+    .select([
+      'l.id',
+      'l.bulk_change_device_id',
+      'l.device_id',
+      'l.description',
+      'l.portal_type',
+      'l.request_text',
+      'l.response_status',
+      'l.response_text',
+      'l.has_error',
+      'l.error_text',
+      'l.processed_by',
+      'l.processed_at',
+    ])
+    .where('l.bulk_change_id', '=', params.bulkChangeId);
+  if (params.deviceId !== undefined) query = query.where('l.device_id', '=', params.deviceId);
+  if (params.afterId !== undefined) query = query.where('l.id', '>', params.afterId);
+  return query.orderBy('l.id').limit(params.limit).execute();
+}

@@ -1,0 +1,74 @@
+import type { FastifyError } from 'fastify';
+import type { TypedApp } from '../app.ts';
+import { principalOf } from '../auth.ts';
+import { statusOf } from '../error-handler.ts';
+import {
+  AssociateAmopCustomerBody,
+  AssociateCustomerBody,
+  LegacyResponse,
+} from '../schemas/legacy.schemas.ts';
+import { DomainError } from '../../errors.ts';
+import type { Services } from '../../wiring.ts';
+
+/**
+ * The older system's entry points, kept for its clients: `POST /M2M/AssociateCustomer` (Rev.io
+ * customer, by Rev customer id) and `POST /M2M/AssociateAmopCustomer` (by site). Same service as
+ * `POST /api/v1/bulk-changes`; answers `{ Success, ChangeId }` or `{ Success: false, Message }`
+ * with the status code of the failure. POST only (the older one also answered GET: a defect).
+ */
+
+const tags = ['older entry points'];
+
+export async function legacyRoutes(app: TypedApp, services: Services): Promise<void> {
+  await app.register(async (legacy: TypedApp) => {
+    legacy.setErrorHandler((error: FastifyError | Error, request, reply) => {
+      if (error instanceof DomainError) {
+        const status = statusOf(error);
+        if (status < 500) return reply.code(status).send({ Success: false, Message: describe(error) });
+      } else if ((error as FastifyError).validation) {
+        return reply.code(400).send({ Success: false, Message: `Invalid request: ${error.message}` });
+      }
+      request.log.error({ err: error }, 'unhandled error');
+      return reply.code(500).send({ Success: false, Message: 'Something went wrong on our side.' });
+    });
+
+    legacy.post(
+      '/M2M/AssociateCustomer',
+      {
+        schema: {
+          tags,
+          summary: 'Assign devices to a Rev.io customer (older clients)',
+          body: AssociateCustomerBody,
+          response: { 200: LegacyResponse, '4xx': LegacyResponse },
+        },
+      },
+      async (request) => {
+        const result = await services.legacy.associateCustomer(principalOf(request), request.body);
+        return { Success: true, ChangeId: result.id };
+      },
+    );
+
+    legacy.post(
+      '/M2M/AssociateAmopCustomer',
+      {
+        schema: {
+          tags,
+          summary: 'Assign devices to a customer site, no billing (older clients)',
+          body: AssociateAmopCustomerBody,
+          response: { 200: LegacyResponse, '4xx': LegacyResponse },
+        },
+      },
+      async (request) => {
+        const result = await services.legacy.associateAmopCustomer(principalOf(request), request.body);
+        return { Success: true, ChangeId: result.id };
+      },
+    );
+  });
+}
+
+function describe(error: DomainError): string {
+  const details = Array.isArray(error.details)
+    ? (error.details as { path: string; message: string }[]).map((d) => `${d.path}: ${d.message}`).join('; ')
+    : '';
+  return details ? `${error.message} (${details})` : error.message;
+}

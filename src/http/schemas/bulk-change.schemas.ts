@@ -1,0 +1,194 @@
+import { Type } from '@fastify/type-provider-typebox';
+import { ListQuery } from './common.schemas.ts';
+
+const Id = Type.Integer({ minimum: 1 });
+const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'yyyy-MM-dd' });
+
+export const BulkChangeStatus = Type.Union([
+  Type.Literal('NEW'),
+  Type.Literal('PROCESSING'),
+  Type.Literal('PROCESSED'),
+  Type.Literal('PROCESSED_WITH_ERRORS'),
+  Type.Literal('ERROR'),
+  Type.Literal('CANCELLED'),
+]);
+export const WorkOrderStatus = Type.Union([
+  Type.Literal('PENDING'),
+  Type.Literal('PROCESSING'),
+  Type.Literal('WAITING_CARRIER'),
+  Type.Literal('PROCESSED'),
+  Type.Literal('ERROR'),
+  Type.Literal('CANCELLED'),
+]);
+
+export const CreateBulkChangeBody = Type.Object(
+  {
+    changeType: Type.Literal('customer_assignment'),
+    serviceProviderId: Id,
+    devices: Type.Optional(
+      Type.Array(Type.String({ maxLength: 64 }), {
+        description: 'ICCIDs (M2M providers) or MSISDNs (Mobility, LNP). At most 100,000.',
+      }),
+    ),
+    filter: Type.Optional(
+      Type.Object(
+        {
+          q: Type.Optional(Type.String({ maxLength: 20 })),
+          status: Type.Optional(
+            Type.Union([
+              Type.Literal('active'),
+              Type.Literal('inactive'),
+              Type.Literal('suspended'),
+              Type.Literal('deactivated'),
+              Type.Literal('test_ready'),
+              Type.Literal('inventory'),
+            ]),
+          ),
+          customerId: Type.Optional(Id),
+          unassigned: Type.Optional(Type.Boolean()),
+        },
+        {
+          additionalProperties: false,
+          description: 'All devices of the provider matching this filter (as GET /devices).',
+        },
+      ),
+    ),
+    customerId: Id,
+    siteId: Type.Optional(Id),
+    createRevService: Type.Boolean({ default: false }),
+    revService: Type.Optional(
+      Type.Object(
+        {
+          serviceTypeId: Id,
+          products: Type.Optional(
+            Type.Array(
+              Type.Object(
+                { productId: Id, rate: Type.Number({ minimum: 0 }) },
+                { additionalProperties: false },
+              ),
+              {
+                maxItems: 50,
+              },
+            ),
+          ),
+          packageId: Type.Optional(Id),
+          prorate: Type.Optional(Type.Boolean()),
+          providerId: Type.Optional(Id),
+          usagePlanGroupId: Type.Optional(Id),
+          description: Type.Optional(Type.String({ maxLength: 1000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    addCarrierRatePlan: Type.Boolean({ default: false }),
+    carrierRatePlan: Type.Optional(
+      Type.Object(
+        {
+          ratePlan: Type.String({ minLength: 1, maxLength: 100 }),
+          communicationPlan: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    addCustomerRatePlan: Type.Boolean({ default: false }),
+    customerRatePlan: Type.Optional(
+      Type.Object(
+        { ratePlanId: Type.Optional(Id), ratePoolId: Type.Optional(Id) },
+        { additionalProperties: false },
+      ),
+    ),
+    effectiveDate: Type.Optional(IsoDate),
+    activatedDate: Type.Optional(IsoDate),
+    dryRun: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const Counts = Type.Object({
+  total: Type.Integer(),
+  pending: Type.Integer(),
+  processing: Type.Integer(),
+  waiting: Type.Integer(),
+  processed: Type.Integer(),
+  error: Type.Integer(),
+  cancelled: Type.Integer(),
+});
+
+export const Links = Type.Object({ self: Type.String(), devices: Type.String(), logs: Type.String() });
+
+export const SubmitResponse = Type.Object({
+  id: Type.Integer(),
+  status: BulkChangeStatus,
+  counts: Counts,
+  duplicates: Type.Array(Type.String()),
+  links: Links,
+});
+
+export const DryRunResponse = Type.Object({
+  dryRun: Type.Literal(true),
+  counts: Type.Object({ total: Type.Integer(), eligible: Type.Integer(), ineligible: Type.Integer() }),
+  duplicates: Type.Array(Type.String()),
+  devices: Type.Array(
+    Type.Object({
+      identifier: Type.String(),
+      deviceId: Type.Union([Type.Integer(), Type.Null()]),
+      eligible: Type.Boolean(),
+      errorCategory: Type.Union([Type.String(), Type.Null()]),
+      message: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const BulkChange = Type.Object({
+  id: Type.Integer(),
+  changeType: Type.Literal('customer_assignment'),
+  status: BulkChangeStatus,
+  serviceProviderId: Type.Integer(),
+  customerId: Type.Integer(),
+  siteId: Type.Union([Type.Integer(), Type.Null()]),
+  options: Type.Unknown(),
+  source: Type.String(),
+  createdBy: Type.Object({ id: Type.Integer(), name: Type.String(), email: Type.String() }),
+  createdAt: Type.String(),
+  startedAt: Nullable(Type.String()),
+  completedAt: Nullable(Type.String()),
+  counts: Counts,
+});
+
+export const WorkOrder = Type.Object({
+  id: Type.Integer(),
+  deviceId: Type.Union([Type.Integer(), Type.Null()]),
+  identifier: Type.String(),
+  iccid: Nullable(Type.String()),
+  msisdn: Nullable(Type.String()),
+  status: WorkOrderStatus,
+  errorCategory: Nullable(Type.String()),
+  message: Nullable(Type.String()),
+  revServiceId: Type.Union([Type.Integer(), Type.Null()]),
+  stepsDone: Type.Array(Type.String()),
+  processedAt: Nullable(Type.String()),
+});
+
+export const ChangeLog = Type.Object({
+  id: Type.Integer(),
+  workOrderId: Type.Union([Type.Integer(), Type.Null()]),
+  deviceId: Type.Union([Type.Integer(), Type.Null()]),
+  description: Type.String(),
+  portalType: Type.String(),
+  requestText: Nullable(Type.String()),
+  responseStatus: Nullable(Type.String()),
+  responseText: Nullable(Type.String()),
+  hasError: Type.Boolean(),
+  errorText: Nullable(Type.String()),
+  processedBy: Type.String(),
+  processedAt: Type.String(),
+});
+
+export const ListBulkChangesQuery = Type.Object({ ...ListQuery, status: Type.Optional(BulkChangeStatus) });
+export const ListWorkOrdersQuery = Type.Object({ ...ListQuery, status: Type.Optional(WorkOrderStatus) });
+export const ListLogsQuery = Type.Object({ ...ListQuery, deviceId: Type.Optional(Id) });
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});

@@ -1,0 +1,132 @@
+import { Type } from '@fastify/type-provider-typebox';
+import type { DeviceStatus } from '../../db/schema.ts';
+import { ListQuery, ListResponse } from './common.schemas.ts';
+
+/**
+ * Schemas of the reference-data routes. Response schemas list every field the API answers and no
+ * other: the serializer drops anything else a row might carry.
+ */
+
+const Id = Type.Integer({ minimum: 1 });
+const NullableId = Type.Union([Type.Integer(), Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+const DEVICE_STATUSES: DeviceStatus[] = [
+  'active',
+  'inactive',
+  'suspended',
+  'deactivated',
+  'test_ready',
+  'inventory',
+];
+
+export const ServiceProvider = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  integration: Type.Enum(['thingspace', 'jasper']),
+  portalType: Type.Enum(['m2m', 'mobility', 'lnp']),
+});
+
+export const DeviceListQuery = Type.Object({
+  serviceProviderId: Type.Optional(Id),
+  q: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{3,20}$',
+      description: 'Prefix of an ICCID, MSISDN or IMEI: 3 to 20 digits.',
+    }),
+  ),
+  status: Type.Optional(Type.Enum(DEVICE_STATUSES)),
+  customerId: Type.Optional(Type.Integer({ minimum: 1, description: 'Devices owned by this customer.' })),
+  unassigned: Type.Optional(
+    Type.Boolean({ description: 'true: devices no customer owns; false: devices a customer owns.' }),
+  ),
+  ...ListQuery,
+});
+
+export const Device = Type.Object({
+  id: Type.Integer(),
+  iccid: Type.String(),
+  msisdn: NullableString,
+  imei: NullableString,
+  status: Type.Enum(DEVICE_STATUSES),
+  customerId: NullableId,
+  siteId: NullableId,
+  carrierRatePlan: NullableString,
+  communicationPlan: NullableString,
+  activatedAt: Type.Union([Type.String({ format: 'date' }), Type.Null()]),
+  archived: Type.Boolean(),
+});
+
+export const DeviceHistoryEntry = Type.Object({
+  id: Type.Integer(),
+  changeType: Type.String(),
+  before: Type.Unknown({ description: 'The state before the change (JSON), or null.' }),
+  after: Type.Unknown({ description: 'The state after the change (JSON).' }),
+  changedBy: Type.Union([Type.Object({ id: Type.Integer(), name: Type.String() }), Type.Null()]),
+  changedAt: Type.String({ format: 'date-time' }),
+  bulkChangeId: NullableId,
+});
+
+export const CustomerListQuery = Type.Object({
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 100,
+      description: 'Part of the name (any case); digits also match the exact Rev customer id.',
+    }),
+  ),
+  ...ListQuery,
+});
+
+export const Customer = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  kind: Type.Enum(['rev', 'amop']),
+  revCustomerId: NullableId,
+  active: Type.Boolean(),
+  defaultSiteId: NullableId,
+});
+
+export const Site = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  address: NullableString,
+  isDefault: Type.Boolean(),
+});
+
+export const RatePlanQuery = Type.Object({
+  kind: Type.Enum(['customer', 'carrier']),
+  serviceProviderId: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Required with kind=carrier: whose carrier plans.' }),
+  ),
+});
+
+export const CustomerRatePlan = Type.Object({
+  id: Type.Integer(),
+  code: Type.String(),
+  name: Type.String(),
+  dataAllocationMb: Type.Number(),
+  monthlyRate: Type.Number(),
+});
+
+export const CarrierRatePlan = Type.Object({
+  id: Type.Integer(),
+  code: Type.String(),
+  name: Type.String(),
+  communicationPlan: NullableString,
+  dataAllowanceMb: Type.Union([Type.Number(), Type.Null()]),
+});
+
+export const RatePool = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  sharedDataMb: Type.Number(),
+});
+
+export const ServiceProviderList = ListResponse(ServiceProvider);
+export const DeviceList = ListResponse(Device);
+export const DeviceHistoryList = ListResponse(DeviceHistoryEntry);
+export const CustomerList = ListResponse(Customer);
+export const SiteList = ListResponse(Site);
+export const RatePlanList = Type.Union([ListResponse(CustomerRatePlan), ListResponse(CarrierRatePlan)]);
+export const RatePoolList = ListResponse(RatePool);

@@ -1,0 +1,352 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import * as assignments from '../db/repositories/assignment.repository.ts';
+import * as bulkChanges from '../db/repositories/bulk-change.repository.ts';
+import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
+import type { BulkChangeStatus, ErrorCategory } from '../db/schema.ts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  type FieldProblem,
+} from '../errors.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import { judgeDevice, MESSAGES, type DeviceCandidate } from './assignment/eligibility.ts';
+import {
+  checkRequestShape,
+  identifierKind,
+  identifierProblem,
+  MAX_DEVICES,
+  normaliseIdentifiers,
+  optionsOf,
+  requestHash,
+  type AssignmentRequest,
+} from './assignment/request.ts';
+import { assertMayChange, mayAccessCustomer, type Principal } from './principal.ts';
+
+/**
+ * Submitting a customer assignment: every request-level rule (a 4xx writes nothing), then every
+ * device-level rule set-based, then ONE transaction that writes the bulk change, its work orders,
+ * the rejections' change-log entries and the queue jobs — so a failure anywhere leaves nothing.
+ */
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  source?: 'api' | 'legacy';
+}
+
+export interface DeviceVerdict {
+  identifier: string;
+  deviceId: number | null;
+  eligible: boolean;
+  errorCategory: ErrorCategory | null;
+  message: string | null;
+}
+
+export interface SubmitResult {
+  id: number;
+  status: BulkChangeStatus;
+  counts: StatusCounts;
+  duplicates: string[];
+  /** true when an Idempotency-Key replay returned an earlier bulk change. */
+  replayed: boolean;
+}
+
+export interface DryRunResult {
+  dryRun: true;
+  counts: { total: number; eligible: number; ineligible: number };
+  duplicates: string[];
+  devices: DeviceVerdict[];
+}
+
+/**
+ * Resolves "all devices matching this filter" to identifiers, through the device search of
+ * `GET /devices` (its access checks included).
+ */
+export type FilterResolver = (
+  principal: Principal,
+  params: {
+    serviceProviderId: number;
+    kind: 'iccid' | 'msisdn';
+    filter: NonNullable<AssignmentRequest['filter']>;
+    limit: number;
+  },
+) => Promise<string[]>;
+
+export interface AssignmentService {
+  submit(
+    principal: Principal,
+    request: AssignmentRequest,
+    options?: SubmitOptions,
+  ): Promise<SubmitResult | DryRunResult>;
+}
+
+export interface AssignmentDeps {
+  db: Database;
+  queue: JobQueue;
+  config: Config;
+  resolveFilter?: FilterResolver;
+  /** Today as yyyy-MM-dd (tests pin it). */
+  today?: () => string;
+}
+
+const REJECTION_LOG = 'Customer Assignment: Validate Device';
+
+export function createAssignmentService(deps: AssignmentDeps): AssignmentService {
+  const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
+
+  async function validate(principal: Principal, request: AssignmentRequest) {
+    assertMayChange(principal);
+    checkRequestShape(request);
+    const { db } = deps;
+    const tenantId = principal.tenantId;
+
+    const provider = await assignments.findServiceProvider(db, tenantId, request.serviceProviderId);
+    if (!provider) throw new NotFoundError(`Service provider ${request.serviceProviderId} not found.`);
+    const customer = await assignments.findCustomer(db, tenantId, request.customerId);
+    if (!customer) throw new NotFoundError(`Customer ${request.customerId} not found.`);
+    if (!mayAccessCustomer(principal, customer.id)) {
+      throw new ForbiddenError(`You do not have access to customer ${customer.name}.`);
+    }
+
+    const problems: FieldProblem[] = [];
+    if (!provider.active)
+      problems.push({ path: '/serviceProviderId', message: 'the service provider is inactive' });
+    if (!customer.active) problems.push({ path: '/customerId', message: 'the customer is inactive' });
+    let siteId = customer.default_site_id;
+    if (request.siteId !== undefined) {
+      const site = await assignments.findSite(db, tenantId, request.siteId);
+      if (!site || site.customer_id !== customer.id) {
+        problems.push({
+          path: '/siteId',
+          message: `site ${request.siteId} does not belong to ${customer.name}`,
+        });
+      }
+      siteId = request.siteId;
+    }
+    if (request.createRevService && (customer.kind !== 'rev' || customer.rev_credentials_id === null)) {
+      problems.push({
+        path: '/createRevService',
+        message: `${customer.name} is not billed in Rev.io (no Rev customer or credentials): no service line can be created`,
+      });
+    }
+    if (request.addCustomerRatePlan) {
+      const { ratePlanId, ratePoolId } = request.customerRatePlan ?? {};
+      if (
+        ratePlanId !== undefined &&
+        !(await assignments.findCustomerRatePlan(db, tenantId, ratePlanId))?.active
+      ) {
+        problems.push({
+          path: '/customerRatePlan/ratePlanId',
+          message: `no active customer rate plan ${ratePlanId}`,
+        });
+      }
+      if (
+        ratePoolId !== undefined &&
+        !(await assignments.findCustomerRatePool(db, tenantId, ratePoolId))?.active
+      ) {
+        problems.push({
+          path: '/customerRatePlan/ratePoolId',
+          message: `no active customer rate pool ${ratePoolId}`,
+        });
+      }
+    }
+    if (request.addCarrierRatePlan && request.carrierRatePlan) {
+      const plan = await assignments.findCarrierRatePlan(db, provider.id, request.carrierRatePlan.ratePlan);
+      if (!plan?.active) {
+        problems.push({
+          path: '/carrierRatePlan/ratePlan',
+          message: `${provider.name} has no active carrier rate plan "${request.carrierRatePlan.ratePlan}"`,
+        });
+      }
+    }
+    if (problems.length > 0)
+      throw new UnprocessableError('The bulk change cannot be made as requested.', problems);
+
+    const kind = identifierKind(provider.portal_type);
+    const raw = request.devices ?? (await resolveFilter(principal, provider.id, kind, request.filter!));
+    if (raw.length > MAX_DEVICES) {
+      throw new PayloadTooLargeError(
+        `The filter matches more than ${MAX_DEVICES.toLocaleString('en')} devices; narrow it or split the change.`,
+      );
+    }
+    const { unique, duplicates } = normaliseIdentifiers(raw);
+    if (unique.length === 0) {
+      throw new UnprocessableError('No device to assign.', [
+        { path: '/devices', message: 'no identifiers given or matched' },
+      ]);
+    }
+
+    const wellFormed = unique.filter((id) => identifierProblem(id, kind) === undefined);
+    const found = await assignments.findDeviceCandidates(db, {
+      tenantId,
+      serviceProviderId: provider.id,
+      kind,
+      identifiers: wellFormed,
+    });
+    const byIdentifier = new Map(found.map((c) => [c.identifier, c]));
+    const target = { customerId: customer.id, createRevService: request.createRevService };
+
+    const verdicts = unique.map((identifier) => {
+      const malformed = identifierProblem(identifier, kind);
+      const candidate: DeviceCandidate | undefined = byIdentifier.get(identifier);
+      const verdict = malformed
+        ? ({ eligible: false, category: 'eligibility', message: malformed } as const)
+        : judgeDevice(candidate!, target, principal);
+      return { identifier, candidate, verdict };
+    });
+
+    return { provider, customer, siteId, verdicts, duplicates };
+  }
+
+  async function resolveFilter(
+    principal: Principal,
+    serviceProviderId: number,
+    kind: 'iccid' | 'msisdn',
+    filter: NonNullable<AssignmentRequest['filter']>,
+  ): Promise<string[]> {
+    if (!deps.resolveFilter) throw new UnprocessableError('Selecting devices by filter is not available.');
+    // One more than allowed, to tell "too many" from "exactly the maximum".
+    return deps.resolveFilter(principal, { serviceProviderId, kind, filter, limit: MAX_DEVICES + 1 });
+  }
+
+  return {
+    async submit(principal, request, options = {}) {
+      const hash = requestHash(request);
+      if (options.idempotencyKey && !request.dryRun) {
+        const replay = await replayed(principal, options.idempotencyKey, hash);
+        if (replay) return replay;
+      }
+
+      const { provider, customer, siteId, verdicts, duplicates } = await validate(principal, request);
+
+      if (request.dryRun) {
+        const devices = verdicts.map(({ identifier, candidate, verdict }) => ({
+          identifier,
+          deviceId: candidate?.deviceId ?? null,
+          eligible: verdict.eligible,
+          errorCategory: verdict.eligible ? null : verdict.category,
+          message: verdict.eligible ? null : verdict.message,
+        }));
+        const eligible = devices.filter((d) => d.eligible).length;
+        return {
+          dryRun: true,
+          counts: { total: devices.length, eligible, ineligible: devices.length - eligible },
+          duplicates,
+          devices,
+        };
+      }
+
+      const chunkSize = deps.config.worker.chunkSize;
+      let eligibleIndex = 0;
+      const orders: bulkChanges.NewWorkOrder[] = verdicts.map(({ identifier, candidate, verdict }) => ({
+        identifier,
+        deviceId: candidate?.deviceId ?? null,
+        iccid: candidate?.iccid ?? null,
+        msisdn: candidate?.msisdn ?? null,
+        status: verdict.eligible ? 'PENDING' : 'ERROR',
+        errorCategory: verdict.eligible ? null : verdict.category,
+        message: verdict.eligible ? null : verdict.message,
+        chunk: verdict.eligible ? Math.floor(eligibleIndex++ / chunkSize) : null,
+        effectiveDate: request.effectiveDate ?? candidate?.activatedAt ?? today(),
+      }));
+
+      try {
+        const id = await deps.db.transaction().execute(async (trx) => {
+          const bulkChangeId = await bulkChanges.insertBulkChange(trx, {
+            tenantId: principal.tenantId,
+            serviceProviderId: provider.id,
+            portalType: provider.portal_type,
+            customerId: customer.id,
+            siteId,
+            options: { ...optionsOf(request), activatedDate: request.activatedDate ?? today() },
+            totalCount: orders.length,
+            createdBy: principal.userId,
+            idempotencyKey: options.idempotencyKey ?? null,
+            requestHash: hash,
+            source: options.source ?? 'api',
+          });
+          const ctx: bulkChanges.WorkOrderContext = {
+            tenantId: principal.tenantId,
+            bulkChangeId,
+            customerId: customer.id,
+            siteId,
+            revCustomerId: request.createRevService ? customer.rev_customer_id : null,
+            revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
+            activatedDate: request.activatedDate ?? today(),
+          };
+          const lost = new Set(await bulkChanges.insertWorkOrders(trx, ctx, orders));
+          if (lost.size > 0) {
+            // Another bulk change took these devices between our read and our write.
+            const losers = orders.filter((o) => lost.has(o.identifier));
+            await bulkChanges.insertConflictWorkOrders(trx, ctx, losers, MESSAGES.conflictTemplate);
+            for (const order of losers) {
+              order.status = 'ERROR';
+              order.errorCategory = 'eligibility';
+            }
+          }
+          await bulkChanges.insertRejectionLogs(trx, {
+            bulkChangeId,
+            portalType: provider.portal_type,
+            processedBy: principal.email,
+            description: REJECTION_LOG,
+          });
+          const chunks = await bulkChanges.pendingChunks(trx, bulkChangeId);
+          if (chunks.length > 0) {
+            await deps.queue.enqueueMany(
+              trx,
+              'bulk-change.process-chunk',
+              chunks.map((chunk) => ({ bulkChangeId, chunk })),
+            );
+          } else {
+            // Nothing to process: the finish step still runs (final status, notifications).
+            await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId });
+          }
+          return bulkChangeId;
+        });
+
+        const counts = bulkChanges.emptyCounts();
+        for (const order of orders) {
+          counts.total += 1;
+          if (order.status === 'PENDING') counts.pending += 1;
+          else counts.error += 1;
+        }
+        return { id, status: 'NEW', counts, duplicates, replayed: false };
+      } catch (error) {
+        // Two requests with the same Idempotency-Key at once: the loser answers with the winner.
+        if (options.idempotencyKey && isUniqueViolation(error, 'bulk_change_idempotency_key')) {
+          const replay = await replayed(principal, options.idempotencyKey, hash);
+          if (replay) return replay;
+        }
+        throw error;
+      }
+    },
+  };
+
+  async function replayed(
+    principal: Principal,
+    key: string,
+    hash: string,
+  ): Promise<SubmitResult | undefined> {
+    const existing = await bulkChanges.findByIdempotencyKey(
+      deps.db,
+      principal.tenantId,
+      principal.userId,
+      key,
+    );
+    if (!existing) return undefined;
+    if (existing.request_hash !== hash) {
+      throw new UnprocessableError('This Idempotency-Key was already used with a different request.', [
+        { path: '/headers/idempotency-key', message: `already used for bulk change ${existing.id}` },
+      ]);
+    }
+    const counts = (await bulkChanges.countWorkOrders(deps.db, [existing.id])).get(existing.id)!;
+    return { id: existing.id, status: existing.status, counts, duplicates: [], replayed: true };
+  }
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === constraint;
+}

@@ -1,0 +1,208 @@
+import type { Database } from '../db/database.ts';
+import * as repo from '../db/repositories/bulk-change.repository.ts';
+import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
+import type { BulkChangeStatus, WorkOrderStatus } from '../db/schema.ts';
+import { NotFoundError } from '../errors.ts';
+import { decodeCursor, isIdCursor, toPage, type Page } from '../http/pagination.ts';
+import { mayAccessCustomer, type Principal } from './principal.ts';
+
+/**
+ * Reading bulk changes: status and counts, per-device results (paged, or all as an export) and the
+ * change log. Tenant-scoped; a bulk change for a customer the user may not access does not exist
+ * for them (404).
+ */
+
+export interface BulkChangeView {
+  id: number;
+  changeType: 'customer_assignment';
+  status: BulkChangeStatus;
+  serviceProviderId: number;
+  customerId: number;
+  siteId: number | null;
+  options: unknown;
+  source: string;
+  createdBy: { id: number; name: string; email: string };
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  counts: StatusCounts;
+}
+
+export interface WorkOrderView {
+  id: number;
+  deviceId: number | null;
+  identifier: string;
+  iccid: string | null;
+  msisdn: string | null;
+  status: WorkOrderStatus;
+  errorCategory: string | null;
+  message: string | null;
+  revServiceId: number | null;
+  stepsDone: string[];
+  processedAt: string | null;
+}
+
+export interface ChangeLogView {
+  id: number;
+  workOrderId: number | null;
+  deviceId: number | null;
+  description: string;
+  portalType: string;
+  requestText: string | null;
+  responseStatus: string | null;
+  responseText: string | null;
+  hasError: boolean;
+  errorText: string | null;
+  processedBy: string;
+  processedAt: string;
+}
+
+export interface BulkChangeService {
+  list(
+    principal: Principal,
+    query: { status?: BulkChangeStatus; cursor?: string; limit: number },
+  ): Promise<Page<BulkChangeView>>;
+  get(principal: Principal, id: number): Promise<BulkChangeView>;
+  devices(
+    principal: Principal,
+    id: number,
+    query: { status?: WorkOrderStatus; cursor?: string; limit: number },
+  ): Promise<Page<WorkOrderView>>;
+  /** Every work order, fetched in pages of 5,000 so a 100,000-device export never sits in memory. */
+  exportDevices(principal: Principal, id: number): Promise<AsyncIterable<WorkOrderView>>;
+  logs(
+    principal: Principal,
+    id: number,
+    query: { deviceId?: number; cursor?: string; limit: number },
+  ): Promise<Page<ChangeLogView>>;
+}
+
+const EXPORT_PAGE = 5000;
+
+export function createBulkChangeService(deps: { db: Database }): BulkChangeService {
+  const { db } = deps;
+
+  async function visible(principal: Principal, id: number): Promise<repo.BulkChangeRow> {
+    const row = await repo.findBulkChange(db, principal.tenantId, id);
+    if (!row || !mayAccessCustomer(principal, row.customer_id))
+      throw new NotFoundError(`Bulk change ${id} not found.`);
+    return row;
+  }
+
+  return {
+    async list(principal, query) {
+      const cursor = decodeCursor(query.cursor, isIdCursor);
+      const rows = await repo.listBulkChanges(db, {
+        tenantId: principal.tenantId,
+        status: query.status,
+        beforeId: cursor?.id,
+        customerIds: principal.allCustomers ? undefined : [...principal.customerIds],
+        limit: query.limit + 1,
+      });
+      const page = toPage(rows, query.limit, (row) => ({ id: row.id }));
+      const counts = await repo.countWorkOrders(
+        db,
+        page.items.map((r) => r.id),
+      );
+      return {
+        items: page.items.map((row) => toView(row, counts.get(row.id)!)),
+        nextCursor: page.nextCursor,
+      };
+    },
+
+    async get(principal, id) {
+      const row = await visible(principal, id);
+      const counts = await repo.countWorkOrders(db, [id]);
+      return toView(row, counts.get(id)!);
+    },
+
+    async devices(principal, id, query) {
+      await visible(principal, id);
+      const cursor = decodeCursor(query.cursor, isIdCursor);
+      const rows = await repo.listWorkOrders(db, {
+        bulkChangeId: id,
+        status: query.status,
+        afterId: cursor?.id,
+        limit: query.limit + 1,
+      });
+      const page = toPage(rows, query.limit, (row) => ({ id: row.id }));
+      return { items: page.items.map(toWorkOrderView), nextCursor: page.nextCursor };
+    },
+
+    async exportDevices(principal, id) {
+      await visible(principal, id);
+      return (async function* () {
+        let afterId: number | undefined;
+        for (;;) {
+          const rows = await repo.listWorkOrders(db, { bulkChangeId: id, afterId, limit: EXPORT_PAGE });
+          for (const row of rows) yield toWorkOrderView(row);
+          if (rows.length < EXPORT_PAGE) return;
+          afterId = rows[rows.length - 1]!.id;
+        }
+      })();
+    },
+
+    async logs(principal, id, query) {
+      await visible(principal, id);
+      const cursor = decodeCursor(query.cursor, isIdCursor);
+      const rows = await repo.listChangeLogs(db, {
+        bulkChangeId: id,
+        deviceId: query.deviceId,
+        afterId: cursor?.id,
+        limit: query.limit + 1,
+      });
+      const page = toPage(rows, query.limit, (row) => ({ id: row.id }));
+      return {
+        items: page.items.map((l) => ({
+          id: l.id,
+          workOrderId: l.bulk_change_device_id,
+          deviceId: l.device_id,
+          description: l.description,
+          portalType: l.portal_type,
+          requestText: l.request_text,
+          responseStatus: l.response_status,
+          responseText: l.response_text,
+          hasError: l.has_error,
+          errorText: l.error_text,
+          processedBy: l.processed_by,
+          processedAt: l.processed_at.toISOString(),
+        })),
+        nextCursor: page.nextCursor,
+      };
+    },
+  };
+}
+
+function toView(row: repo.BulkChangeRow, counts: StatusCounts): BulkChangeView {
+  return {
+    id: row.id,
+    changeType: row.change_type,
+    status: row.status,
+    serviceProviderId: row.service_provider_id,
+    customerId: row.customer_id,
+    siteId: row.site_id,
+    options: row.options,
+    source: row.source,
+    createdBy: { id: row.created_by, name: row.created_by_name, email: row.created_by_email },
+    createdAt: row.created_at.toISOString(),
+    startedAt: row.started_at?.toISOString() ?? null,
+    completedAt: row.completed_at?.toISOString() ?? null,
+    counts,
+  };
+}
+
+function toWorkOrderView(row: repo.WorkOrderRow): WorkOrderView {
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    identifier: row.identifier,
+    iccid: row.iccid,
+    msisdn: row.msisdn,
+    status: row.status,
+    errorCategory: row.error_category,
+    message: row.message,
+    revServiceId: row.rev_service_id,
+    stepsDone: row.steps_done,
+    processedAt: row.processed_at?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,358 @@
+import { fork } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeHttpAgent } from '../../src/clients/http-client.ts';
+import { createJasperClient, type JasperCredentials } from '../../src/clients/jasper.client.ts';
+import { createPostgresRateGate, type PostgresRateGate } from '../../src/clients/postgres-rate-gate.ts';
+import { unlimitedGate, type AccountLimit, type RateGate } from '../../src/clients/rate-gate.ts';
+import type { RevioCredentials } from '../../src/clients/revio.client.ts';
+import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import { RetryableError } from '../../src/errors.ts';
+import { buildJasperSimulator, type JasperSimState } from '../../simulators/jasper.simulator.ts';
+import { buildRevioSimulator, DEMO_REVIO_ACCOUNT } from '../../simulators/revio.simulator.ts';
+import type { FaultRule, RecordedRequest } from '../../simulators/sim-control.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { hammerRevio, type HammerJob, type HammerResult } from './fixtures/rate-gate-worker.ts';
+
+// Two pools on one database stand for two worker processes; one test adds a real second process.
+let database: TestDatabase;
+let second: DatabaseHandle;
+let worker: ReturnType<typeof forkWorker>;
+const simulators: FastifyInstance[] = [];
+
+beforeAll(async () => {
+  worker = forkWorker();
+  database = await createTestDatabase(6);
+  second = createDatabase(database.url, 6, 'rate-gate-second');
+});
+
+afterAll(async () => {
+  worker.stop();
+  await Promise.all(simulators.map((app) => app.close()));
+  await closeHttpAgent();
+  await second.close();
+  await database.drop();
+});
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const pending = Symbol('pending');
+const settledWithin = <T>(promise: Promise<T>, ms: number) =>
+  Promise.race([promise, sleep(ms).then(() => pending)]);
+
+/** Largest number of times falling in any half-open window [t, t + windowMs). */
+function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let busiest = 0;
+  for (let i = 0, j = 0; j < sorted.length; j++) {
+    while ((sorted[j] ?? 0) - (sorted[i] ?? 0) >= windowMs) i++;
+    busiest = Math.max(busiest, j - i + 1);
+  }
+  return busiest;
+}
+
+/** A gate whose first grant reaches the remote `ms` late, as after a slow connection set-up. */
+function arrivingLate(inner: RateGate, ms: number) {
+  let granted = () => {};
+  const grantedPromise = new Promise<void>((resolve) => (granted = resolve));
+  let first = true;
+  const gate: RateGate = {
+    async acquire(limit) {
+      const release = await inner.acquire(limit);
+      if (first) {
+        first = false;
+        granted();
+        await sleep(ms);
+      }
+      return release;
+    },
+  };
+  return { gate, granted: grantedPromise };
+}
+
+async function listen(app: FastifyInstance): Promise<string> {
+  simulators.push(app);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+/** A Rev.io simulator allowing `requests` per `windowMs`, and credentials whose gate key is `id`. */
+async function startRevio(id: string, requests: number, windowMs: number, gateRequests = requests) {
+  const root = await listen(buildRevioSimulator({ rateLimit: { requestsPerWindow: requests, windowMs } }));
+  const creds: RevioCredentials = {
+    id,
+    baseUrl: `${root}/v1`,
+    ...DEMO_REVIO_ACCOUNT,
+    rateLimit: { requests: gateRequests, windowMs },
+  };
+  const received = async () => {
+    const res = await fetch(`${root}/__sim/requests?path=/v1/`);
+    return (await res.json()) as RecordedRequest[];
+  };
+  return { creds, received };
+}
+
+/**
+ * The second worker process. Forked before the database exists so that loading TypeScript (about a
+ * second) overlaps the setup; `start` hands it its job and resolves once it is connected.
+ */
+function forkWorker() {
+  const script = fileURLToPath(new URL('./fixtures/rate-gate-worker.ts', import.meta.url));
+  const child = fork(script, [], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages: unknown[] = [];
+  const waiters: (() => void)[] = [];
+  child.on('message', (message) => {
+    messages.push(message);
+    waiters.shift()?.();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const next = async () => {
+    if (messages.length === 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => waiters.push(resolve)),
+        exited.then(() => Promise.reject(new Error('rate-gate worker exited early'))),
+      ]);
+    }
+    return messages.shift();
+  };
+  return {
+    async start(job: HammerJob): Promise<void> {
+      child.send(job);
+      expect(await next()).toEqual({ ready: true });
+    },
+    async run(): Promise<HammerResult> {
+      child.send('go');
+      const result = (await next()) as HammerResult;
+      await exited;
+      return result;
+    },
+    stop(): void {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    },
+  };
+}
+
+describe('createPostgresRateGate', () => {
+  it('keeps two pools and a second process together within a Rev.io account limit', async () => {
+    const { creds, received } = await startRevio('revio-shared', 20, 1000);
+    await worker.start({ databaseUrl: database.url, creds, calls: 14, callers: 3 });
+    const [inChild, onA, onB] = await Promise.all([
+      worker.run(),
+      hammerRevio(createPostgresRateGate({ db: database.db }), creds, 14, 3),
+      hammerRevio(createPostgresRateGate({ db: second.db }), creds, 14, 3),
+    ]);
+
+    expect([inChild, onA, onB]).toEqual(Array.from({ length: 3 }, () => ({ ok: 14, failures: [] })));
+    const requests = await received();
+    expect(requests).toHaveLength(42);
+    expect(requests.filter((r) => r.status !== 200)).toEqual([]);
+    expect(
+      busiestWindow(
+        requests.map((r) => Date.parse(r.at)),
+        1000,
+      ),
+    ).toBeLessThanOrEqual(20);
+  });
+
+  it('is what keeps the Rev.io simulator quiet: no gate, or a limit above the account’s, gets 429s', async () => {
+    const ungated = await startRevio('revio-ungated', 20, 1000);
+    const direct = await hammerRevio(unlimitedGate, ungated.creds, 40, 4);
+    expect(direct.failures.length).toBeGreaterThan(0);
+    expect(direct.failures[0]).toMatch(/429/);
+    const sent = (await ungated.received()).map((r) => Date.parse(r.at));
+    expect(busiestWindow(sent, 1000)).toBeGreaterThan(20);
+
+    // Evenly spaced but 50 % too fast: the simulator's window catches rate, not only bursts.
+    const tooFast = await startRevio('revio-too-fast', 20, 1000, 30);
+    const gated = await hammerRevio(createPostgresRateGate({ db: database.db }), tooFast.creds, 24, 2);
+    expect(gated.failures.length).toBeGreaterThan(0);
+    expect((await tooFast.received()).some((r) => r.status === 429)).toBe(true);
+  });
+
+  describe('with a concurrency limit (Jasper)', () => {
+    async function startJasper(
+      id: string,
+      limits: { requests: number; windowMs: number; concurrency: number },
+    ) {
+      const root = await listen(buildJasperSimulator({ limits }));
+      const creds: JasperCredentials = {
+        id,
+        baseUrl: `${root}/rws/api/v1`,
+        username: 'simbind',
+        apiKey: 'demo-jasper-key',
+        rateLimit: limits,
+      };
+      const state = async () => {
+        const res = await fetch(`${root}/__sim/state`);
+        return ((await res.json()) as JasperSimState).accounts.simbind;
+      };
+      const faults = async (rule: FaultRule) => {
+        const body = JSON.stringify(rule);
+        await fetch(`${root}/__sim/faults`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+      };
+      return { creds, state, faults };
+    }
+
+    async function getDevices(gate: RateGate, creds: JasperCredentials, calls: number, callers: number) {
+      const jasper = createJasperClient({ gate, timeoutMs: 5_000 });
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: callers }, async () => {
+          while (next < calls) {
+            next += 1;
+            await jasper.getDevice(creds, '89011704278930000011');
+          }
+        }),
+      );
+    }
+
+    it('sends one call at a time, 5 per second, from two pools', async () => {
+      const { creds, state, faults } = await startJasper('jasper-shared', {
+        requests: 5,
+        windowMs: 1000,
+        concurrency: 1,
+      });
+      // The first calls outlast the 206 ms spacing, so only the seat keeps them from overlapping; the
+      // later ones are quick, so only the spacing keeps them under 5 per second.
+      await faults({ latencyMs: 250, count: 4 });
+      await Promise.all([
+        getDevices(createPostgresRateGate({ db: database.db }), creds, 5, 3),
+        getDevices(createPostgresRateGate({ db: second.db }), creds, 5, 3),
+      ]);
+
+      const account = await state();
+      expect(account?.requests).toBe(10);
+      expect(account?.maxInFlight).toBe(1);
+      expect(account?.throttled).toEqual({ concurrency: 0, rate: 0 });
+      expect(busiestWindow(account?.acceptedAt ?? [], 1000)).toBeLessThanOrEqual(5);
+    });
+
+    it('counts a call in the window until its release, so a late arrival does not overfill it', async () => {
+      // 2 per 400 ms: slots 206 ms apart. The first call reaches the remote 300 ms after its slot (a
+      // slow connection set-up); spacing alone would send the third 206 ms after the second, within
+      // 400 ms of the first's arrival.
+      const limits = { requests: 2, windowMs: 400, concurrency: 1 };
+      const { creds, state } = await startJasper('jasper-late', limits);
+      const late = arrivingLate(createPostgresRateGate({ db: database.db }), 300);
+
+      const first = getDevices(late.gate, creds, 1, 1);
+      await late.granted;
+      await Promise.all([first, getDevices(createPostgresRateGate({ db: second.db }), creds, 2, 2)]);
+
+      const account = await state();
+      expect(account?.requests).toBe(3);
+      expect(account?.throttled).toEqual({ concurrency: 0, rate: 0 });
+      expect(busiestWindow(account?.acceptedAt ?? [], 400)).toBeLessThanOrEqual(2);
+    });
+  });
+
+  it('counts a Rev.io call in the window until its release, so a late arrival does not overfill it', async () => {
+    // Without a concurrency limit the second and third calls do not wait for the first: spacing
+    // alone would send them at 206 and 412 ms, with the first arriving at 300 ms in between.
+    const { creds, received } = await startRevio('revio-late', 2, 400);
+    const late = arrivingLate(createPostgresRateGate({ db: database.db }), 300);
+
+    const first = hammerRevio(late.gate, creds, 1, 1);
+    await late.granted;
+    const rest = await hammerRevio(createPostgresRateGate({ db: second.db }), creds, 2, 2);
+
+    expect([await first, rest]).toEqual([
+      { ok: 1, failures: [] },
+      { ok: 2, failures: [] },
+    ]);
+    expect((await received()).map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
+  it('reclaims the seat of a holder that never releases once its lease expires', async () => {
+    const limit: AccountLimit = { key: 'test:crashed', requests: 1000, windowMs: 1000, concurrency: 1 };
+    const crashed = await createPostgresRateGate({ db: database.db, leaseMs: 300 }).acquire(limit);
+    const other = createPostgresRateGate({ db: second.db, leaseMs: 300 });
+
+    const waitStarted = performance.now();
+    const reclaimed = await other.acquire(limit);
+    // The lease was taken before `waitStarted`; allow for the clocks of the two ends of the wire.
+    expect(performance.now() - waitStarted).toBeGreaterThanOrEqual(250);
+
+    // The crashed holder waking up must not free the seat it lost.
+    await crashed();
+    const third = other.acquire(limit);
+    expect(await settledWithin(third, 150)).toBe(pending);
+    await reclaimed();
+    const releaseThird = await third;
+    await releaseThird();
+  });
+
+  it('re-creates seats lost with the unlogged table (server crash)', async () => {
+    const gate = createPostgresRateGate({ db: database.db });
+    const limit: AccountLimit = { key: 'test:truncated', requests: 1000, windowMs: 1000, concurrency: 2 };
+    const first = await gate.acquire(limit);
+    await first();
+    await database.pool.query('TRUNCATE rate_limit_seat');
+    const [a, b] = await Promise.all([gate.acquire(limit), gate.acquire(limit)]);
+    const { rows } = await database.pool.query<{ held: number }>(
+      "SELECT count(*)::int AS held FROM rate_limit_seat WHERE key = 'test:truncated' AND kind = 'call' AND lease_id IS NOT NULL",
+    );
+    expect(rows[0]?.held).toBe(2);
+    await Promise.all([a(), b(), a()]);
+  });
+
+  it('does not slow one key down while another is saturated, and gives up waiting on abort', async () => {
+    const gate: PostgresRateGate = createPostgresRateGate({ db: database.db });
+    const busy: AccountLimit = { key: 'test:busy', requests: 1, windowMs: 60_000, concurrency: 1 };
+    const busyRate: AccountLimit = { key: 'test:busy-rate', requests: 1, windowMs: 60_000 };
+    const held = await gate.acquire(busy);
+    await gate.acquire(busyRate);
+
+    const aborts = new AbortController();
+    const waiting = [
+      gate.acquire(busy, { signal: aborts.signal }),
+      gate.acquire(busyRate, { signal: aborts.signal }),
+    ];
+    expect(await settledWithin(Promise.race(waiting), 200)).toBe(pending);
+
+    const others = Promise.all([
+      gate.acquire({ key: 'test:idle', requests: 1, windowMs: 60_000, concurrency: 1 }),
+      createPostgresRateGate({ db: second.db }).acquire({
+        key: 'test:idle-rate',
+        requests: 1,
+        windowMs: 60_000,
+      }),
+    ]);
+    expect(await settledWithin(others, 2_000)).not.toBe(pending);
+
+    aborts.abort(new Error('shutting down'));
+    for (const wait of waiting) await expect(wait).rejects.toThrow('shutting down');
+    await held();
+  });
+
+  it('reports a lost database as a retryable failure, like a lost network', async () => {
+    const gone = createDatabase(database.url, 1, 'rate-gate-gone');
+    await gone.close();
+    const acquiring = createPostgresRateGate({ db: gone.db }).acquire({
+      key: 'test:gone',
+      requests: 1,
+      windowMs: 1,
+    });
+    await expect(acquiring).rejects.toBeInstanceOf(RetryableError);
+    await expect(acquiring).rejects.toThrow(/rate gate: cannot reserve a request for test:gone/);
+  });
+
+  it('rejects limits and options that could never grant', async () => {
+    const gate = createPostgresRateGate({ db: database.db });
+    await expect(gate.acquire({ key: 'test:bad', requests: 0, windowMs: 1000 })).rejects.toThrow(RangeError);
+    await expect(
+      gate.acquire({ key: 'test:bad', requests: 5, windowMs: 1000, concurrency: 0 }),
+    ).rejects.toThrow(RangeError);
+    expect(() => createPostgresRateGate({ db: database.db, utilization: 1.2 })).toThrow(RangeError);
+    expect(() => createPostgresRateGate({ db: database.db, leaseMs: 0 })).toThrow(RangeError);
+  });
+});
