@@ -35,6 +35,8 @@ export interface ThingSpaceSimulatorOptions {
   /** Default one user `sim-user` / `sim-password`. */
   users?: SimUser[];
   devices?: DeviceSeed[];
+  /** Any unknown ICCID is an active device of this account (for the demo fleet). */
+  autoCreateAccount?: string;
   /** Access-token lifetime; `expires_in` is this rounded up to seconds. Default 3,600,000. */
   tokenLifetimeMs?: number;
   /** Session idle timeout. Default 20 minutes. */
@@ -59,6 +61,7 @@ export function buildThingSpaceSimulator(options: ThingSpaceSimulatorOptions = {
     devices: options.devices ?? [],
     tokenLifetimeMs,
     sessionIdleMs: options.sessionIdleMs ?? 20 * 60_000,
+    autoCreateAccount: options.autoCreateAccount,
   });
   const planChanges = createPlanChangeProcessor(state, {
     asyncDelayMs: options.asyncDelayMs ?? 200,

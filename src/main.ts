@@ -7,7 +7,8 @@ import { openDatabase, sessionSecret, type DatabaseRuntime } from './runtime.ts'
 import { DomainError } from './errors.ts';
 import { createAuthService } from './services/auth.service.ts';
 import { DEMO_LOGINS, isEmpty, seedDemoData } from './services/seed.service.ts';
-import { buildSimulator, startSimulators, type SimulatorHost } from './simulator-host.ts';
+import { startWorker } from './jobs/worker.ts';
+import { buildSimulator, resolveBaseUrl, startSimulators, type SimulatorHost } from './simulator-host.ts';
 import { createServices } from './wiring.ts';
 
 const USAGE = `simbind — bulk assignment of IoT/M2M devices to customers
@@ -210,7 +211,15 @@ async function run(config: Config, role: Role): Promise<void> {
       supervise: role !== 'api',
       onError: (error) => console.error('queue error:', error.message),
     });
-    const services = createServices({ config, database: runtime.database, queue });
+    const host = simulators;
+    const services = createServices({
+      config,
+      database: runtime.database,
+      queue,
+      resolveBaseUrl: (url) => resolveBaseUrl(url, host),
+      log,
+    });
+    if (role !== 'api') await startWorker(queue, services, config);
 
     if (role !== 'worker') {
       app = await buildApp({

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildJasperSimulator } from '../simulators/jasper.simulator.ts';
 import { buildRevioSimulator } from '../simulators/revio.simulator.ts';
 import { buildThingSpaceSimulator } from '../simulators/thingspace.simulator.ts';
+import { DEMO_THINGSPACE_ACCOUNT, demoPlansOf } from './db/repositories/seed.repository.ts';
 
 /**
  * Runs the built-in Rev.io, ThingSpace and Jasper simulators on loopback, for `npm start` without
@@ -34,9 +35,11 @@ export function buildSimulator(system: SimulatedSystem): FastifyInstance {
         appKey: 'demo-app-key',
         appSecret: 'demo-app-secret',
         users: [{ username: 'simbind', password: 'demo-password' }],
+        autoCreateAccount: DEMO_THINGSPACE_ACCOUNT,
+        knownPlans: demoPlansOf('thingspace').ratePlans,
       });
     case 'jasper':
-      return buildJasperSimulator();
+      return buildJasperSimulator(demoPlansOf('jasper'));
   }
 }
 

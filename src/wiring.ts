@@ -1,3 +1,8 @@
+import { createJasperClient } from './clients/jasper.client.ts';
+import { createPostgresRateGate } from './clients/postgres-rate-gate.ts';
+import type { RateGate } from './clients/rate-gate.ts';
+import { createRevioClient } from './clients/revio.client.ts';
+import { createThingSpaceClient } from './clients/thingspace.client.ts';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
 import { findIdentifiersMatching } from './db/repositories/device.repository.ts';
@@ -5,9 +10,23 @@ import type { JobQueue } from './jobs/queue.ts';
 import { createAssignmentService, type AssignmentService } from './services/assignment.service.ts';
 import { createAuthService, type AuthService } from './services/auth.service.ts';
 import { createBulkChangeService, type BulkChangeService } from './services/bulk-change.service.ts';
+import {
+  createCarrierCallbackService,
+  type CarrierCallbackService,
+} from './services/carrier-callback.service.ts';
 import { createHealthService, type HealthService } from './services/health.service.ts';
+import { createIntegrationAccounts } from './services/integration-accounts.ts';
 import { createLegacyService, type LegacyService } from './services/legacy.service.ts';
+import { createLifecycleService, type LifecycleService } from './services/lifecycle.service.ts';
+import { createNotificationService, type NotificationService } from './services/notification.service.ts';
+import { createProcessingService, type ProcessingService } from './services/processing.service.ts';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './services/processing/retry-policy.ts';
+import {
+  createRatePlanScheduleService,
+  type RatePlanScheduleService,
+} from './services/rate-plan-schedule.service.ts';
 import { createReferenceService, type ReferenceService } from './services/reference.service.ts';
+import { resolveBaseUrl as resolveWithoutSimulators } from './simulator-host.ts';
 
 /**
  * Composition root: the one place that knows every concrete implementation. Routes, job tasks and
@@ -21,33 +40,96 @@ export interface Services {
   assignments: AssignmentService;
   bulkChanges: BulkChangeService;
   legacy: LegacyService;
+  processing: ProcessingService;
+  lifecycle: LifecycleService;
+  notifications: NotificationService;
+  ratePlanSchedule: RatePlanScheduleService;
+  carrierCallbacks: CarrierCallbackService;
 }
 
 export interface ServiceDeps {
   config: Config;
   database: DatabaseHandle;
   queue: JobQueue;
+  /** Resolves `simulator://…` credentials to the running simulators; real URLs pass through. */
+  resolveBaseUrl?: (baseUrl: string) => string;
+  /** Overrides for tests: a faster retry policy, a pinned "today". */
+  retryPolicy?: Partial<RetryPolicy>;
+  today?: () => string;
+  gate?: RateGate;
+  log?: (message: string) => void;
 }
 
 export function createServices(deps: ServiceDeps): Services {
+  const { config, queue } = deps;
   const { db, pool } = deps.database;
+  const timeoutMs = config.integrations.httpTimeoutMs;
+
+  const gate = deps.gate ?? createPostgresRateGate({ db, leaseMs: Math.max(60_000, timeoutMs * 2) });
+  const revio = createRevioClient({ gate, timeoutMs });
+  const thingspace = createThingSpaceClient({ gate, timeoutMs });
+  const jasper = createJasperClient({ gate, timeoutMs });
+  const accounts = createIntegrationAccounts({
+    db,
+    resolveBaseUrl: deps.resolveBaseUrl ?? ((url) => resolveWithoutSimulators(url, undefined)),
+  });
+  const policy: RetryPolicy = {
+    ...DEFAULT_RETRY_POLICY,
+    maxAttempts: config.worker.maxAttempts,
+    ...deps.retryPolicy,
+  };
+  const publicUrl = config.http.publicUrl ?? `http://localhost:${config.http.port}`;
+
   const reference = createReferenceService({ db });
   const assignments = createAssignmentService({
     db,
-    queue: deps.queue,
-    config: deps.config,
+    queue,
+    config,
+    today: deps.today,
     async resolveFilter(principal, { serviceProviderId, kind, filter, limit }) {
       const deviceFilter = { ...filter, serviceProviderId };
       await reference.assertDeviceFilterAllowed(principal, deviceFilter);
       return findIdentifiersMatching(db, { tenantId: principal.tenantId, filter: deviceFilter, kind, limit });
     },
   });
+  const notifications = createNotificationService({ db, queue, config });
+  const carrierCallbacks = createCarrierCallbackService({
+    db,
+    publicUrl,
+    thingspace,
+    accounts,
+    processing: () => processing,
+    log: deps.log,
+  });
+  const processing: ProcessingService = createProcessingService({
+    db,
+    queue,
+    accounts,
+    thingspace,
+    today: deps.today,
+    // Per chunk, calls in flight; the shared gate keeps each account within its limit.
+    rev: { revio, accounts, policy, concurrency: 8 },
+    carrier: {
+      jasper,
+      thingspace,
+      accounts,
+      policy,
+      concurrency: 4,
+      ensureCallback: (credentialsId) => carrierCallbacks.ensureRegistered(credentialsId),
+    },
+  });
+
   return {
     health: createHealthService({ db, pool }),
-    auth: createAuthService({ db, config: deps.config }),
+    auth: createAuthService({ db, config }),
     reference,
     assignments,
     bulkChanges: createBulkChangeService({ db }),
     legacy: createLegacyService({ db, assignments }),
+    processing,
+    lifecycle: createLifecycleService({ db, queue, config, notifications }),
+    notifications,
+    ratePlanSchedule: createRatePlanScheduleService({ db }),
+    carrierCallbacks,
   };
 }

@@ -102,6 +102,11 @@ export interface ThingSpaceStateOptions {
   devices: DeviceSeed[];
   tokenLifetimeMs: number;
   sessionIdleMs: number;
+  /**
+   * Treat any unknown 19–20 digit ICCID as an active device of this account (the demo fleet is in
+   * simbind's database, not here). Absent: only seeded devices exist.
+   */
+  autoCreateAccount?: string;
 }
 
 export function createThingSpaceState(options: ThingSpaceStateOptions) {
@@ -176,7 +181,19 @@ export function createThingSpaceState(options: ThingSpaceStateOptions) {
     findDevice(id: DeviceId): SimDevice | undefined {
       if (id.id.endsWith('0404')) return undefined;
       const kind = id.kind.toLowerCase();
-      if (kind === 'iccid') return devices.get(id.id);
+      if (kind === 'iccid') {
+        const known = devices.get(id.id);
+        if (known || !options.autoCreateAccount || !/^\d{19,20}$/.test(id.id)) return known;
+        const created: SimDevice = {
+          accountName: options.autoCreateAccount,
+          iccid: id.id,
+          servicePlan: 'M2M-1GB-SHR',
+          state: 'active',
+          planChangesThisMonth: 0,
+        };
+        devices.set(id.id, created);
+        return created;
+      }
       for (const device of devices.values()) {
         if (
           (kind === 'imei' && device.imei === id.id) ||

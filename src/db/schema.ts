@@ -246,6 +246,7 @@ export interface BulkChangeTable {
   started_at: Timestamp | null;
   completed_at: Timestamp | null;
   stats: Json | null;
+  cancel_requested_at: Timestamp | null;
 }
 
 export interface BulkChangeDeviceTable {

@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { registerAuthentication } from './auth.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
+import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { legacyRoutes } from './routes/legacy.routes.ts';
 import { referenceRoutes } from './routes/reference.routes.ts';
@@ -83,6 +84,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       authRoutes(api, options.services);
       referenceRoutes(api, options.services);
       bulkChangeRoutes(api, options.services);
+      carrierCallbackRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

@@ -75,6 +75,12 @@ export interface JobQueue {
     concurrency: number,
     handler: (job: JobContext<T>) => Promise<void>,
   ): Promise<void>;
+  /**
+   * Enqueues a job of `name` with `data` on a cron (UTC). One schedule per queue name: calling it
+   * again (every worker does at start) replaces the cron instead of adding another. Jobs are sent
+   * by a supervising process's pg-boss clock, once per tick whatever the number of workers.
+   */
+  schedule(name: QueueName, cron: string, data: object): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -126,7 +132,8 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
     pollingIntervalSeconds: options.pollSeconds,
     maintenanceIntervalSeconds: 30,
     supervise: options.supervise,
-    schedule: false,
+    // The cron clock runs where maintenance does: an API-only process neither supervises nor sends.
+    schedule: options.supervise,
   });
   boss.on('error', (error) => options.onError?.(error));
   await boss.start();
@@ -177,6 +184,10 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
         );
         workerIds.push(id);
       }
+    },
+
+    async schedule(name, cron, data) {
+      await boss.schedule(name, cron, data, { tz: 'UTC' });
     },
 
     async stop() {

@@ -25,7 +25,7 @@ import type { Executor } from '../database.ts';
  * prints the current figures): `takeSeats` p50 1.0 ms with 5 window seats, 1.4–1.6 ms with Rev.io's
  * 500 (the seat pick itself is a 0.2 ms index scan + sort of 500 rows; the rest is parsing, planning
  * and the writes); `releaseSeats` p50 0.3–0.4 ms; a bare `SELECT 1` 0.15 ms. The same with LOGGED
- * tables: 1.4–2.0 ms and 0.55–0.75 ms. At Rev.io's 500 a minute that is about 1 % of one backend.
+ * tables: 1.4–2.0 ms and 0.55–0.75 ms. At Rev.io's 500 a minute that is under 2 % of one backend.
  */
 
 const MS = sql`interval '1 millisecond'`;

@@ -68,6 +68,38 @@ const COMPANY_SECOND = [
   'Medical Devices',
 ];
 
+/** The demo's ThingSpace account (the built-in simulator knows every device under it). */
+export const DEMO_THINGSPACE_ACCOUNT = '0000123456-00001';
+
+/** The carriers' plan catalogues of the demo; the built-in simulators accept exactly these. */
+export const DEMO_CARRIER_PLANS = [
+  { integration: 'thingspace', code: 'M2M-1GB-SHR', name: 'M2M 1 GB shared', comm: null, mb: 1024 },
+  { integration: 'thingspace', code: 'M2M-5GB-SHR', name: 'M2M 5 GB shared', comm: null, mb: 5120 },
+  { integration: 'thingspace', code: 'M2M-25MB', name: 'M2M 25 MB', comm: null, mb: 25 },
+  { integration: 'thingspace', code: 'M2M-UNL', name: 'M2M unlimited', comm: null, mb: null },
+  { integration: 'jasper', code: 'IOT-100MB', name: 'IoT 100 MB', comm: 'CP-Standard-Data', mb: 100 },
+  { integration: 'jasper', code: 'IOT-1GB', name: 'IoT 1 GB', comm: 'CP-Standard-Data', mb: 1024 },
+  { integration: 'jasper', code: 'IOT-10MB-SMS', name: 'IoT 10 MB + SMS', comm: 'CP-Data-SMS', mb: 10 },
+  {
+    integration: 'jasper',
+    code: 'IOT-POOL-50GB',
+    name: 'IoT pooled 50 GB',
+    comm: 'CP-Standard-Data',
+    mb: 51200,
+  },
+] as const;
+
+export const demoPlansOf = (integration: 'thingspace' | 'jasper') => ({
+  ratePlans: DEMO_CARRIER_PLANS.filter((p) => p.integration === integration).map((p) => p.code),
+  communicationPlans: [
+    ...new Set(
+      DEMO_CARRIER_PLANS.filter((p) => p.integration === integration).flatMap((p) =>
+        p.comm ? [p.comm] : [],
+      ),
+    ),
+  ],
+});
+
 export async function insertReferenceData(
   db: Executor,
   tenants: DemoTenant[],
@@ -88,7 +120,7 @@ export async function insertReferenceData(
          ${JSON.stringify({ username: 'simbind', clientCode: 'demo' })}::jsonb,
          ${JSON.stringify({ password: 'demo-password', subscriptionKey: 'demo-subscription-key' })}::jsonb),
         (${tenantId}, 'thingspace', 'Verizon ThingSpace', 'simulator://thingspace',
-         ${JSON.stringify({ username: 'simbind', accountName: `0000${t.digit}23456-00001` })}::jsonb,
+         ${JSON.stringify({ username: 'simbind', accountName: DEMO_THINGSPACE_ACCOUNT })}::jsonb,
          ${JSON.stringify({ appKey: 'demo-app-key', appSecret: 'demo-app-secret', password: 'demo-password' })}::jsonb),
         (${tenantId}, 'jasper', 'Cisco Control Center', 'simulator://jasper',
          ${JSON.stringify({ username: 'simbind' })}::jsonb,
@@ -108,16 +140,8 @@ export async function insertReferenceData(
       INSERT INTO carrier_rate_plan (tenant_id, service_provider_id, code, name, communication_plan, data_allowance_mb)
       SELECT ${tenantId}, sp.id, p.code, p.name, p.comm, p.mb
       FROM service_provider sp
-      JOIN (VALUES
-        ('thingspace', 'M2M-1GB-SHR', 'M2M 1 GB shared', NULL, 1024),
-        ('thingspace', 'M2M-5GB-SHR', 'M2M 5 GB shared', NULL, 5120),
-        ('thingspace', 'M2M-25MB', 'M2M 25 MB', NULL, 25),
-        ('thingspace', 'M2M-UNL', 'M2M unlimited', NULL, NULL),
-        ('jasper', 'IOT-100MB', 'IoT 100 MB', 'CP-Standard-Data', 100),
-        ('jasper', 'IOT-1GB', 'IoT 1 GB', 'CP-Standard-Data', 1024),
-        ('jasper', 'IOT-10MB-SMS', 'IoT 10 MB + SMS', 'CP-Data-SMS', 10),
-        ('jasper', 'IOT-POOL-50GB', 'IoT pooled 50 GB', 'CP-Standard-Data', 51200)
-      ) AS p(integration, code, name, comm, mb) ON p.integration = sp.integration
+      JOIN jsonb_to_recordset(${JSON.stringify(DEMO_CARRIER_PLANS)}::jsonb)
+           AS p(integration text, code text, name text, comm text, mb numeric) ON p.integration = sp.integration
       WHERE sp.tenant_id = ${tenantId}
     `.execute(db);
 

@@ -5,6 +5,8 @@ import { principalOf } from '../auth.ts';
 import { authErrors, ErrorResponse, IdParams, ListResponse } from '../schemas/common.schemas.ts';
 import {
   BulkChange,
+  BulkChangeStatus,
+  Counts,
   ChangeLog,
   CreateBulkChangeBody,
   DryRunResponse,
@@ -115,6 +117,42 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
         limit: request.query.limit ?? DEFAULT_LIMIT,
       });
     },
+  );
+
+  app.post(
+    '/bulk-changes/:id/retry',
+    {
+      schema: {
+        tags,
+        summary: 'Retry the retryable failures of a finished bulk change (those devices only)',
+        params: IdParams,
+        response: {
+          202: Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts }),
+          ...authErrors,
+          409: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) =>
+      reply.code(202).send(await services.lifecycle.retryFailed(principalOf(request), request.params.id)),
+  );
+
+  app.post(
+    '/bulk-changes/:id/cancel',
+    {
+      schema: {
+        tags,
+        summary: 'Cancel what has not started; devices in flight finish their current step',
+        params: IdParams,
+        response: {
+          202: Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts }),
+          ...authErrors,
+          409: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) =>
+      reply.code(202).send(await services.lifecycle.cancel(principalOf(request), request.params.id)),
   );
 
   app.get(

@@ -1,0 +1,367 @@
+import { sql } from 'kysely';
+import type { Executor } from '../database.ts';
+import type { ErrorCategory, PortalType } from '../schema.ts';
+
+/**
+ * Writes of the worker. Every statement takes the work orders of a chunk as arrays and touches them
+ * all at once (`… FROM unnest(…)`, `WHERE id = ANY(…)`): a chunk of 500 devices costs the same
+ * number of round trips as a chunk of one.
+ */
+
+export interface ChunkContext {
+  bulkChangeId: number;
+  tenantId: number;
+  portalType: PortalType;
+  customerId: number;
+  createdBy: number;
+  processedBy: string;
+}
+
+export interface WorkItem {
+  id: number;
+  deviceId: number;
+  iccid: string;
+  msisdn: string | null;
+  request: {
+    customerId: number;
+    siteId: number | null;
+    revCustomerId: number | null;
+    revCredentialsId: number | null;
+    effectiveDate: string;
+    activatedDate: string;
+  };
+  stepsDone: string[];
+  /** How many times a worker has claimed it: > 1 means an earlier run may have made external calls. */
+  attempts: number;
+}
+
+export async function loadBulkChange(db: Executor, id: number) {
+  return db
+    .selectFrom('bulk_change as b')
+    .innerJoin('service_provider as sp', 'sp.id', 'b.service_provider_id')
+    .innerJoin('app_user as u', 'u.id', 'b.created_by')
+    .select([
+      'b.id',
+      'b.tenant_id',
+      'b.status',
+      'b.options',
+      'b.portal_type',
+      'b.customer_id',
+      'b.created_by',
+      'b.cancel_requested_at',
+      'b.started_at',
+      'sp.integration',
+      'sp.credentials_id',
+      'u.email as created_by_email',
+      'u.name as created_by_name',
+    ])
+    .where('b.id', '=', id)
+    .executeTakeFirst();
+}
+
+export type BulkChangeContextRow = NonNullable<Awaited<ReturnType<typeof loadBulkChange>>>;
+
+/**
+ * Claims a chunk's open work orders. PROCESSING ones are taken again: they belong to a run that
+ * died (the caller holds the chunk's advisory lock, so no live run owns them).
+ */
+export async function claimChunk(db: Executor, bulkChangeId: number, chunk: number): Promise<WorkItem[]> {
+  await sql`
+    UPDATE bulk_change SET status = 'PROCESSING', started_at = coalesce(started_at, now())
+    WHERE id = ${bulkChangeId} AND status = 'NEW'
+  `.execute(db);
+  const { rows } = await sql<WorkItem>`
+    UPDATE bulk_change_device
+    SET status = 'PROCESSING', started_at = coalesce(started_at, now()), attempts = attempts + 1, updated_at = now()
+    WHERE bulk_change_id = ${bulkChangeId} AND chunk = ${chunk} AND status IN ('PENDING', 'PROCESSING')
+    RETURNING id, device_id AS "deviceId", iccid, msisdn, request, steps_done AS "stepsDone", attempts
+  `.execute(db);
+  return rows;
+}
+
+/** Session-level lock of one chunk: held by the live run; released by PostgreSQL if its worker dies. */
+export async function tryLockChunk(db: Executor, bulkChangeId: number, chunk: number): Promise<boolean> {
+  const { rows } = await sql<{ locked: boolean }>`
+    SELECT pg_try_advisory_lock(${bulkChangeId}::int, ${chunk}::int) AS locked
+  `.execute(db);
+  return rows[0]?.locked ?? false;
+}
+
+export async function unlockChunk(db: Executor, bulkChangeId: number, chunk: number): Promise<void> {
+  await sql`SELECT pg_advisory_unlock(${bulkChangeId}::int, ${chunk}::int)`.execute(db);
+}
+
+export async function markStepDone(db: Executor, ids: number[], step: string): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    UPDATE bulk_change_device SET steps_done = array_append(steps_done, ${step}), updated_at = now()
+    WHERE id = ANY(${ids}::bigint[]) AND NOT (${step} = ANY(steps_done))
+  `.execute(db);
+}
+
+export interface Failure {
+  id: number;
+  category: ErrorCategory;
+  message: string;
+  retryable: boolean;
+}
+
+export async function failWorkOrders(db: Executor, failures: Failure[]): Promise<void> {
+  if (failures.length === 0) return;
+  await sql`
+    UPDATE bulk_change_device w
+    SET status = 'ERROR', error_category = f.category, message = f.message, retryable = f.retryable,
+        processed_at = now(), updated_at = now()
+    FROM unnest(${failures.map((f) => f.id)}::bigint[], ${failures.map((f) => f.category)}::text[],
+                ${failures.map((f) => f.message)}::text[], ${failures.map((f) => f.retryable)}::boolean[])
+         AS f(id, category, message, retryable)
+    WHERE w.id = f.id AND w.status IN ('PROCESSING', 'WAITING_CARRIER')
+  `.execute(db);
+}
+
+export async function markProcessed(db: Executor, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    UPDATE bulk_change_device
+    SET status = 'PROCESSED', error_category = NULL, message = NULL, processed_at = now(), updated_at = now()
+    WHERE id = ANY(${ids}::bigint[]) AND status IN ('PROCESSING', 'WAITING_CARRIER')
+  `.execute(db);
+}
+
+export async function markWaitingForCarrier(
+  db: Executor,
+  waits: { id: number; requestId: string }[],
+): Promise<void> {
+  if (waits.length === 0) return;
+  await sql`
+    UPDATE bulk_change_device w SET status = 'WAITING_CARRIER', carrier_request_id = x.request_id, updated_at = now()
+    FROM unnest(${waits.map((x) => x.id)}::bigint[], ${waits.map((x) => x.requestId)}::text[]) AS x(id, request_id)
+    WHERE w.id = x.id AND w.status = 'PROCESSING'
+  `.execute(db);
+}
+
+/** Work orders still being worked on; cancelled or finished ones are not. */
+export async function cancelRemaining(db: Executor, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    UPDATE bulk_change_device SET status = 'CANCELLED', message = 'Cancelled before this step.', processed_at = now(),
+                                  updated_at = now()
+    WHERE id = ANY(${ids}::bigint[]) AND status = 'PROCESSING'
+  `.execute(db);
+}
+
+export async function isCancelRequested(db: Executor, bulkChangeId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('bulk_change')
+    .select('cancel_requested_at')
+    .where('id', '=', bulkChangeId)
+    .executeTakeFirst();
+  return row?.cancel_requested_at != null;
+}
+
+export interface LogEntry {
+  workOrderId: number;
+  deviceId: number;
+  description: string;
+  requestText: string | null;
+  responseStatus: string | null;
+  responseText: string | null;
+  hasError: boolean;
+  errorText: string | null;
+}
+
+export async function insertLogs(db: Executor, ctx: ChunkContext, entries: LogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const col = <K extends keyof LogEntry>(key: K) => entries.map((e) => e[key]);
+  await sql`
+    INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description, portal_type,
+                            request_text, response_status, response_text, has_error, error_text, processed_by)
+    SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, e.work_order_id, e.device_id, e.description, ${ctx.portalType},
+           e.request_text, e.response_status, e.response_text, e.has_error, e.error_text, ${ctx.processedBy}
+    FROM unnest(${col('workOrderId')}::bigint[], ${col('deviceId')}::bigint[], ${col('description')}::text[],
+                ${col('requestText')}::text[], ${col('responseStatus')}::text[], ${col('responseText')}::text[],
+                ${col('hasError')}::boolean[], ${col('errorText')}::text[])
+         AS e(work_order_id, device_id, description, request_text, response_status, response_text, has_error, error_text)
+  `.execute(db);
+}
+
+/**
+ * Ownership of the chunk's devices (≙ the older usp_Assign_Customer_Update_Site / …_Non_Rev_Customer):
+ * customer, site, active, not deleted; on the Rev path also account number, Rev credentials and the
+ * Rev service created for the work order. One history row per device, before → after.
+ */
+export async function assignOwnership(
+  db: Executor,
+  ctx: ChunkContext,
+  ids: number[],
+  revPath: boolean,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    WITH input AS (
+      SELECT w.id AS work_order_id, w.device_id, (w.request->>'siteId')::bigint AS site_id,
+             (w.request->>'revCustomerId')::text AS account_number, (w.request->>'revCredentialsId')::bigint AS rev_credentials_id,
+             rs.service_id AS rev_service_id
+      FROM bulk_change_device w
+      LEFT JOIN rev_service rs ON rs.bulk_change_device_id = w.id AND rs.status = 'created'
+      WHERE w.id = ANY(${ids}::bigint[])
+    ), previous AS (
+      SELECT dt.device_id, jsonb_build_object('customerId', dt.customer_id, 'siteId', dt.site_id,
+                                              'revServiceId', dt.rev_service_id, 'isActive', dt.is_active,
+                                              'isDeleted', dt.is_deleted) AS before
+      FROM device_tenant dt JOIN input i ON i.device_id = dt.device_id AND dt.tenant_id = ${ctx.tenantId}
+    ), upserted AS (
+      INSERT INTO device_tenant (tenant_id, device_id, customer_id, site_id, account_number, rev_credentials_id,
+                                 rev_service_id, is_active, is_deleted, modified_at, modified_by)
+      SELECT ${ctx.tenantId}, i.device_id, ${ctx.customerId}, i.site_id,
+             CASE WHEN ${revPath} THEN i.account_number END, CASE WHEN ${revPath} THEN i.rev_credentials_id END,
+             CASE WHEN ${revPath} THEN i.rev_service_id END, true, false, now(), ${ctx.createdBy}
+      FROM input i
+      ON CONFLICT (device_id, tenant_id) DO UPDATE
+        SET customer_id = EXCLUDED.customer_id, site_id = EXCLUDED.site_id,
+            account_number = CASE WHEN ${revPath} THEN EXCLUDED.account_number ELSE device_tenant.account_number END,
+            rev_credentials_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_credentials_id ELSE device_tenant.rev_credentials_id END,
+            rev_service_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_service_id ELSE device_tenant.rev_service_id END,
+            is_active = true, is_deleted = false, modified_at = now(), modified_by = EXCLUDED.modified_by
+      RETURNING device_id, customer_id, site_id, rev_service_id
+    )
+    INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
+    SELECT ${ctx.tenantId}, u.device_id, ${ctx.bulkChangeId}, 'customer_assignment', p.before,
+           jsonb_build_object('customerId', u.customer_id, 'siteId', u.site_id, 'revServiceId', u.rev_service_id,
+                              'isActive', true, 'isDeleted', false),
+           ${ctx.createdBy}
+    FROM upserted u LEFT JOIN previous p ON p.device_id = u.device_id
+  `.execute(db);
+}
+
+export interface CustomerPlanChange {
+  ratePlanId: number | null;
+  ratePoolId: number | null;
+}
+
+/**
+ * The customer rate plan / pool for the devices whose effective date has come (applied now) and a
+ * scheduled change for the others. Returns the ids of work orders that got a scheduled change.
+ */
+export async function applyCustomerRatePlan(
+  db: Executor,
+  ctx: ChunkContext,
+  ids: number[],
+  change: CustomerPlanChange,
+  today: string,
+): Promise<{ appliedIds: number[]; scheduledIds: number[] }> {
+  if (ids.length === 0) return { appliedIds: [], scheduledIds: [] };
+  const { rows: applied } = await sql<{ work_order_id: number }>`
+    WITH plan AS (SELECT data_allocation_mb FROM customer_rate_plan WHERE id = ${change.ratePlanId}::bigint),
+    due AS (
+      SELECT w.id AS work_order_id, w.device_id FROM bulk_change_device w
+      WHERE w.id = ANY(${ids}::bigint[]) AND (w.request->>'effectiveDate')::date <= ${today}::date
+    ), previous AS (
+      SELECT dt.device_id, jsonb_build_object('ratePlanId', dt.customer_rate_plan_id, 'ratePoolId', dt.customer_rate_pool_id,
+                                              'dataAllocationMb', dt.data_allocation_mb) AS before
+      FROM device_tenant dt JOIN due ON due.device_id = dt.device_id AND dt.tenant_id = ${ctx.tenantId}
+    ), updated AS (
+      UPDATE device_tenant dt
+      SET customer_rate_plan_id = coalesce(${change.ratePlanId}::bigint, dt.customer_rate_plan_id),
+          customer_rate_pool_id = coalesce(${change.ratePoolId}::bigint, dt.customer_rate_pool_id),
+          data_allocation_mb = coalesce((SELECT data_allocation_mb FROM plan), dt.data_allocation_mb),
+          modified_at = now(), modified_by = ${ctx.createdBy}
+      FROM due WHERE dt.device_id = due.device_id AND dt.tenant_id = ${ctx.tenantId}
+      RETURNING due.work_order_id, dt.device_id, dt.customer_rate_plan_id, dt.customer_rate_pool_id, dt.data_allocation_mb
+    ), history AS (
+      INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
+      SELECT ${ctx.tenantId}, u.device_id, ${ctx.bulkChangeId}, 'customer_rate_plan', p.before,
+             jsonb_build_object('ratePlanId', u.customer_rate_plan_id, 'ratePoolId', u.customer_rate_pool_id,
+                                'dataAllocationMb', u.data_allocation_mb),
+             ${ctx.createdBy}
+      FROM updated u LEFT JOIN previous p ON p.device_id = u.device_id
+    )
+    SELECT work_order_id FROM updated
+  `.execute(db);
+
+  const { rows: scheduled } = await sql<{ work_order_id: number }>`
+    INSERT INTO scheduled_rate_plan_change (tenant_id, device_id, bulk_change_id, bulk_change_device_id,
+                                            customer_rate_plan_id, customer_rate_pool_id, data_allocation_mb,
+                                            effective_date, portal_type, created_by)
+    SELECT ${ctx.tenantId}, w.device_id, ${ctx.bulkChangeId}, w.id, ${change.ratePlanId}::bigint, ${change.ratePoolId}::bigint,
+           (SELECT data_allocation_mb FROM customer_rate_plan WHERE id = ${change.ratePlanId}::bigint),
+           (w.request->>'effectiveDate')::date, ${ctx.portalType}, ${ctx.createdBy}
+    FROM bulk_change_device w
+    WHERE w.id = ANY(${ids}::bigint[]) AND (w.request->>'effectiveDate')::date > ${today}::date
+    ON CONFLICT (bulk_change_device_id) DO NOTHING
+    RETURNING bulk_change_device_id AS work_order_id
+  `.execute(db);
+
+  return {
+    appliedIds: applied.map((r) => r.work_order_id),
+    scheduledIds: scheduled.map((r) => r.work_order_id),
+  };
+}
+
+/** The carrier's plan as confirmed by the carrier, on the device row, with history. */
+export async function applyCarrierPlan(
+  db: Executor,
+  ctx: Pick<ChunkContext, 'tenantId' | 'bulkChangeId' | 'createdBy'>,
+  deviceIds: number[],
+  plan: { ratePlan: string; communicationPlan: string | null },
+): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await sql`
+    WITH previous AS (
+      SELECT id, carrier_rate_plan, communication_plan FROM device WHERE id = ANY(${deviceIds}::bigint[])
+    ), updated AS (
+      UPDATE device d SET carrier_rate_plan = ${plan.ratePlan},
+                          communication_plan = coalesce(${plan.communicationPlan}, d.communication_plan),
+                          updated_at = now()
+      WHERE d.id = ANY(${deviceIds}::bigint[])
+      RETURNING d.id, d.carrier_rate_plan, d.communication_plan
+    )
+    INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
+    SELECT ${ctx.tenantId}, u.id, ${ctx.bulkChangeId}, 'carrier_rate_plan',
+           jsonb_build_object('ratePlan', p.carrier_rate_plan, 'communicationPlan', p.communication_plan),
+           jsonb_build_object('ratePlan', u.carrier_rate_plan, 'communicationPlan', u.communication_plan),
+           ${ctx.createdBy}
+    FROM updated u JOIN previous p ON p.id = u.id
+  `.execute(db);
+}
+
+export async function countOpenWorkOrders(db: Executor, bulkChangeId: number): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM bulk_change_device
+    WHERE bulk_change_id = ${bulkChangeId} AND status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')
+  `.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export interface WaitingWorkOrder {
+  bulkChangeId: number;
+  requestId: string;
+  item: WorkItem;
+}
+
+const WAITING_COLUMNS = sql`
+  w.bulk_change_id AS "bulkChangeId", w.carrier_request_id AS "requestId",
+  json_build_object('id', w.id, 'deviceId', w.device_id, 'iccid', w.iccid, 'msisdn', w.msisdn, 'request', w.request,
+                    'stepsDone', w.steps_done, 'attempts', w.attempts) AS item`;
+
+export async function findWaitingByRequestIds(
+  db: Executor,
+  requestIds: string[],
+): Promise<WaitingWorkOrder[]> {
+  const { rows } = await sql<WaitingWorkOrder>`
+    SELECT ${WAITING_COLUMNS} FROM bulk_change_device w
+    WHERE w.carrier_request_id = ANY(${requestIds}::text[]) AND w.status = 'WAITING_CARRIER'
+  `.execute(db);
+  return rows;
+}
+
+export async function findWaitingInBulkChange(
+  db: Executor,
+  bulkChangeId: number,
+): Promise<WaitingWorkOrder[]> {
+  const { rows } = await sql<WaitingWorkOrder>`
+    SELECT ${WAITING_COLUMNS} FROM bulk_change_device w
+    WHERE w.bulk_change_id = ${bulkChangeId} AND w.status = 'WAITING_CARRIER'
+  `.execute(db);
+  return rows;
+}

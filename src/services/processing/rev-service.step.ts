@@ -1,0 +1,235 @@
+import type { RevioClient, RevioCredentials } from '../../clients/revio.client.ts';
+import type { Database } from '../../db/database.ts';
+import type { ChunkContext, Failure, WorkItem } from '../../db/repositories/processing.repository.ts';
+import * as revServices from '../../db/repositories/rev-service.repository.ts';
+import type { Exchange } from '../../errors.ts';
+import type { AssignmentOptions } from '../assignment/request.ts';
+import type { IntegrationAccounts } from '../integration-accounts.ts';
+import { withRetries, type RetryPolicy } from './retry-policy.ts';
+import { emptyResult, integrationFailure, logOf, mapWithConcurrency, type StepResult } from './step-kit.ts';
+
+/**
+ * Step 1: a Rev.io service line per device, then one service product per (product, rate) unless a
+ * package was chosen (≙ the older POST /v1/Services + POST /v1/ServiceProduct per pair).
+ *
+ * Never a duplicate: intents are committed before any call; whenever a create may already have
+ * happened (an earlier run of this chunk, a withdrawn intent, a lost answer in this run), the
+ * service is looked up by customer and number first and adopted if found.
+ */
+
+export const STEP = 'rev_service';
+const LOG_SERVICE = 'Create Rev.io Service: Rev.io API';
+const LOG_PRODUCT = 'Create Rev.io Service Product: Rev.io API';
+
+export interface RevStepDeps {
+  db: Database;
+  revio: RevioClient;
+  accounts: IntegrationAccounts;
+  policy: RetryPolicy;
+  concurrency: number;
+}
+
+export async function runRevServiceStep(
+  deps: RevStepDeps,
+  ctx: ChunkContext,
+  options: AssignmentOptions,
+  items: WorkItem[],
+): Promise<StepResult> {
+  const result = emptyResult();
+  const rev = options.revService;
+  const todo = items.filter((item) => !item.stepsDone.includes(STEP));
+  if (!rev || todo.length === 0) return result;
+
+  const first = todo[0]!.request;
+  const intents = await revServices.ensureServiceIntents(
+    deps.db,
+    {
+      tenantId: ctx.tenantId,
+      customerId: ctx.customerId,
+      revCustomerId: first.revCustomerId!,
+      revCredentialsId: first.revCredentialsId!,
+      serviceTypeId: rev.serviceTypeId,
+      providerId: rev.providerId ?? null,
+      packageId: rev.packageId ?? null,
+      usagePlanGroupId: rev.usagePlanGroupId ?? null,
+      description: rev.description ?? null,
+    },
+    todo.map((item) => ({
+      workOrderId: item.id,
+      deviceId: item.deviceId,
+      number: item.msisdn ?? item.iccid,
+      number2: item.iccid,
+      // The older client sent an effective date only when prorating.
+      effectiveDate: rev.prorate ? item.request.effectiveDate : null,
+      activatedDate: item.request.activatedDate,
+    })),
+  );
+  const intentOf = new Map(intents.map((intent) => [intent.workOrderId, intent]));
+
+  const outcomes = await mapWithConcurrency(todo, deps.concurrency, async (item) => {
+    const intent = intentOf.get(item.id);
+    if (!intent) {
+      return {
+        item,
+        failure: {
+          id: item.id,
+          category: 'eligibility',
+          message: 'Active service line. New service line not created.',
+          retryable: false,
+        } satisfies Failure,
+      };
+    }
+    const creds = await deps.accounts.revio(item.request.revCredentialsId!);
+    return { item, ...(await serviceFor(deps, creds, item, intent, rev)) };
+  });
+
+  const serviceResults: { intentId: number; serviceId: number | null }[] = [];
+  const withService: { item: WorkItem; intentId: number; serviceId: number }[] = [];
+  for (const outcome of outcomes) {
+    if ('failure' in outcome && outcome.failure) {
+      result.failures.push(outcome.failure);
+      continue;
+    }
+    const { item, intent, serviceId, logs, failure } = outcome as ServiceOutcome & { item: WorkItem };
+    result.logs.push(...logs);
+    if (serviceId === null) {
+      result.failures.push(failure!);
+    } else {
+      if (intent.status !== 'created') serviceResults.push({ intentId: intent.id, serviceId });
+      withService.push({ item, intentId: intent.id, serviceId });
+    }
+  }
+  await revServices.recordServiceResults(deps.db, serviceResults);
+  await revServices.withdrawServiceIntents(
+    deps.db,
+    result.failures.map((f) => f.id),
+  );
+
+  const products = rev.packageId === undefined ? (rev.products ?? []) : [];
+  if (products.length === 0) {
+    result.succeeded.push(...withService.map((w) => w.item.id));
+    return result;
+  }
+  const productIntents = await revServices.ensureProductIntents(
+    deps.db,
+    ctx.tenantId,
+    withService.flatMap((w) =>
+      products.map((p) => ({ revServiceRowId: w.intentId, productId: p.productId, rate: p.rate })),
+    ),
+  );
+  const productResults: { intentId: number; serviceProductId: number | null }[] = [];
+  await mapWithConcurrency(withService, deps.concurrency, async ({ item, intentId, serviceId }) => {
+    const creds = await deps.accounts.revio(item.request.revCredentialsId!);
+    const mine = productIntents.filter((p) => p.revServiceRowId === intentId && p.status !== 'created');
+    let existing: Map<number, number> | undefined;
+    const failures: string[] = [];
+    // Sequential per device: a device's products are few, and the lookup is shared between them.
+    for (const intent of mine) {
+      const mayExist = item.attempts > 1 || intent.status === 'failed';
+      const outcome = await withRetries(deps.policy, async ({ previousError }) => {
+        if (mayExist || previousError) {
+          if (!existing || previousError) {
+            const listed = await deps.revio.listServiceProducts(creds, serviceId);
+            existing = new Map(listed.value.map((p) => [p.productId, p.serviceProductId]));
+          }
+          const found = existing.get(intent.productId);
+          if (found !== undefined)
+            return { serviceProductId: found, exchange: undefined as Exchange | undefined };
+        }
+        const created = await deps.revio.createServiceProduct(creds, {
+          serviceId,
+          productId: intent.productId,
+          customerId: item.request.revCustomerId ?? undefined,
+          rate: intent.rate === null ? undefined : Number(intent.rate),
+          quantity: 1,
+          effectiveDate: rev.prorate ? item.request.effectiveDate : undefined,
+          activatedDate: item.request.activatedDate,
+          generateProration: rev.prorate ?? false,
+        });
+        return {
+          serviceProductId: created.value.serviceProductId,
+          exchange: created.exchange,
+        };
+      });
+      if (outcome.ok) {
+        productResults.push({ intentId: intent.id, serviceProductId: outcome.value.serviceProductId });
+        result.logs.push(logOf(item, LOG_PRODUCT, outcome.value.exchange));
+      } else {
+        productResults.push({ intentId: intent.id, serviceProductId: null });
+        result.logs.push(logOf(item, LOG_PRODUCT, outcome.error.exchange, outcome.error));
+        failures.push(`product ${intent.productId}: ${outcome.error.message}`);
+        if (!outcome.retryable) break;
+      }
+    }
+    if (failures.length === 0) result.succeeded.push(item.id);
+    else {
+      // Every failed product is named: the older system reported only the last one.
+      result.failures.push({
+        id: item.id,
+        category: 'integration',
+        message: `Rev.io service ${serviceId} created, but ${failures.join('; ')}`,
+        retryable: true,
+      });
+    }
+  });
+  await revServices.recordProductResults(deps.db, productResults);
+  return result;
+}
+
+interface ServiceOutcome {
+  intent: revServices.ServiceIntent;
+  serviceId: number | null;
+  logs: StepResult['logs'];
+  failure?: Failure;
+}
+
+async function serviceFor(
+  deps: RevStepDeps,
+  creds: RevioCredentials,
+  item: WorkItem,
+  intent: revServices.ServiceIntent,
+  rev: NonNullable<AssignmentOptions['revService']>,
+): Promise<ServiceOutcome> {
+  if (intent.status === 'created' && intent.serviceId !== null)
+    return { intent, serviceId: intent.serviceId, logs: [] };
+  const number = item.msisdn ?? item.iccid;
+  const revCustomerId = item.request.revCustomerId!;
+  const mayExist = item.attempts > 1 || intent.status === 'failed';
+  const logs: StepResult['logs'] = [];
+
+  const outcome = await withRetries(deps.policy, async ({ previousError }) => {
+    if (mayExist || previousError) {
+      const found = await deps.revio.findServices(creds, { customerId: revCustomerId, number });
+      const match = found.value.find(
+        (s) => s.disconnectedDate === null && (s.number2 === null || s.number2 === item.iccid),
+      );
+      if (match) return { serviceId: match.serviceId, exchange: found.exchange, adopted: true };
+    }
+    const created = await deps.revio.createService(creds, {
+      customerId: revCustomerId,
+      number,
+      number2: item.iccid,
+      serviceTypeId: rev.serviceTypeId,
+      providerId: rev.providerId,
+      usagePlanGroupId: rev.usagePlanGroupId,
+      packageId: rev.packageId,
+      description: rev.description,
+      effectiveDate: rev.prorate ? item.request.effectiveDate : undefined,
+      activatedDate: item.request.activatedDate,
+    });
+    return { serviceId: created.value.serviceId, exchange: created.exchange, adopted: false };
+  });
+
+  if (outcome.ok) {
+    const description = outcome.value.adopted ? `${LOG_SERVICE} (found after a lost answer)` : LOG_SERVICE;
+    logs.push(logOf(item, description, outcome.value.exchange));
+    return { intent, serviceId: outcome.value.serviceId, logs };
+  }
+  logs.push(logOf(item, LOG_SERVICE, outcome.error.exchange, outcome.error));
+  return {
+    intent,
+    serviceId: null,
+    logs,
+    failure: integrationFailure(item, outcome.error, outcome.retryable, 'Rev.io service not created'),
+  };
+}
