@@ -72,14 +72,16 @@ export class RevioStore {
     this.reset();
   }
 
-  /** Back to the state the simulator was built with (seeded customers and services only). */
+  /**
+   * Back to the state the simulator was built with (seeded customers and services only). Ids keep
+   * counting up, as Rev.io's do: an id handed out once is never handed out again, so a client that
+   * recorded it before the reset never sees it name another service.
+   */
   reset(): void {
     this.services = [];
     this.serviceProducts = [];
     this.customers.clear();
     this.throttledNumbers.clear();
-    this.nextServiceId = FIRST_SERVICE_ID;
-    this.nextServiceProductId = FIRST_SERVICE_PRODUCT_ID;
     for (const customer of this.seed.customers) this.addCustomer(customer);
     for (const service of this.seed.services) this.addService(service);
   }
