@@ -92,6 +92,7 @@ export interface QueueOptions {
    * API-only process that just enqueues does not need to.
    */
   supervise: boolean;
+  maintenanceIntervalSeconds?: number;
   onError?: (error: Error) => void;
 }
 
@@ -130,7 +131,8 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
     application_name: 'simbind-queue',
     // The defaults poll every 2 s; a second is the cost of feeling instant in the UI.
     pollingIntervalSeconds: options.pollSeconds,
-    maintenanceIntervalSeconds: 30,
+    // How soon a crashed worker's expired job is noticed and retried, among other upkeep.
+    maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30,
     supervise: options.supervise,
     // The cron clock runs where maintenance does: an API-only process neither supervises nor sends.
     schedule: options.supervise,

@@ -3,7 +3,7 @@ import { SMTPServer } from 'smtp-server';
 import { buildJasperSimulator } from '../../simulators/jasper.simulator.ts';
 import { buildRevioSimulator } from '../../simulators/revio.simulator.ts';
 import { buildThingSpaceSimulator } from '../../simulators/thingspace.simulator.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
 import { DEMO_THINGSPACE_ACCOUNT, demoPlansOf } from '../../src/db/repositories/seed.repository.ts';
 import { buildApp, type TypedApp } from '../../src/http/app.ts';
 import { startQueue, type JobQueue } from '../../src/jobs/queue.ts';
@@ -31,14 +31,21 @@ export interface World {
     received: { headers: Record<string, string | string[] | undefined>; body: string }[];
   };
   mails: { to: string[]; raw: string }[];
+  /** Starts a worker in this process (for worlds created with `worker: false`). */
+  startWorker(): Promise<void>;
+  config: Config;
   close(): Promise<void>;
 }
 
-export async function createWorld(options: {
+export interface WorldOptions {
   devices: number;
   today?: string;
   jasperConcurrency?: number;
-}): Promise<World> {
+  /** false: no worker in this process (a test starts its own, e.g. in a child process). */
+  worker?: boolean;
+}
+
+export async function createWorld(options: WorldOptions): Promise<World> {
   const database = await createTestDatabase(20);
   await seedDemoData(database.db, { devices: options.devices });
 
@@ -107,7 +114,12 @@ export async function createWorld(options: {
     WORKER_CONCURRENCY: '2',
     MAX_ATTEMPTS: '3',
   });
-  const queue = await startQueue({ connectionString: database.url, pollSeconds: 1, supervise: true });
+  const queue = await startQueue({
+    connectionString: database.url,
+    pollSeconds: 1,
+    supervise: options.worker !== false,
+    maintenanceIntervalSeconds: 1,
+  });
   const services = createServices({
     config,
     database,
@@ -117,24 +129,37 @@ export async function createWorld(options: {
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200 },
     ...(options.today ? { today: () => options.today! } : {}),
   });
+  const extraQueues: JobQueue[] = [];
   const app = await buildApp({
     services,
     cookieSecret: 'test-cookie-secret-0123456789abcdef',
     logLevel: 'silent',
   });
   await app.listen({ port, host: '127.0.0.1' });
-  await startWorker(queue, services, config);
+  if (options.worker !== false) await startWorker(queue, services, config);
 
   return {
     database,
     app,
     services,
     queue,
+    config,
     sims: { revio, thingspace, jasper },
     simUrls,
     webhooks: { url: hookUrl, received },
     mails,
+    startWorker: async () => {
+      const workerQueue = await startQueue({
+        connectionString: database.url,
+        pollSeconds: 1,
+        supervise: true,
+        maintenanceIntervalSeconds: 1,
+      });
+      extraQueues.push(workerQueue);
+      await startWorker(workerQueue, services, config);
+    },
     async close() {
+      for (const extra of extraQueues) await extra.stop();
       await queue.stop();
       await app.close();
       await Promise.all([revio.close(), thingspace.close(), jasper.close(), receiver.close()]);

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revioSimState } from '../../simulators/revio.simulator.ts';
+import { authHeaders } from '../helpers/auth.ts';
+import { freeDevices, loadFleet } from '../helpers/fleet.ts';
+import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
+
+/**
+ * A worker killed at any instant loses nothing and repeats no external side effect: here it is
+ * killed (SIGKILL, no cleanup) while Rev.io creates are in flight — some answered and not yet
+ * recorded, some sent and not yet answered. Another worker takes the chunk over.
+ */
+
+let world: World;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  world = await createWorld({ devices: 3000, worker: false });
+}, 120_000);
+afterAll(async () => {
+  child?.kill('SIGKILL');
+  await world?.close();
+});
+
+describe('a worker killed mid-chunk', () => {
+  it('is replaced by another, and every device still ends with exactly one Rev.io service', async () => {
+    const fleet = await loadFleet(world.database.pool);
+    const admin = await authHeaders(world.database.db, 'admin@northwind.example');
+    const devices = await freeDevices(world.database.pool, fleet.thingspace, 100);
+    // Slow creates, so the kill lands while many are in flight.
+    await world.sims.revio.inject({
+      method: 'POST',
+      url: '/__sim/faults',
+      payload: { method: 'POST', path: '/v1/Services', latencyMs: 150 },
+    });
+
+    const res = await world.app.inject({
+      method: 'POST',
+      url: '/api/v1/bulk-changes',
+      headers: admin,
+      payload: {
+        changeType: 'customer_assignment',
+        serviceProviderId: fleet.thingspace,
+        customerId: fleet.revCustomer.id,
+        devices,
+        createRevService: true,
+        revService: { serviceTypeId: 3, packageId: 5 },
+      },
+    });
+    const id = res.json<{ id: number }>().id;
+
+    child = spawn(process.execPath, ['--import', 'tsx', 'test/e2e-processing/fixtures/worker-process.ts'], {
+      env: { ...process.env, DATABASE_URL: world.database.url, SIM_URLS: JSON.stringify(world.simUrls) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await until(() => revioSimState(world.sims.revio).services.length >= 30, 60_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child!.once('exit', resolve));
+    const createdBeforeKill = revioSimState(world.sims.revio).services.length;
+    expect(createdBeforeKill).toBeLessThan(100);
+
+    // The dead worker's job would come back after its expiry (minutes); let that time pass.
+    await world.database.pool.query(
+      "UPDATE pgboss.job SET started_on = now() - interval '1 hour' WHERE state = 'active' AND name = 'bulk-change.process-chunk'",
+    );
+    await world.startWorker();
+    expect(await waitForFinish(world, id, 120_000)).toBe('PROCESSED');
+
+    const perIccid = new Map<string, number>();
+    for (const s of revioSimState(world.sims.revio).services)
+      perIccid.set(s.number2!, (perIccid.get(s.number2!) ?? 0) + 1);
+    expect(devices.map((iccid) => perIccid.get(iccid))).toEqual(devices.map(() => 1));
+    const { rows } = await world.database.pool.query<{
+      n: number;
+      distinct_services: number;
+      adopted: number;
+    }>(
+      `SELECT count(*)::int AS n, count(DISTINCT rs.service_id)::int AS distinct_services,
+              (SELECT count(*)::int FROM change_log WHERE bulk_change_id = $1 AND description LIKE '%found after%') AS adopted
+       FROM rev_service rs JOIN bulk_change_device w ON w.id = rs.bulk_change_device_id
+       WHERE w.bulk_change_id = $1 AND rs.status = 'created'`,
+      [id],
+    );
+    expect(rows[0]!.n).toBe(100);
+    expect(rows[0]!.distinct_services).toBe(100);
+    // the services created before the kill were found, not created again
+    expect(rows[0]!.adopted).toBeGreaterThanOrEqual(createdBeforeKill);
+  }, 240_000);
+});
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
