@@ -356,6 +356,13 @@ export interface NotificationAttemptTable {
   attempted_at: Generated<Date>;
 }
 
+export interface CarrierResultTable {
+  request_id: string;
+  status: 'Success' | 'Failed';
+  fault_string: string | null;
+  received_at: Generated<Date>;
+}
+
 export interface SchemaMigrationTable {
   version: number;
   name: string;
@@ -391,6 +398,7 @@ export interface DB {
   notification_delivery: NotificationDeliveryTable;
   notification_attempt: NotificationAttemptTable;
   schema_migration: SchemaMigrationTable;
+  carrier_result: CarrierResultTable;
 }
 
 export type Device = Selectable<DeviceTable>;

@@ -72,9 +72,10 @@ export function createCarrierCallbackService(deps: {
       const callback = parseCarrierCallback(body);
       const applied = await deps
         .processing()
-        .completeCarrierRequests([
-          { requestId: callback.requestId, status: callback.status, faultString: callback.faultString },
-        ]);
+        .completeCarrierRequests(
+          [{ requestId: callback.requestId, status: callback.status, faultString: callback.faultString }],
+          'callback',
+        );
       return { applied };
     },
   };

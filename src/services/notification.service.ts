@@ -2,6 +2,7 @@ import { createMailClient, type MailClient } from '../clients/mail.client.ts';
 import { createWebhookClient } from '../clients/webhook.client.ts';
 import type { Config } from '../config.ts';
 import type { Database, Executor } from '../db/database.ts';
+import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
 import * as repo from '../db/repositories/notification.repository.ts';
 import type { LockedDelivery } from '../db/repositories/notification.repository.ts';
 import { isIntegrationError, RetryableError } from '../errors.ts';
@@ -19,15 +20,8 @@ export const COMPLETED_EVENT = 'bulk_change.completed';
 
 export type CompletionStatus = 'PROCESSED' | 'PROCESSED_WITH_ERRORS' | 'ERROR' | 'CANCELLED';
 
-export interface CompletionCounts {
-  total: number;
-  pending: number;
-  processing: number;
-  waiting: number;
-  processed: number;
-  error: number;
-  cancelled: number;
-}
+/** The work orders of a bulk change by status, as the API reports them. */
+export type CompletionCounts = StatusCounts;
 
 export interface CompletionEvent {
   tenantId: number;

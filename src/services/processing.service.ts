@@ -30,8 +30,11 @@ import type { IntegrationAccounts } from './integration-accounts.ts';
 export interface ProcessingService {
   /** Processes one chunk; throws RetryableError when another live worker holds it. */
   processChunk(bulkChangeId: number, chunk: number): Promise<void>;
-  /** Applies carrier results (callback or poll) to the work orders waiting for them. */
-  completeCarrierRequests(results: CarrierResult[]): Promise<number>;
+  /**
+   * Applies carrier results to the work orders waiting for them; results for requests no work order
+   * is known to wait for yet are kept, and applied when the wait is recorded.
+   */
+  completeCarrierRequests(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number>;
   /** Asks ThingSpace about the bulk change's waiting requests; throws RetryableError while some are pending. */
   pollCarrier(bulkChangeId: number): Promise<void>;
 }
@@ -106,14 +109,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     const items = await repo.claimChunk(db, bulkChangeId, chunk);
     if (items.length === 0) return finishIfDone(bulkChangeId);
     const options = bc.options as AssignmentOptions;
-    const ctx: ChunkContext = {
-      bulkChangeId,
-      tenantId: bc.tenant_id,
-      portalType: bc.portal_type,
-      customerId: bc.customer_id,
-      createdBy: bc.created_by,
-      processedBy: deps.workerName ?? 'simbind-worker',
-    };
+    const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
     let alive = items;
 
     if (options.createRevService) {
@@ -199,6 +195,12 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       waiting = result.waiting;
       if (waiting.length > 0) {
         await repo.markWaitingForCarrier(db, waiting);
+        // Results that arrived before the wait was recorded are in the inbox already.
+        const early = await repo.findCarrierResults(
+          db,
+          waiting.map((w) => w.requestId),
+        );
+        await this_.completeCarrierRequests(early, 'callback');
         // The callback usually answers first; the poll is the safety net.
         await deps.queue.enqueue(
           db,
@@ -217,7 +219,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     await finishIfDone(bulkChangeId);
   }
 
-  return {
+  const this_: ProcessingService = {
     async processChunk(bulkChangeId, chunk) {
       // A session lock held for the whole run on its own connection: if this worker dies, the
       // connection closes and PostgreSQL releases the lock, so the retried job can take over.
@@ -238,30 +240,24 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       });
     },
 
-    async completeCarrierRequests(results) {
+    async completeCarrierRequests(results, via) {
       if (results.length === 0) return 0;
-      const waiting = await repo.findWaitingByRequestIds(
-        db,
-        results.map((r) => r.requestId),
-      );
+      await repo.storeCarrierResults(db, results);
       const byRequest = new Map(results.map((r) => [r.requestId, r]));
-      const bulkChangeIds = [...new Set(waiting.map((w) => w.bulkChangeId))];
-      for (const bulkChangeId of bulkChangeIds) {
-        const bc = await repo.loadBulkChange(db, bulkChangeId);
-        if (!bc) continue;
-        const plan = (bc.options as AssignmentOptions).carrierRatePlan;
-        const ctx: ChunkContext = {
-          bulkChangeId,
-          tenantId: bc.tenant_id,
-          portalType: bc.portal_type,
-          customerId: bc.customer_id,
-          createdBy: bc.created_by,
-          processedBy: 'thingspace-callback',
-        };
-        const mine = waiting.filter((w) => w.bulkChangeId === bulkChangeId);
-        const ok = mine.filter((w) => byRequest.get(w.requestId)?.status === 'Success');
-        const failed = mine.filter((w) => byRequest.get(w.requestId)?.status === 'Failed');
-        await db.transaction().execute(async (trx) => {
+      const touched = await db.transaction().execute(async (trx) => {
+        const claimed = await repo.claimWaitingByRequestIds(
+          trx,
+          results.map((r) => r.requestId),
+        );
+        const bulkChangeIds = [...new Set(claimed.map((w) => w.bulkChangeId))];
+        for (const bulkChangeId of bulkChangeIds) {
+          const bc = await repo.loadBulkChange(trx, bulkChangeId);
+          if (!bc) continue;
+          const plan = (bc.options as AssignmentOptions).carrierRatePlan;
+          const ctx = contextOf(bc, `thingspace-${via}`);
+          const mine = claimed.filter((w) => w.bulkChangeId === bulkChangeId);
+          const ok = mine.filter((w) => byRequest.get(w.requestId)?.status === 'Success');
+          const failed = mine.filter((w) => byRequest.get(w.requestId)?.status === 'Failed');
           if (plan) {
             await repo.applyCarrierPlan(
               trx,
@@ -302,10 +298,11 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
               responseText: w.requestId,
             })),
           ]);
-        });
-        await finishIfDone(bulkChangeId);
-      }
-      return waiting.length;
+        }
+        return { claimed: claimed.length, bulkChangeIds };
+      });
+      for (const bulkChangeId of touched.bulkChangeIds) await finishIfDone(bulkChangeId);
+      return touched.claimed;
     },
 
     async pollCarrier(bulkChangeId) {
@@ -325,8 +322,9 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
         (a): a is NonNullable<typeof a> & { status: 'Success' | 'Failed' } =>
           a !== undefined && a.status !== 'Pending',
       );
-      await this.completeCarrierRequests(
+      await this_.completeCarrierRequests(
         settled.map((a) => ({ requestId: a.requestId, status: a.status, faultString: a.faultString })),
+        'poll',
       );
       if (settled.length < requestIds.length) {
         throw new RetryableError(`${requestIds.length - settled.length} ThingSpace requests still pending`, {
@@ -334,5 +332,17 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
         });
       }
     },
+  };
+  return this_;
+}
+
+function contextOf(bc: repo.BulkChangeContextRow, processedBy: string): ChunkContext {
+  return {
+    bulkChangeId: bc.id,
+    tenantId: bc.tenant_id,
+    portalType: bc.portal_type,
+    customerId: bc.customer_id,
+    createdBy: bc.created_by,
+    processedBy,
   };
 }

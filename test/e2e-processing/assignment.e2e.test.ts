@@ -216,6 +216,15 @@ describe('a 1,000-device assignment end to end', () => {
       { bulk: c.id, description: 'Create Rev.io Service: Update AMOP', n: 200 },
       { bulk: d.id, description: 'AMOP Customer Assignment', n: 100 },
     ]);
+    // ThingSpace's results came by callback (kept in the inbox when they beat the worker), not by the
+    // 30-second safety-net poll
+    const confirmations = await q<{ processed_by: string; n: number }>(
+      `SELECT processed_by, count(*)::int AS n FROM change_log WHERE bulk_change_id = $1 AND description LIKE '%(confirmed)'
+       GROUP BY 1`,
+      [a.id],
+    );
+    expect(confirmations).toEqual([{ processed_by: 'thingspace-callback', n: 380 }]);
+
     // secrets never reach the change log
     const leaked = await q(
       `SELECT id FROM change_log WHERE request_text ~ '(demo-password|demo-subscription-key|demo-jasper-key|demo-app-secret)'`,

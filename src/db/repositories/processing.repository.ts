@@ -344,13 +344,19 @@ const WAITING_COLUMNS = sql`
   json_build_object('id', w.id, 'deviceId', w.device_id, 'iccid', w.iccid, 'msisdn', w.msisdn, 'request', w.request,
                     'stepsDone', w.steps_done, 'attempts', w.attempts) AS item`;
 
-export async function findWaitingByRequestIds(
+/**
+ * Claims the work orders waiting for these requests (back to PROCESSING, inside the caller's
+ * transaction): a callback and a poll answering the same request at once cannot both apply it —
+ * the second waits for the first's row locks and then finds nothing waiting.
+ */
+export async function claimWaitingByRequestIds(
   db: Executor,
   requestIds: string[],
 ): Promise<WaitingWorkOrder[]> {
   const { rows } = await sql<WaitingWorkOrder>`
-    SELECT ${WAITING_COLUMNS} FROM bulk_change_device w
+    UPDATE bulk_change_device w SET status = 'PROCESSING', updated_at = now()
     WHERE w.carrier_request_id = ANY(${requestIds}::text[]) AND w.status = 'WAITING_CARRIER'
+    RETURNING ${WAITING_COLUMNS}
   `.execute(db);
   return rows;
 }
@@ -364,4 +370,30 @@ export async function findWaitingInBulkChange(
     WHERE w.bulk_change_id = ${bulkChangeId} AND w.status = 'WAITING_CARRIER'
   `.execute(db);
   return rows;
+}
+
+export interface StoredCarrierResult {
+  requestId: string;
+  status: 'Success' | 'Failed';
+  faultString?: string;
+}
+
+/** Keeps carrier results, whether or not a work order is known to wait for them yet. */
+export async function storeCarrierResults(db: Executor, results: StoredCarrierResult[]): Promise<void> {
+  if (results.length === 0) return;
+  await sql`
+    INSERT INTO carrier_result (request_id, status, fault_string)
+    SELECT * FROM unnest(${results.map((r) => r.requestId)}::text[], ${results.map((r) => r.status)}::text[],
+                         ${results.map((r) => r.faultString ?? null)}::text[])
+    ON CONFLICT (request_id) DO NOTHING
+  `.execute(db);
+}
+
+export async function findCarrierResults(db: Executor, requestIds: string[]): Promise<StoredCarrierResult[]> {
+  if (requestIds.length === 0) return [];
+  const { rows } = await sql<StoredCarrierResult>`
+    SELECT request_id AS "requestId", status, fault_string AS "faultString"
+    FROM carrier_result WHERE request_id = ANY(${requestIds}::text[])
+  `.execute(db);
+  return rows.map((r) => ({ ...r, faultString: r.faultString ?? undefined }));
 }

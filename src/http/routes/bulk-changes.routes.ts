@@ -22,6 +22,7 @@ import type { WorkOrderView } from '../../services/bulk-change.service.ts';
 import { DEFAULT_LIMIT } from '../pagination.ts';
 
 const tags = ['bulk changes'];
+const TransitionResponse = Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts });
 
 export function linksOf(id: number) {
   const self = `/api/v1/bulk-changes/${id}`;
@@ -127,7 +128,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
         summary: 'Retry the retryable failures of a finished bulk change (those devices only)',
         params: IdParams,
         response: {
-          202: Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts }),
+          202: TransitionResponse,
           ...authErrors,
           409: ErrorResponse,
         },
@@ -145,7 +146,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
         summary: 'Cancel what has not started; devices in flight finish their current step',
         params: IdParams,
         response: {
-          202: Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts }),
+          202: TransitionResponse,
           ...authErrors,
           409: ErrorResponse,
         },
