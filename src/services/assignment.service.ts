@@ -253,58 +253,60 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
       }));
 
       try {
-        const id = await deps.db.transaction().execute(async (trx) => {
-          const bulkChangeId = await bulkChanges.insertBulkChange(trx, {
-            tenantId: principal.tenantId,
-            serviceProviderId: provider.id,
-            portalType: provider.portal_type,
-            customerId: customer.id,
-            siteId,
-            options: { ...optionsOf(request), activatedDate: request.activatedDate ?? today() },
-            totalCount: orders.length,
-            createdBy: principal.userId,
-            idempotencyKey: options.idempotencyKey ?? null,
-            requestHash: hash,
-            source: options.source ?? 'api',
-          });
-          const ctx: bulkChanges.WorkOrderContext = {
-            tenantId: principal.tenantId,
-            bulkChangeId,
-            customerId: customer.id,
-            siteId,
-            revCustomerId: request.createRevService ? customer.rev_customer_id : null,
-            revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
-            activatedDate: request.activatedDate ?? today(),
-          };
-          const lost = new Set(await bulkChanges.insertWorkOrders(trx, ctx, orders));
-          if (lost.size > 0) {
-            // Another bulk change took these devices between our read and our write.
-            const losers = orders.filter((o) => lost.has(o.identifier));
-            await bulkChanges.insertConflictWorkOrders(trx, ctx, losers, MESSAGES.conflictTemplate);
-            for (const order of losers) {
-              order.status = 'ERROR';
-              order.errorCategory = 'eligibility';
+        const id = await retryOnDeadlock(() =>
+          deps.db.transaction().execute(async (trx) => {
+            const bulkChangeId = await bulkChanges.insertBulkChange(trx, {
+              tenantId: principal.tenantId,
+              serviceProviderId: provider.id,
+              portalType: provider.portal_type,
+              customerId: customer.id,
+              siteId,
+              options: { ...optionsOf(request), activatedDate: request.activatedDate ?? today() },
+              totalCount: orders.length,
+              createdBy: principal.userId,
+              idempotencyKey: options.idempotencyKey ?? null,
+              requestHash: hash,
+              source: options.source ?? 'api',
+            });
+            const ctx: bulkChanges.WorkOrderContext = {
+              tenantId: principal.tenantId,
+              bulkChangeId,
+              customerId: customer.id,
+              siteId,
+              revCustomerId: request.createRevService ? customer.rev_customer_id : null,
+              revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
+              activatedDate: request.activatedDate ?? today(),
+            };
+            const lost = new Set(await bulkChanges.insertWorkOrders(trx, ctx, orders));
+            if (lost.size > 0) {
+              // Another bulk change took these devices between our read and our write.
+              const losers = orders.filter((o) => lost.has(o.identifier));
+              await bulkChanges.insertConflictWorkOrders(trx, ctx, losers, MESSAGES.conflictTemplate);
+              for (const order of losers) {
+                order.status = 'ERROR';
+                order.errorCategory = 'eligibility';
+              }
             }
-          }
-          await bulkChanges.insertRejectionLogs(trx, {
-            bulkChangeId,
-            portalType: provider.portal_type,
-            processedBy: principal.email,
-            description: REJECTION_LOG,
-          });
-          const chunks = await bulkChanges.pendingChunks(trx, bulkChangeId);
-          if (chunks.length > 0) {
-            await deps.queue.enqueueMany(
-              trx,
-              'bulk-change.process-chunk',
-              chunks.map((chunk) => ({ bulkChangeId, chunk })),
-            );
-          } else {
-            // Nothing to process: the finish step still runs (final status, notifications).
-            await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId });
-          }
-          return bulkChangeId;
-        });
+            await bulkChanges.insertRejectionLogs(trx, {
+              bulkChangeId,
+              portalType: provider.portal_type,
+              processedBy: principal.email,
+              description: REJECTION_LOG,
+            });
+            const chunks = await bulkChanges.pendingChunks(trx, bulkChangeId);
+            if (chunks.length > 0) {
+              await deps.queue.enqueueMany(
+                trx,
+                'bulk-change.process-chunk',
+                chunks.map((chunk) => ({ bulkChangeId, chunk })),
+              );
+            } else {
+              // Nothing to process: the finish step still runs (final status, notifications).
+              await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId });
+            }
+            return bulkChangeId;
+          }),
+        );
 
         const counts = bulkChanges.emptyCounts();
         for (const order of orders) {
@@ -343,6 +345,20 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
     }
     const counts = (await bulkChanges.countWorkOrders(deps.db, [existing.id])).get(existing.id)!;
     return { id: existing.id, status: existing.status, counts, duplicates: [], replayed: true };
+  }
+}
+
+/**
+ * The ordered insert prevents deadlocks between submissions; this is the net under it (a deadlock
+ * victim's transaction was rolled back whole, so running it again is safe).
+ */
+async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '40P01' || attempt >= attempts) throw error;
+    }
   }
 }
 

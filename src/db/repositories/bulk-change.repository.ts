@@ -108,6 +108,9 @@ export async function insertWorkOrders(
                'effectiveDate', effective_date, 'activatedDate', ${ctx.activatedDate}::date) END,
              CASE WHEN status = 'ERROR' THEN now() END
       FROM input
+      -- Device order: two bulk changes racing for the same devices take their index entries in the
+      -- same order, so the later one waits for the earlier instead of deadlocking with it.
+      ORDER BY device_id NULLS LAST
       ON CONFLICT (device_id) WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER') DO NOTHING
       RETURNING identifier
     )
