@@ -57,8 +57,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   const owner = await clusterOwner();
 
-  const pgCtl = (args: string[]) =>
-    execFileAsync(binaries.pg_ctl, args, { ...owner, env: { ...process.env, LC_ALL: 'C' } });
+  const pgCtl = (args: string[]) => execFileAsync(binaries.pg_ctl, args, owner);
 
   const running = await pgCtl(['status', '-D', clusterDir]).then(
     () => true,
@@ -94,7 +93,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       const child = spawn(
         binaries.pg_ctl,
         ['start', '-w', '-t', '60', '-D', clusterDir, '-l', logFile, '-o', flags.join(' ')],
-        { ...owner, detached: true, stdio: 'ignore', env: { ...process.env, LC_ALL: 'C' } },
+        { ...owner, detached: true, stdio: 'ignore' },
       );
       child.on('error', reject);
       child.on('exit', (code) =>
