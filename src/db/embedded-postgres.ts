@@ -53,6 +53,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     log(`initialising embedded PostgreSQL in ${clusterDir}`);
     await fs.mkdir(options.dataDir, { recursive: true });
+    await assertReachableByPostgresUser(options.dataDir);
     await initialiseCluster(clusterDir);
   }
   const owner = await clusterOwner();
@@ -123,6 +124,27 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await fs.rm(ownerFile, { force: true });
     },
   };
+}
+
+/**
+ * As root, the cluster belongs to the `postgres` system user, which must be able to walk down to
+ * DATA_DIR. initdb's own error ("could not access directory") does not say why.
+ */
+async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  let dir = path.resolve(dataDir);
+  for (;;) {
+    const { mode } = await fs.stat(dir);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}). ` +
+          `Choose a DATA_DIR it can reach, or run: chmod o+x ${dir}`,
+      );
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 function isAlive(pid: number): boolean {
