@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -27,4 +28,6 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  { files: ['.ci/**/*.mjs', 'bin/**/*.js', '*.js'], languageOptions: { globals: globals.node } },
+  { files: ['web/**/*.js'], languageOptions: { globals: globals.browser } },
 );
