@@ -1,7 +1,18 @@
 /**
- * `npm run bench`: every benchmark, each printing its own figures. Benchmarks measure; they never
- * assert a speed (tests stay correct on a slow machine).
+ * `npm run bench [-- name…]`: the benchmarks, each printing its own figures (they never assert a
+ * speed: tests stay correct on a slow machine). Names: assignment, rate-gate. Default: all.
  */
+import { benchAssignment } from './assignment.bench.ts';
 import { benchRateGate } from './rate-gate.bench.ts';
 
-await benchRateGate();
+const benches: Record<string, () => Promise<void>> = {
+  assignment: benchAssignment,
+  'rate-gate': benchRateGate,
+};
+const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(benches);
+for (const name of chosen) {
+  const bench = benches[name];
+  if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(benches).join(', ')}`);
+  console.log(`\n## ${name}`);
+  await bench();
+}
