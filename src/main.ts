@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeVariables, loadConfig, type Config } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { webRoutes } from './http/routes/web.routes.ts';
 import { startQueue, type JobQueue } from './jobs/queue.ts';
 import { openDatabase, sessionSecret, type DatabaseRuntime } from './runtime.ts';
 import { DomainError } from './errors.ts';
@@ -226,6 +227,7 @@ async function run(config: Config, role: Role): Promise<void> {
         services,
         cookieSecret: await sessionSecret(config, runtime.database),
         logLevel: config.logLevel,
+        extraRoutes: [webRoutes],
       });
       await app
         .listen({ host: config.http.host, port: config.http.port })

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { TypedApp } from '../app.ts';
+
+/** The browser UI's files: plain ES modules, no build step. */
+export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
+
+/** Client-side routes answered with index.html so their URLs can be shared and reloaded. */
+const APP_ROUTES = ['/', '/login', '/new', '/bulk-changes', '/bulk-changes/:id'];
+
+/** Nothing loads from elsewhere; the UI works without inline scripts or styles. */
+const CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * Serves the UI from `web/` at `/`. Only its own files and client-side routes are registered
+ * (no wildcard), so `/api`, `/docs`, `/healthz`, `/readyz`, `/metrics` and `/M2M` stay untouched and
+ * unknown paths still get the API's JSON 404.
+ */
+export async function webRoutes(app: TypedApp): Promise<void> {
+  await app.register(fastifyStatic, {
+    root: WEB_ROOT,
+    prefix: '/',
+    wildcard: false,
+    index: false,
+    cacheControl: false,
+    setHeaders(res) {
+      res.setHeader('cache-control', 'no-cache');
+      res.setHeader('x-content-type-options', 'nosniff');
+      res.setHeader('content-security-policy', CSP);
+    },
+  });
+  for (const url of APP_ROUTES) {
+    app.get(url, { schema: { hide: true } }, (_request, reply) => reply.sendFile('index.html'));
+  }
+}

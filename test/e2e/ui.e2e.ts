@@ -1,0 +1,272 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Screenshots of each screen, overwritten on every run (scratch, not committed). */
+const SHOTS = path.join(ROOT, 'test/e2e/.screenshots');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+let server: ChildProcess | undefined;
+let serverLog = '';
+let dataDir = '';
+let baseUrl = '';
+let browser: Browser | undefined;
+let context: BrowserContext;
+let page: Page;
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server?.exitCode !== null) throw new Error(`simbind exited early:\n${serverLog}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`simbind not ready after ${timeoutMs} ms:\n${serverLog}`);
+}
+
+async function stopServer(): Promise<void> {
+  const child = server;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function signIn(email: string, password: string): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-e2e-'));
+  // The embedded PostgreSQL may run as another user than the test (root → postgres).
+  await fs.chmod(dataDir, 0o755);
+  await fs.mkdir(SHOTS, { recursive: true });
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = spawn(process.execPath, ['bin/simbind.js', 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      SEED_DEVICES: '2000',
+      LOG_LEVEL: 'warn',
+      SMTP_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => {
+    serverLog = (serverLog + chunk.toString()).slice(-20_000);
+  };
+  server.stdout?.on('data', keep);
+  server.stderr?.on('data', keep);
+  await waitReady(baseUrl, 75_000);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+  context.setDefaultTimeout(10_000);
+  page = await context.newPage();
+  // Nothing may load from elsewhere: every request stays on simbind's origin (or data:/blob:).
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(baseUrl) && !url.startsWith('data:') && !url.startsWith('blob:'))
+      pageErrors.push(`request to another origin: ${url}`);
+  });
+  page.on('pageerror', (error) => {
+    pageErrors.push(error.message);
+  });
+  page.on('dialog', (dialog) => void dialog.accept());
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopServer();
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+const pageErrors: string[] = [];
+
+describe('web UI', () => {
+  let bulkChangeId = 0;
+
+  it('serves the app shell without shadowing the API', async () => {
+    const shell = await fetch(`${baseUrl}/bulk-changes/12`);
+    expect(shell.status).toBe(200);
+    expect(shell.headers.get('cache-control')).toBe('no-cache');
+    expect(await shell.text()).toContain('<script type="module" src="/app.js">');
+    const api = await fetch(`${baseUrl}/api/v1/bulk-changes`);
+    expect(api.status).toBe(401);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBeTruthy();
+    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('refuses a wrong password with a clear message', async () => {
+    await signIn('admin@northwind.example', 'not-the-password');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Wrong e-mail or password');
+    expect(page.url()).toContain('/login');
+    await shot('1-sign-in-error');
+  });
+
+  it('signs in and shows the bulk change list with the header', async () => {
+    await signIn('admin@northwind.example', 'admin-demo');
+    await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+    await expect.poll(() => page.getByTestId('tenant').textContent()).toBe('Northwind IoT');
+    expect(await page.getByTestId('user-name').textContent()).toBe('Admin (northwind)');
+    expect(await page.locator('.topbar .role').textContent()).toBe('admin');
+  });
+
+  it('checks and submits an assignment, then follows it to the end', async () => {
+    const providers = (await (await page.request.get(`${baseUrl}/api/v1/service-providers`)).json()) as {
+      items: { id: number; name: string }[];
+    };
+    const thingspace = providers.items.find((p) => p.name === 'Verizon ThingSpace M2M');
+    expect(thingspace).toBeDefined();
+    const free = (await (
+      await page.request.get(
+        `${baseUrl}/api/v1/devices?serviceProviderId=${thingspace!.id}&status=active&unassigned=true&limit=20`,
+      )
+    ).json()) as { items: { iccid: string }[] };
+    expect(free.items).toHaveLength(20);
+    const bogus = '8914800000000000000';
+    const customers = (await (await page.request.get(`${baseUrl}/api/v1/customers?limit=1000`)).json()) as {
+      items: { name: string; kind: string; active: boolean }[];
+    };
+    const amop = customers.items.find((c) => c.kind === 'amop' && c.active);
+    expect(amop).toBeDefined();
+
+    await page.getByRole('link', { name: 'New assignment' }).first().click();
+    await page.getByRole('heading', { name: 'New assignment' }).waitFor();
+    expect(page.url()).toBe(`${baseUrl}/new`);
+
+    // Request errors land next to their fields.
+    await page.getByRole('button', { name: 'Check' }).click();
+    await expect
+      .poll(() => page.locator('[data-error-for="serviceProviderId"]').textContent())
+      .toContain('Choose a service provider');
+
+    await page.getByLabel('Service provider').selectOption({ label: 'Verizon ThingSpace M2M' });
+    // Mixed separators: newlines, a comma, spaces.
+    const lines = free.items.map((d) => d.iccid);
+    const pasted = `${lines.slice(0, 10).join('\n')}\n${lines.slice(10, 15).join(', ')} ${lines.slice(15).join('  ')}\n${bogus}\n`;
+    await page.getByLabel('ICCIDs or MSISDNs').fill(pasted);
+    expect(await page.getByTestId('device-count').textContent()).toBe('21 identifiers');
+    await page.locator('#customer-filter').fill(amop!.name);
+    await page.locator('#customer').selectOption({ label: `${amop!.name} — AMOP` });
+    await expect.poll(() => page.locator('#site').isDisabled()).toBe(false);
+
+    await page.getByRole('button', { name: 'Check' }).click();
+    const summary = page.getByTestId('check-summary');
+    await summary.waitFor();
+    expect(await summary.textContent()).toContain('20 eligible, 1 ineligible, 0 duplicates');
+    const ineligible = page.getByRole('table', { name: 'Ineligible devices' }).locator('tbody tr');
+    expect(await ineligible.count()).toBe(1);
+    expect(await ineligible.first().textContent()).toContain(bogus);
+    expect((await ineligible.first().locator('td').nth(2).textContent())?.length).toBeGreaterThan(3);
+    await shot('3-new-assignment-checked');
+
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/bulk-changes\/\d+$/);
+    bulkChangeId = Number(/(\d+)$/.exec(page.url())?.[1]);
+    expect(bulkChangeId).toBeGreaterThan(0);
+    await page.getByRole('heading', { name: `Bulk change #${bulkChangeId}` }).waitFor();
+
+    // The detail page refreshes itself until the bulk change is finished.
+    await expect
+      .poll(() => page.getByTestId('status').textContent(), { timeout: 40_000, interval: 500 })
+      .toBe('PROCESSED WITH ERRORS');
+    const tile = (key: string) => page.locator(`[data-tile="${key}"] .value`).textContent();
+    await expect.poll(() => tile('processed')).toBe('20');
+    expect(await tile('error')).toBe('1');
+    expect(await tile('total')).toBe('21');
+    expect(await page.getByRole('button', { name: 'Retry failed' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    await shot('4-detail');
+
+    await page.getByRole('tab', { name: 'Errors' }).click();
+    await page.waitForURL(/filter=errors/);
+    const errorRows = page.getByRole('table', { name: 'Devices' }).locator('tbody tr');
+    await expect.poll(() => errorRows.count()).toBe(1);
+    expect(await errorRows.first().textContent()).toContain(bogus);
+    expect(await errorRows.first().textContent()).toContain('eligibility');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv').click()]);
+    const csv = await fs.readFile(await download.path(), 'utf8');
+    const csvLines = csv.trim().split(/\r?\n/);
+    expect(csvLines[0]).toMatch(/^deviceId,identifier,iccid/);
+    expect(csvLines).toHaveLength(22);
+    expect(csv).toContain(bogus);
+
+    await page.getByRole('tab', { name: 'Change log' }).click();
+    const logRows = page.getByRole('table', { name: 'Change log' }).locator('tbody tr.clickable');
+    await expect.poll(() => logRows.count()).toBeGreaterThan(0);
+  });
+
+  it('lists the bulk change and opens it from the list (back button works)', async () => {
+    await page.getByRole('link', { name: 'Bulk changes', exact: true }).click();
+    const row = page.locator(`tr[data-id="${bulkChangeId}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('PROCESSED WITH ERRORS');
+    expect(await row.textContent()).toContain('Verizon ThingSpace M2M');
+    await shot('2-list');
+    await row.click();
+    await page.waitForURL(`${baseUrl}/bulk-changes/${bulkChangeId}`);
+    await page.goBack();
+    await page.waitForURL(`${baseUrl}/`);
+    await page.locator(`tr[data-id="${bulkChangeId}"]`).waitFor();
+  });
+
+  it('signs out; a viewer reads but cannot submit', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${baseUrl}/login`);
+    await shot('1-sign-in');
+    await signIn('viewer@northwind.example', 'viewer-demo');
+    await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+    await page.locator(`tr[data-id="${bulkChangeId}"]`).waitFor();
+    expect(await page.getByRole('link', { name: 'New assignment' }).count()).toBe(0);
+    await page.locator(`tr[data-id="${bulkChangeId}"]`).click();
+    await page.getByRole('heading', { name: `Bulk change #${bulkChangeId}` }).waitFor();
+    expect(await page.getByRole('button', { name: 'Retry failed' }).count()).toBe(0);
+  });
+
+  it('sends a signed-out visitor of a deep link to sign in, then back', async () => {
+    await context.clearCookies();
+    await page.goto(`${baseUrl}/bulk-changes/${bulkChangeId}`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('E-mail').fill('admin@northwind.example');
+    await page.getByLabel('Password').fill('admin-demo');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${baseUrl}/bulk-changes/${bulkChangeId}`);
+    expect(pageErrors).toEqual([]);
+  });
+});

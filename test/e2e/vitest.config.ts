@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+/** The browser test: real Chromium against the whole product started as a child process. */
+export default defineConfig({
+  test: {
+    include: ['test/e2e/**/*.e2e.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
+    pool: 'forks',
+    fileParallelism: false,
+  },
+});

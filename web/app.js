@@ -1,0 +1,1531 @@
+// simbind's browser UI: plain ES module, no build step, no framework.
+// Every piece of data reaches the DOM through textContent / DOM APIs, never as HTML.
+
+const API = '/api/v1';
+const REFRESH_MS = 2500;
+const OPEN_STATUSES = ['NEW', 'PROCESSING'];
+
+/** @type {{ id: number, email: string, name: string, role: string, tenant: { id: number, slug: string, name: string }, allCustomers: boolean } | null} */
+let me = null;
+/** Cleanups of the current view (timers); run on every navigation. */
+let cleanups = [];
+/** Reference data, loaded once per sign-in. */
+const cache = {
+  /** @type {Map<number, any> | null} */ providers: null,
+  /** @type {Map<number, any> | null} */ customers: null,
+};
+
+// ---------------------------------------------------------------- DOM helpers
+
+/**
+ * Creates an element. Attributes: `class`, `text`, `on<event>` handlers, `dataset`, booleans, strings.
+ * Children: nodes, strings (as text) or null/false (skipped).
+ * @param {string} tag
+ * @param {Record<string, any>} [attrs]
+ * @param {...any} children
+ * @returns {HTMLElement}
+ */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = String(value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    // Through the CSSOM: the Content-Security-Policy forbids style attributes.
+    else if (key === 'style') el.style.cssText = value;
+    else if (key === 'value') /** @type {any} */ (el).value = value;
+    else if (key === 'checked' || key === 'selected' || key === 'disabled')
+      /** @type {any} */ (el)[key] = !!value;
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+/** @param {Element} el @param {any[]} children */
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** @param {Element} el @param {...any} children */
+function replace(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+const topbar = /** @type {HTMLElement} */ (document.getElementById('topbar'));
+
+// ---------------------------------------------------------------- formatting
+
+/** @param {number} n */
+const pad = (n) => String(n).padStart(2, '0');
+
+/** @param {string | null | undefined} iso */
+function fmtTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** @param {string | null | undefined} from @param {string | null | undefined} to */
+function fmtDuration(from, to) {
+  if (!from) return '';
+  const ms = (to ? new Date(to) : new Date()).getTime() - new Date(from).getTime();
+  if (ms < 0) return '';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** @param {number} n */
+const fmtNum = (n) => Number(n ?? 0).toLocaleString('en-US');
+
+/** @param {string} status */
+function statusClass(status) {
+  switch (status) {
+    case 'PROCESSED':
+      return 'ok';
+    case 'ERROR':
+    case 'PROCESSED_WITH_ERRORS':
+      return 'err';
+    case 'PROCESSING':
+    case 'WAITING_CARRIER':
+    case 'PENDING':
+      return 'busy';
+    case 'NEW':
+      return 'new';
+    default:
+      return '';
+  }
+}
+
+/** @param {string} status */
+const statusLabel = (status) => status.replace(/_/g, ' ');
+
+/** @param {string} status @param {string} [extra] */
+function badge(status, extra = '') {
+  return h('span', { class: `badge ${statusClass(status)} ${extra}`.trim(), text: statusLabel(status) });
+}
+
+/** A progress bar from counts: processed (green), error (red), waiting/processing (amber), cancelled (grey). */
+function progressBar(/** @type {any} */ counts, big = false) {
+  const total = counts.total || 0;
+  const part = (/** @type {number} */ n, /** @type {string} */ cls) =>
+    n > 0 && total > 0 ? h('span', { class: cls, style: `width:${(100 * n) / total}%` }) : null;
+  const done = counts.processed + counts.error + counts.cancelled;
+  return h(
+    'div',
+    {
+      class: big ? 'progress big' : 'progress',
+      role: 'progressbar',
+      'aria-valuemin': 0,
+      'aria-valuemax': total,
+      'aria-valuenow': done,
+      title: `${fmtNum(counts.processed)} processed, ${fmtNum(counts.error)} error, ${fmtNum(counts.cancelled)} cancelled of ${fmtNum(total)}`,
+    },
+    part(counts.processed, 'p-ok'),
+    part(counts.error, 'p-err'),
+    part(counts.waiting + counts.processing, 'p-wait'),
+    part(counts.cancelled, 'p-cancel'),
+  );
+}
+
+// ---------------------------------------------------------------- API
+
+class ApiError extends Error {
+  /** @param {number} status @param {any} body */
+  constructor(status, body) {
+    super(body?.error?.message ?? `Request failed (${status})`);
+    this.status = status;
+    this.code = body?.error?.code ?? 'http_error';
+    /** @type {{ path: string, message: string }[]} */
+    this.details = body?.error?.details ?? [];
+    this.retryAfter = 0;
+  }
+}
+
+/**
+ * @param {string} method
+ * @param {string} path under /api/v1
+ * @param {any} [body]
+ * @param {{ noRedirect?: boolean }} [opts]
+ */
+async function api(method, path, body, opts = {}) {
+  /** @type {RequestInit} */
+  const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers = { ...init.headers, 'content-type': 'application/json' };
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(API + path, init);
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const error = new ApiError(res.status, data);
+    error.retryAfter = Number(res.headers.get('retry-after') ?? 0);
+    if (res.status === 401 && !opts.noRedirect) signedOut();
+    throw error;
+  }
+  return data;
+}
+
+/** Every page of a list (reference data is small). @param {string} path */
+async function all(path) {
+  const items = [];
+  let cursor = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page = await api(
+      'GET',
+      `${path}${sep}limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+async function providers() {
+  if (!cache.providers) cache.providers = new Map((await all('/service-providers')).map((p) => [p.id, p]));
+  return cache.providers;
+}
+
+async function customers() {
+  if (!cache.customers) cache.customers = new Map((await all('/customers')).map((c) => [c.id, c]));
+  return cache.customers;
+}
+
+function signedOut() {
+  me = null;
+  cache.providers = null;
+  cache.customers = null;
+  const here = location.pathname + location.search;
+  if (location.pathname !== '/login')
+    navigate(`/login${here !== '/' ? `?next=${encodeURIComponent(here)}` : ''}`, true);
+}
+
+const canSubmit = () => me !== null && me.role !== 'viewer';
+
+// ---------------------------------------------------------------- routing
+
+/** @param {string} url @param {boolean} [replaceState] */
+function navigate(url, replaceState = false) {
+  if (replaceState) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  void render();
+}
+
+window.addEventListener('popstate', () => void render());
+
+// Same-origin links marked data-link navigate without a reload (modifier clicks keep browser behaviour).
+document.addEventListener('click', (event) => {
+  const target = /** @type {Element} */ (event.target);
+  const link = target.closest?.('a[data-link]');
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(/** @type {HTMLAnchorElement} */ (link).getAttribute('href') ?? '/');
+});
+
+/** @param {string} href @param {Record<string, any>} attrs @param {...any} children */
+const link = (href, attrs, ...children) => h('a', { href, 'data-link': true, ...attrs }, ...children);
+
+/** Registers a repeating refresh for the current view. @param {() => Promise<boolean>} tick returns whether to continue */
+function every(tick) {
+  let stopped = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  const loop = async () => {
+    if (stopped) return;
+    let again = true;
+    try {
+      again = await tick();
+    } catch (error) {
+      again = !(error instanceof ApiError && error.status === 401);
+    }
+    if (!stopped && again) timer = setTimeout(() => void loop(), REFRESH_MS);
+  };
+  timer = setTimeout(() => void loop(), REFRESH_MS);
+  cleanups.push(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+}
+
+async function render() {
+  for (const cleanup of cleanups) cleanup();
+  cleanups = [];
+  const path = location.pathname;
+
+  if (path === '/login') {
+    topbar.hidden = true;
+    return loginView();
+  }
+  if (!me) {
+    try {
+      me = (await api('GET', '/auth/me', undefined, { noRedirect: true })).user;
+    } catch {
+      signedOut();
+      return;
+    }
+  }
+  renderTopbar(path);
+  const detail = /^\/bulk-changes\/(\d+)$/.exec(path);
+  try {
+    if (path === '/' || path === '/bulk-changes') await listView();
+    else if (path === '/new') await newView();
+    else if (detail) await detailView(Number(detail[1]));
+    else
+      replace(main, h('h1', { text: 'Not found' }), h('p', {}, link('/', { text: 'Back to bulk changes' })));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    if (!(error instanceof ApiError)) console.error(error);
+    replace(main, h('div', { class: 'banner error', role: 'alert', text: errorText(error) }));
+  }
+}
+
+/** @param {unknown} error */
+function errorText(error) {
+  if (error instanceof ApiError) return error.message;
+  return 'The server could not be reached. Check your connection and try again.';
+}
+
+function renderTopbar(/** @type {string} */ path) {
+  if (!me) return;
+  topbar.hidden = false;
+  const current = (/** @type {boolean} */ yes) => (yes ? 'page' : undefined);
+  replace(
+    topbar,
+    link('/', { class: 'brand', text: 'simbind' }),
+    h(
+      'nav',
+      { 'aria-label': 'Main' },
+      link('/', {
+        text: 'Bulk changes',
+        'aria-current': current(path === '/' || path.startsWith('/bulk-changes')),
+      }),
+      canSubmit() && link('/new', { text: 'New assignment', 'aria-current': current(path === '/new') }),
+    ),
+    h(
+      'div',
+      { class: 'who' },
+      h('span', { class: 'tenant', text: me.tenant.name, 'data-testid': 'tenant' }),
+      h('strong', { text: me.name, 'data-testid': 'user-name' }),
+      h('span', { class: 'role', text: me.role }),
+      h('button', { type: 'button', onclick: () => void signOut(), text: 'Sign out' }),
+    ),
+  );
+}
+
+async function signOut() {
+  try {
+    await api('POST', '/auth/logout', undefined, { noRedirect: true });
+  } catch {
+    // signed out either way
+  }
+  me = null;
+  cache.providers = null;
+  cache.customers = null;
+  navigate('/login');
+}
+
+// ---------------------------------------------------------------- sign in
+
+function loginView() {
+  const email = h('input', {
+    id: 'email',
+    type: 'email',
+    name: 'email',
+    autocomplete: 'username',
+    required: true,
+  });
+  const password = h('input', {
+    id: 'password',
+    type: 'password',
+    name: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const error = h('div', { class: 'banner error', role: 'alert', hidden: true });
+  const button = h('button', { type: 'submit', class: 'primary', text: 'Sign in' });
+
+  const form = h(
+    'form',
+    {
+      class: 'panel',
+      novalidate: true,
+      onsubmit: async (/** @type {Event} */ event) => {
+        event.preventDefault();
+        error.hidden = true;
+        const body = {
+          email: /** @type {HTMLInputElement} */ (email).value.trim(),
+          password: /** @type {HTMLInputElement} */ (password).value,
+        };
+        if (!body.email || !body.password) {
+          error.textContent = 'Enter your e-mail and password.';
+          error.hidden = false;
+          return;
+        }
+        /** @type {HTMLButtonElement} */ (button).disabled = true;
+        try {
+          me = (await api('POST', '/auth/login', body, { noRedirect: true })).user;
+          const next = new URLSearchParams(location.search).get('next');
+          navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', true);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) error.textContent = 'Wrong e-mail or password.';
+          else if (e instanceof ApiError && e.status === 429)
+            error.textContent = `Too many sign-in attempts. Try again ${e.retryAfter ? `in ${e.retryAfter} s` : 'later'}.`;
+          else error.textContent = errorText(e);
+          error.hidden = false;
+          /** @type {HTMLInputElement} */ (password).select();
+        } finally {
+          /** @type {HTMLButtonElement} */ (button).disabled = false;
+        }
+      },
+    },
+    h('h1', { text: 'simbind' }),
+    h('p', { class: 'muted', text: 'Sign in to assign devices to customers.' }),
+    error,
+    h('div', { class: 'field' }, h('label', { for: 'email', text: 'E-mail' }), email),
+    h('div', { class: 'field' }, h('label', { for: 'password', text: 'Password' }), password),
+    button,
+  );
+  replace(main, h('div', { class: 'login' }, form));
+  email.focus();
+}
+
+// ---------------------------------------------------------------- bulk change list
+
+async function listView() {
+  const [providerMap, customerMap] = await Promise.all([providers(), customers()]);
+  /** @type {any[]} */
+  let items = [];
+  /** @type {string | null} */
+  let nextCursor = null;
+
+  const tbody = h('tbody');
+  const more = h('div', { class: 'more' });
+  const wrap = h('div', { class: 'table-wrap' });
+
+  const draw = () => {
+    replace(
+      tbody,
+      items.map((bc) => {
+        const go = () => navigate(`/bulk-changes/${bc.id}`);
+        const c = bc.counts;
+        return h(
+          'tr',
+          {
+            class: 'clickable',
+            tabindex: 0,
+            dataset: { id: bc.id },
+            onclick: go,
+            onkeydown: (/** @type {KeyboardEvent} */ e) => e.key === 'Enter' && go(),
+          },
+          h('td', { class: 'num' }, link(`/bulk-changes/${bc.id}`, { text: `#${bc.id}`, tabindex: -1 })),
+          h('td', {}, badge(bc.status)),
+          h('td', { text: customerMap.get(bc.customerId)?.name ?? `Customer ${bc.customerId}` }),
+          h('td', {
+            text: providerMap.get(bc.serviceProviderId)?.name ?? `Provider ${bc.serviceProviderId}`,
+          }),
+          h('td', { text: bc.createdBy?.name ?? '' }),
+          h('td', { class: 'small nowrap', text: fmtTime(bc.createdAt) }),
+          h('td', {}, progressBar(c)),
+          h(
+            'td',
+            { class: 'num small' },
+            h('div', { text: `${fmtNum(c.processed + c.error + c.cancelled)} / ${fmtNum(c.total)}` }),
+            c.error > 0 && h('div', { class: 'muted', text: `${fmtNum(c.error)} error` }),
+          ),
+        );
+      }),
+    );
+    if (items.length === 0) replace(wrap, h('div', { class: 'empty', text: 'No bulk changes yet.' }));
+    else
+      replace(
+        wrap,
+        h(
+          'table',
+          { 'aria-label': 'Bulk changes' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['ID', 'Status', 'Customer', 'Provider', 'Created by', 'Created', 'Progress', 'Done'].map(
+                (t, i) => h('th', { class: i === 0 || i === 7 ? 'num' : undefined, text: t }),
+              ),
+            ),
+          ),
+          tbody,
+        ),
+      );
+    replace(
+      more,
+      nextCursor && h('button', { type: 'button', text: 'Load more', onclick: () => void loadMore() }),
+    );
+  };
+
+  const loadMore = async () => {
+    const page = await api('GET', `/bulk-changes?limit=50&cursor=${encodeURIComponent(nextCursor ?? '')}`);
+    items = items.concat(page.items);
+    nextCursor = page.nextCursor;
+    draw();
+  };
+
+  const first = await api('GET', '/bulk-changes?limit=50');
+  items = first.items;
+  nextCursor = first.nextCursor;
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { text: 'Bulk changes' }),
+      h(
+        'div',
+        { class: 'actions' },
+        canSubmit() && link('/new', { class: 'button primary', text: 'New assignment' }),
+      ),
+    ),
+    wrap,
+    more,
+  );
+  draw();
+
+  // While anything is open, re-read what is on screen (same number of rows, newest first).
+  every(async () => {
+    if (!items.some((bc) => OPEN_STATUSES.includes(bc.status))) {
+      // Something new may still arrive from elsewhere; look at the first page, cheaply.
+      const page = await api('GET', '/bulk-changes?limit=50');
+      if (page.items[0]?.id !== items[0]?.id) {
+        items = page.items.concat(
+          items.filter((bc) => !page.items.some((/** @type {any} */ p) => p.id === bc.id)),
+        );
+        draw();
+      }
+      return true;
+    }
+    const page = await api('GET', `/bulk-changes?limit=${Math.min(1000, Math.max(50, items.length))}`);
+    items = page.items;
+    if (items.length >= 1000 || !page.nextCursor) nextCursor = page.nextCursor;
+    draw();
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------- new assignment
+
+/** Splits pasted identifiers: one per line, or separated by commas, semicolons or spaces. @param {string} text */
+const parseIdentifiers = (text) => text.split(/[\s,;]+/).filter(Boolean);
+
+async function newView() {
+  if (!canSubmit()) {
+    replace(
+      main,
+      h('h1', { text: 'New assignment' }),
+      h('div', { class: 'banner info', text: 'Your role may read bulk changes but not submit them.' }),
+    );
+    return;
+  }
+  const [providerMap, customerMap] = await Promise.all([providers(), customers()]);
+  const [customerPlans, pools] = await Promise.all([all('/rate-plans?kind=customer'), all('/rate-pools')]);
+
+  /** @type {Map<string, HTMLElement>} field key → error slot */
+  const errorSlots = new Map();
+  /** @param {string} key @param {Element} control */
+  const slot = (key, control) => {
+    const el = h('div', { class: 'field-error', role: 'alert', hidden: true, dataset: { errorFor: key } });
+    errorSlots.set(key, el);
+    /** @type {any} */ (el).control = control;
+    return el;
+  };
+  const top = h('div', { class: 'banner error', role: 'alert', hidden: true });
+
+  // Provider
+  const provider = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'provider', required: true },
+      h('option', { value: '', text: 'Choose a provider…' }),
+      [...providerMap.values()].map((p) => h('option', { value: p.id, text: p.name })),
+    )
+  );
+
+  // Devices
+  const devices = /** @type {HTMLTextAreaElement} */ (
+    h('textarea', {
+      id: 'devices',
+      rows: 8,
+      spellcheck: 'false',
+      class: 'mono',
+      placeholder: 'ICCIDs or MSISDNs: one per line, or separated by commas or spaces',
+    })
+  );
+  const deviceCount = h('div', { class: 'hint', 'data-testid': 'device-count', text: '0 identifiers' });
+  devices.addEventListener('input', () => {
+    const ids = parseIdentifiers(devices.value);
+    const unique = new Set(ids).size;
+    deviceCount.textContent = `${fmtNum(ids.length)} identifier${ids.length === 1 ? '' : 's'}${unique < ids.length ? ` (${fmtNum(ids.length - unique)} repeated)` : ''}`;
+  });
+
+  // Customer, with type-to-filter
+  const customerFilter = /** @type {HTMLInputElement} */ (
+    h('input', {
+      id: 'customer-filter',
+      type: 'search',
+      placeholder: 'Type to filter customers…',
+      class: 'wide',
+      autocomplete: 'off',
+    })
+  );
+  const customer = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'customer', 'aria-label': 'Customer', class: 'wide' })
+  );
+  const customerLabel = (/** @type {any} */ c) =>
+    `${c.name} — ${c.kind === 'rev' ? `Rev ${c.revCustomerId ?? ''}`.trim() : 'AMOP'}${c.active ? '' : ' (inactive)'}`;
+  const fillCustomers = () => {
+    const q = customerFilter.value.trim().toLowerCase();
+    const chosen = customer.value;
+    const matches = [...customerMap.values()]
+      .filter((c) => !q || customerLabel(c).toLowerCase().includes(q))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    replace(
+      customer,
+      h('option', {
+        value: '',
+        text: matches.length ? `Choose a customer… (${matches.length})` : 'No customer matches',
+      }),
+      matches.map((c) =>
+        h('option', {
+          value: c.id,
+          text: customerLabel(c),
+          disabled: !c.active,
+          selected: String(c.id) === chosen,
+        }),
+      ),
+    );
+    if (matches.length === 1 && matches[0].active && customer.value !== String(matches[0].id)) {
+      customer.value = String(matches[0].id);
+      void loadSites();
+    }
+  };
+  customerFilter.addEventListener('input', fillCustomers);
+  customerFilter.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'Enter') {
+      e.preventDefault();
+      customer.focus();
+    }
+  });
+
+  // Site
+  const site = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'site', disabled: true, class: 'wide' },
+      h('option', { value: '', text: 'Choose a customer first' }),
+    )
+  );
+  const loadSites = async () => {
+    const id = customer.value;
+    site.disabled = true;
+    if (!id) {
+      replace(site, h('option', { value: '', text: 'Choose a customer first' }));
+      return;
+    }
+    replace(site, h('option', { value: '', text: 'Loading…' }));
+    const sites = await all(`/customers/${id}/sites`);
+    if (customer.value !== id) return;
+    replace(
+      site,
+      h('option', { value: '', text: "Customer's default site" }),
+      sites.map((s) =>
+        h('option', {
+          value: s.id,
+          text: `${s.name}${s.isDefault ? ' (default)' : ''}${s.address ? ` — ${s.address}` : ''}`,
+          selected: s.isDefault,
+        }),
+      ),
+    );
+    site.disabled = false;
+    revHint.hidden = customerMap.get(Number(id))?.kind === 'rev';
+  };
+  customer.addEventListener('change', () => void loadSites());
+  fillCustomers();
+
+  // Option: Rev.io service
+  const createRev = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'opt-rev' }));
+  const serviceType = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'service-type', type: 'number', min: 1, step: 1, style: 'width:140px' })
+  );
+  const packageId = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'package-id', type: 'number', min: 1, step: 1, style: 'width:140px' })
+  );
+  const productRows = h('div', { class: 'products' });
+  const addProduct = (productId = '', rate = '') => {
+    const row = h(
+      'div',
+      { class: 'row product', style: 'margin-bottom:8px' },
+      h('input', {
+        type: 'number',
+        min: 1,
+        step: 1,
+        placeholder: 'Product id',
+        'aria-label': 'Product id',
+        value: productId,
+        class: 'product-id',
+        style: 'width:140px',
+      }),
+      h('input', {
+        type: 'number',
+        min: 0,
+        step: '0.01',
+        placeholder: 'Rate',
+        'aria-label': 'Rate',
+        value: rate,
+        class: 'product-rate',
+        style: 'width:120px',
+      }),
+      h('button', {
+        type: 'button',
+        text: 'Remove',
+        'aria-label': 'Remove product',
+        onclick: () => row.remove(),
+      }),
+    );
+    productRows.append(row);
+  };
+  addProduct();
+  const revHint = h('div', { class: 'hint', text: 'A Rev.io service needs a Rev customer.', hidden: true });
+  const revSub = h(
+    'div',
+    { class: 'sub', hidden: true },
+    h(
+      'div',
+      { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'service-type', text: 'Service type id' }), serviceType),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'package-id', text: 'Package id' }),
+        packageId,
+        h('div', { class: 'hint', text: 'or products below' }),
+      ),
+    ),
+    revHint,
+    slot('revService', serviceType),
+    h('label', { text: 'Products', style: 'margin-top:12px' }),
+    productRows,
+    h('button', { type: 'button', text: 'Add product', onclick: () => addProduct() }),
+  );
+
+  // Option: customer rate plan / pool
+  const addCustomerPlan = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', id: 'opt-customer-plan' })
+  );
+  const customerPlan = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'customer-plan' },
+      h('option', { value: '', text: '— no plan —' }),
+      customerPlans.map((p) =>
+        h('option', {
+          value: p.id,
+          text: `${p.code} · ${p.name} (${fmtNum(p.dataAllocationMb)} MB, ${Number(p.monthlyRate).toFixed(2)}/month)`,
+        }),
+      ),
+    )
+  );
+  const ratePool = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'rate-pool' },
+      h('option', { value: '', text: '— no pool —' }),
+      pools.map((p) => h('option', { value: p.id, text: `${p.name} (${fmtNum(p.sharedDataMb)} MB)` })),
+    )
+  );
+  const planSub = h(
+    'div',
+    { class: 'sub', hidden: true },
+    h(
+      'div',
+      { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'customer-plan', text: 'Rate plan' }), customerPlan),
+      h('div', { class: 'field' }, h('label', { for: 'rate-pool', text: 'Rate pool' }), ratePool),
+    ),
+    slot('customerRatePlan', customerPlan),
+  );
+
+  // Option: carrier rate plan
+  const addCarrierPlan = /** @type {HTMLInputElement} */ (
+    h('input', { type: 'checkbox', id: 'opt-carrier-plan' })
+  );
+  const carrierPlan = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'carrier-plan' }, h('option', { value: '', text: 'Choose a provider first' }))
+  );
+  const commPlan = h('div', { class: 'hint', 'data-testid': 'comm-plan' });
+  /** @type {any[]} */
+  let carrierPlans = [];
+  const showCommPlan = () => {
+    const plan = carrierPlans.find((p) => p.code === carrierPlan.value);
+    commPlan.textContent = plan ? `Communication plan: ${plan.communicationPlan ?? 'none (unchanged)'}` : '';
+  };
+  carrierPlan.addEventListener('change', showCommPlan);
+  const loadCarrierPlans = async () => {
+    const id = provider.value;
+    carrierPlans = [];
+    replace(carrierPlan, h('option', { value: '', text: id ? 'Loading…' : 'Choose a provider first' }));
+    showCommPlan();
+    if (!id) return;
+    const plans = await all(`/rate-plans?kind=carrier&serviceProviderId=${id}`);
+    if (provider.value !== id) return;
+    carrierPlans = plans;
+    replace(
+      carrierPlan,
+      h('option', { value: '', text: 'Choose a carrier plan…' }),
+      plans.map((p) => h('option', { value: p.code, text: `${p.code} · ${p.name}` })),
+    );
+  };
+  provider.addEventListener('change', () => void loadCarrierPlans());
+  const carrierSub = h(
+    'div',
+    { class: 'sub', hidden: true },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'carrier-plan', text: 'Carrier rate plan' }),
+      carrierPlan,
+      commPlan,
+    ),
+    slot('carrierRatePlan', carrierPlan),
+  );
+
+  for (const [box, sub] of /** @type {[HTMLInputElement, HTMLElement][]} */ ([
+    [createRev, revSub],
+    [addCustomerPlan, planSub],
+    [addCarrierPlan, carrierSub],
+  ]))
+    box.addEventListener('change', () => (sub.hidden = !box.checked));
+
+  const effectiveDate = /** @type {HTMLInputElement} */ (h('input', { id: 'effective-date', type: 'date' }));
+
+  const checkButton = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'button', text: 'Check', onclick: () => void send(true) })
+  );
+  const submitButton = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'button', class: 'primary', text: 'Submit', onclick: () => void send(false) })
+  );
+  const result = h('div', { 'data-testid': 'check-result' });
+
+  /** Builds the request body from the form. */
+  const body = (/** @type {boolean} */ dryRun) => {
+    const num = (/** @type {string} */ v) => (v.trim() === '' ? undefined : Number(v));
+    /** @type {Record<string, any>} */
+    const b = {
+      changeType: 'customer_assignment',
+      serviceProviderId: num(provider.value),
+      devices: parseIdentifiers(devices.value),
+      customerId: num(customer.value),
+      siteId: num(site.value),
+      createRevService: createRev.checked,
+      addCustomerRatePlan: addCustomerPlan.checked,
+      addCarrierRatePlan: addCarrierPlan.checked,
+      effectiveDate: effectiveDate.value || undefined,
+      dryRun,
+    };
+    if (createRev.checked) {
+      const products = [...productRows.querySelectorAll('.product')]
+        .map((row) => ({
+          productId: num(/** @type {HTMLInputElement} */ (row.querySelector('.product-id')).value),
+          rate: num(/** @type {HTMLInputElement} */ (row.querySelector('.product-rate')).value),
+        }))
+        .filter((p) => p.productId !== undefined || p.rate !== undefined);
+      b.revService = {
+        serviceTypeId: num(serviceType.value),
+        packageId: num(packageId.value),
+        products: products.length ? products : undefined,
+      };
+    }
+    if (addCustomerPlan.checked)
+      b.customerRatePlan = { ratePlanId: num(customerPlan.value), ratePoolId: num(ratePool.value) };
+    if (addCarrierPlan.checked) {
+      const plan = carrierPlans.find((p) => p.code === carrierPlan.value);
+      b.carrierRatePlan = {
+        ratePlan: carrierPlan.value || undefined,
+        communicationPlan: plan?.communicationPlan ?? undefined,
+      };
+    }
+    return b;
+  };
+
+  const clearErrors = () => {
+    top.hidden = true;
+    for (const el of errorSlots.values()) {
+      el.hidden = true;
+      /** @type {any} */ (el).control?.classList.remove('invalid');
+    }
+  };
+
+  /** Client-side checks for what the server would refuse anyway, with a clearer message. */
+  const localErrors = (/** @type {Record<string, any>} */ b) => {
+    const errors = [];
+    if (!b.serviceProviderId)
+      errors.push({ path: '/serviceProviderId', message: 'Choose a service provider.' });
+    if (b.devices.length === 0)
+      errors.push({ path: '/devices', message: 'Paste at least one ICCID or MSISDN.' });
+    if (!b.customerId) errors.push({ path: '/customerId', message: 'Choose a customer.' });
+    return errors;
+  };
+
+  const showErrors = (
+    /** @type {string} */ message,
+    /** @type {{ path: string, message: string }[]} */ details,
+  ) => {
+    const unplaced = [];
+    for (const d of details) {
+      const key = (d.path ?? '').split('/').filter(Boolean)[0] ?? '';
+      const el = errorSlots.get(key);
+      if (el) {
+        el.textContent = el.hidden ? d.message : `${el.textContent} ${d.message}`;
+        el.hidden = false;
+        /** @type {any} */ (el).control?.classList.add('invalid');
+      } else unplaced.push(d.path ? `${d.path}: ${d.message}` : d.message);
+    }
+    replace(
+      top,
+      h('strong', { text: message }),
+      unplaced.length > 0 &&
+        h(
+          'ul',
+          { style: 'margin:6px 0 0' },
+          unplaced.map((u) => h('li', { text: u })),
+        ),
+    );
+    top.hidden = false;
+    top.scrollIntoView({ block: 'nearest' });
+  };
+
+  const send = async (/** @type {boolean} */ dryRun) => {
+    clearErrors();
+    const b = body(dryRun);
+    const local = localErrors(b);
+    if (local.length) return showErrors('Some fields need your attention.', local);
+    checkButton.disabled = submitButton.disabled = true;
+    try {
+      const answer = await api('POST', '/bulk-changes', b);
+      if (dryRun) {
+        showCheck(answer);
+        result.scrollIntoView({ block: 'nearest' });
+      } else navigate(`/bulk-changes/${answer.id}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      showErrors(errorText(error), error instanceof ApiError ? error.details : []);
+    } finally {
+      checkButton.disabled = submitButton.disabled = false;
+    }
+  };
+
+  const showCheck = (/** @type {any} */ answer) => {
+    const bad = answer.devices.filter((/** @type {any} */ d) => !d.eligible);
+    const dup = answer.duplicates?.length ?? 0;
+    const shown = bad.slice(0, 500);
+    replace(
+      result,
+      h(
+        'div',
+        { class: `banner ${bad.length ? 'warn' : 'ok'}`, 'data-testid': 'check-summary' },
+        h('strong', {
+          text: `${fmtNum(answer.counts.eligible)} eligible, ${fmtNum(answer.counts.ineligible)} ineligible, ${fmtNum(dup)} duplicate${dup === 1 ? '' : 's'}`,
+        }),
+        dup > 0 &&
+          h('div', {
+            class: 'small',
+            text: `Duplicates (counted once): ${answer.duplicates.slice(0, 20).join(', ')}${dup > 20 ? ', …' : ''}`,
+          }),
+      ),
+      bad.length > 0 &&
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            { 'aria-label': 'Ineligible devices' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', { text: 'Identifier' }),
+                h('th', { text: 'Category' }),
+                h('th', { text: 'Message' }),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              shown.map((/** @type {any} */ d) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'mono', text: d.identifier }),
+                  h('td', { text: d.errorCategory ?? '' }),
+                  h('td', { text: d.message ?? '' }),
+                ),
+              ),
+            ),
+          ),
+        ),
+      bad.length > shown.length &&
+        h('p', { class: 'muted small', text: `First ${shown.length} of ${fmtNum(bad.length)} shown.` }),
+    );
+  };
+
+  const field = (
+    /** @type {string} */ key,
+    /** @type {string} */ label,
+    /** @type {HTMLElement} */ control,
+    /** @type {any[]} */ ...extra
+  ) =>
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: control.id, text: label }),
+      control,
+      ...extra,
+      slot(key, control),
+    );
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { text: 'New assignment' }),
+      h('div', { class: 'actions' }, link('/', { class: 'button', text: 'Cancel' })),
+    ),
+    top,
+    h(
+      'form',
+      { novalidate: true, onsubmit: (/** @type {Event} */ e) => e.preventDefault() },
+      h(
+        'div',
+        { class: 'grid2' },
+        h(
+          'div',
+          { class: 'panel' },
+          h('h2', { text: 'Devices' }),
+          field('serviceProviderId', 'Service provider', provider),
+          field('devices', 'ICCIDs or MSISDNs', devices, deviceCount),
+        ),
+        h(
+          'div',
+          { class: 'panel' },
+          h('h2', { text: 'Customer and site' }),
+          h(
+            'div',
+            { class: 'field' },
+            h('label', { for: 'customer-filter', text: 'Customer' }),
+            customerFilter,
+            h('div', { style: 'height:6px' }),
+            customer,
+            slot('customerId', customer),
+          ),
+          field('siteId', 'Site', site),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'panel' },
+        h('h2', { text: 'Options' }),
+        h(
+          'div',
+          { class: 'option' },
+          h('label', { class: 'check' }, createRev, 'Create Rev.io service'),
+          revSub,
+        ),
+        h(
+          'div',
+          { class: 'option' },
+          h('label', { class: 'check' }, addCustomerPlan, 'Customer rate plan'),
+          planSub,
+        ),
+        h(
+          'div',
+          { class: 'option' },
+          h('label', { class: 'check' }, addCarrierPlan, 'Carrier rate plan'),
+          carrierSub,
+        ),
+        h(
+          'div',
+          { class: 'option' },
+          field(
+            'effectiveDate',
+            'Effective date',
+            effectiveDate,
+            h('div', { class: 'hint', text: "Optional. When empty, each device's activation date is used." }),
+          ),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'form-actions' },
+        checkButton,
+        submitButton,
+        h('span', { class: 'muted small', text: 'Check validates every device without changing anything.' }),
+      ),
+    ),
+    h('div', { style: 'margin-top:16px' }, result),
+  );
+  provider.focus();
+}
+
+// ---------------------------------------------------------------- bulk change detail
+
+const DEVICE_FILTERS = [
+  { key: 'all', label: 'All', status: '', count: 'total' },
+  { key: 'errors', label: 'Errors', status: 'ERROR', count: 'error' },
+  { key: 'processed', label: 'Processed', status: 'PROCESSED', count: 'processed' },
+  { key: 'waiting', label: 'Waiting', status: 'WAITING_CARRIER', count: 'waiting' },
+  { key: 'cancelled', label: 'Cancelled', status: 'CANCELLED', count: 'cancelled' },
+];
+
+/** @param {number} id */
+async function detailView(id) {
+  const [providerMap, customerMap] = await Promise.all([providers(), customers()]);
+  let bc = await api('GET', `/bulk-changes/${id}`);
+  /** @type {Map<number, any>} */
+  const sites = new Map(
+    (await all(`/customers/${bc.customerId}/sites`).catch(() => [])).map((s) => [s.id, s]),
+  );
+  const params = new URLSearchParams(location.search);
+  let tab = params.get('tab') === 'log' ? 'log' : 'devices';
+  let filter = DEVICE_FILTERS.find((f) => f.key === params.get('filter')) ?? DEVICE_FILTERS[0];
+
+  const head = h('div', { class: 'page-head' });
+  const message = h('div', { role: 'status' });
+  const tiles = h('div', { class: 'tiles', 'data-testid': 'tiles' });
+  const bar = h('div', { style: 'margin-bottom:16px' });
+  const facts = h('div', { class: 'grid2' });
+  const tabs = h('div', { class: 'tabs', role: 'tablist' });
+  const body = h('div');
+
+  /** Rows of the current tab, and the cursor of its next page. */
+  /** @type {any[]} */
+  let rows = [];
+  /** @type {string | null} */
+  let cursor = null;
+
+  const syncUrl = () => {
+    const q = new URLSearchParams();
+    if (tab === 'log') q.set('tab', 'log');
+    else if (filter.key !== 'all') q.set('filter', filter.key);
+    const url = `/bulk-changes/${id}${q.size ? `?${q}` : ''}`;
+    if (url !== location.pathname + location.search) history.replaceState(null, '', url);
+  };
+
+  const act = async (/** @type {'retry' | 'cancel'} */ what) => {
+    const question =
+      what === 'retry'
+        ? `Retry the failed devices of bulk change #${id}?`
+        : `Cancel bulk change #${id}? Devices not yet started will not be processed.`;
+    if (!window.confirm(question)) return;
+    try {
+      await api('POST', `/bulk-changes/${id}/${what}`);
+      replace(
+        message,
+        h('div', {
+          class: 'banner ok',
+          text: what === 'retry' ? 'Retry started.' : 'Cancellation requested.',
+        }),
+      );
+      await refresh(true);
+      startPolling();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401))
+        replace(message, h('div', { class: 'banner error', role: 'alert', text: errorText(error) }));
+    }
+  };
+
+  const drawHead = () => {
+    const c = bc.counts;
+    replace(
+      head,
+      h('h1', { text: `Bulk change #${bc.id}` }),
+      h('span', { 'data-testid': 'status' }, badge(bc.status, 'big')),
+      h(
+        'div',
+        { class: 'actions' },
+        canSubmit() &&
+          ['PROCESSED_WITH_ERRORS', 'ERROR'].includes(bc.status) &&
+          h('button', { type: 'button', text: 'Retry failed', onclick: () => void act('retry') }),
+        canSubmit() &&
+          OPEN_STATUSES.includes(bc.status) &&
+          h('button', { type: 'button', class: 'danger', text: 'Cancel', onclick: () => void act('cancel') }),
+        link('/', { class: 'button', text: 'All bulk changes' }),
+      ),
+    );
+    const tile = (
+      /** @type {string} */ label,
+      /** @type {number} */ value,
+      /** @type {string} */ cls,
+      /** @type {string} */ key,
+    ) =>
+      h(
+        'div',
+        { class: `tile ${cls}`, dataset: { tile: key } },
+        h('div', { class: 'value', text: fmtNum(value) }),
+        h('div', { class: 'label', text: label }),
+      );
+    replace(
+      tiles,
+      tile('Total', c.total, '', 'total'),
+      tile('Processed', c.processed, 'ok', 'processed'),
+      tile('Error', c.error, c.error ? 'err' : '', 'error'),
+      tile('Waiting carrier', c.waiting, c.waiting ? 'busy' : '', 'waiting'),
+      tile('Pending / processing', c.pending + c.processing, c.pending + c.processing ? 'busy' : '', 'open'),
+      tile('Cancelled', c.cancelled, c.cancelled ? 'cancel' : '', 'cancelled'),
+    );
+    const done = c.processed + c.error + c.cancelled;
+    replace(
+      bar,
+      progressBar(c, true),
+      h('div', {
+        class: 'muted small',
+        style: 'margin-top:4px',
+        text: `${fmtNum(done)} of ${fmtNum(c.total)} done${c.total ? ` (${Math.floor((100 * done) / c.total)}%)` : ''}`,
+      }),
+    );
+
+    const o = bc.options ?? {};
+    const cust = customerMap.get(bc.customerId);
+    const yesNo = (/** @type {boolean} */ v, /** @type {string} */ detail) =>
+      v ? `Yes${detail ? ` — ${detail}` : ''}` : 'No';
+    const rev = o.revService ?? {};
+    const revDetail = [
+      rev.serviceTypeId && `service type ${rev.serviceTypeId}`,
+      rev.packageId && `package ${rev.packageId}`,
+      Array.isArray(rev.products) &&
+        rev.products.length &&
+        `products ${rev.products.map((/** @type {any} */ p) => `${p.productId} @ ${p.rate}`).join(', ')}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    const crp = o.customerRatePlan ?? {};
+    const dl = (/** @type {[string, any][]} */ pairs) =>
+      h(
+        'dl',
+        { class: 'facts' },
+        pairs.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v ?? '—' })]),
+      );
+    replace(
+      facts,
+      h(
+        'div',
+        { class: 'panel' },
+        h('h2', { text: 'Timing' }),
+        dl([
+          ['Created', `${fmtTime(bc.createdAt)} by ${bc.createdBy?.name ?? '?'}`],
+          ['Started', fmtTime(bc.startedAt)],
+          ['Completed', fmtTime(bc.completedAt)],
+          ['Duration', bc.startedAt ? fmtDuration(bc.startedAt, bc.completedAt) : '—'],
+          ['Source', bc.source],
+        ]),
+      ),
+      h(
+        'div',
+        { class: 'panel' },
+        h('h2', { text: 'Options' }),
+        dl([
+          ['Provider', providerMap.get(bc.serviceProviderId)?.name ?? `#${bc.serviceProviderId}`],
+          [
+            'Customer',
+            cust
+              ? `${cust.name} (${cust.kind === 'rev' ? `Rev ${cust.revCustomerId}` : 'AMOP'})`
+              : `#${bc.customerId}`,
+          ],
+          ['Site', bc.siteId ? (sites.get(bc.siteId)?.name ?? `#${bc.siteId}`) : 'default'],
+          ['Rev.io service', yesNo(!!o.createRevService, revDetail)],
+          [
+            'Customer rate plan',
+            yesNo(
+              !!o.addCustomerRatePlan,
+              [crp.ratePlanId && `plan #${crp.ratePlanId}`, crp.ratePoolId && `pool #${crp.ratePoolId}`]
+                .filter(Boolean)
+                .join(', '),
+            ),
+          ],
+          [
+            'Carrier rate plan',
+            yesNo(
+              !!o.addCarrierRatePlan,
+              [o.carrierRatePlan?.ratePlan, o.carrierRatePlan?.communicationPlan].filter(Boolean).join(' / '),
+            ),
+          ],
+          ['Effective date', o.effectiveDate ?? "each device's activation date"],
+        ]),
+      ),
+    );
+  };
+
+  const drawTabs = () => {
+    const tabButton = (/** @type {string} */ key, /** @type {string} */ label) =>
+      h('button', {
+        type: 'button',
+        role: 'tab',
+        'aria-selected': String(tab === key),
+        text: label,
+        onclick: () => {
+          tab = key;
+          void reloadRows();
+        },
+      });
+    replace(tabs, tabButton('devices', 'Devices'), tabButton('log', 'Change log'));
+  };
+
+  const drawBody = () => {
+    if (tab === 'devices') {
+      const filters = h(
+        'div',
+        { class: 'tabs pills', role: 'tablist', 'aria-label': 'Device status' },
+        DEVICE_FILTERS.map((f) =>
+          h(
+            'button',
+            {
+              type: 'button',
+              role: 'tab',
+              'aria-selected': String(filter.key === f.key),
+              onclick: () => {
+                filter = f;
+                void reloadRows();
+              },
+            },
+            f.label,
+            h('span', { class: 'count', text: fmtNum(bc.counts[f.count] ?? 0) }),
+          ),
+        ),
+      );
+      const csv = h('button', {
+        type: 'button',
+        text: 'Download CSV',
+        'data-testid': 'csv',
+        onclick: () => void downloadCsv(),
+      });
+      const table = rows.length
+        ? h(
+            'div',
+            { class: 'table-wrap' },
+            h(
+              'table',
+              { 'aria-label': 'Devices' },
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ...[
+                    'Identifier',
+                    'ICCID',
+                    'MSISDN',
+                    'Status',
+                    'Error category',
+                    'Message',
+                    'Rev service',
+                    'Processed',
+                  ].map((t) => h('th', { text: t })),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                rows.map((d) =>
+                  h(
+                    'tr',
+                    { dataset: { status: d.status } },
+                    h('td', { class: 'mono', text: d.identifier }),
+                    h('td', { class: 'mono', text: d.iccid ?? '—' }),
+                    h('td', { class: 'mono', text: d.msisdn ?? '—' }),
+                    h('td', {}, badge(d.status)),
+                    h('td', { text: d.errorCategory ?? '' }),
+                    h('td', { text: d.message ?? '' }),
+                    h('td', { text: d.revServiceId ?? '' }),
+                    h('td', { class: 'small nowrap', text: d.processedAt ? fmtTime(d.processedAt) : '' }),
+                  ),
+                ),
+              ),
+            ),
+          )
+        : h('div', { class: 'table-wrap' }, h('div', { class: 'empty', text: 'No devices in this view.' }));
+      replace(body, h('div', { class: 'toolbar' }, filters, h('div', { class: 'right' }, csv)), table);
+    } else {
+      const table = rows.length
+        ? h(
+            'div',
+            { class: 'table-wrap' },
+            h(
+              'table',
+              { 'aria-label': 'Change log' },
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ...['Time', 'Description', 'Portal', 'Status', 'Error'].map((t) => h('th', { text: t })),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                rows.map((entry) => {
+                  const detail = h(
+                    'tr',
+                    { hidden: true, class: 'log-detail' },
+                    h(
+                      'td',
+                      { colspan: 5 },
+                      h('div', {
+                        class: 'small muted',
+                        text: `Device ${entry.deviceId ?? '—'} · work order ${entry.workOrderId ?? '—'} · by ${entry.processedBy}`,
+                      }),
+                      h('div', { class: 'small', style: 'margin-top:6px' }, h('strong', { text: 'Request' })),
+                      h('pre', { class: 'mono', text: entry.requestText ?? '(none)' }),
+                      h(
+                        'div',
+                        { class: 'small', style: 'margin-top:6px' },
+                        h('strong', { text: 'Response' }),
+                      ),
+                      h('pre', { class: 'mono', text: entry.responseText ?? '(none)' }),
+                    ),
+                  );
+                  const toggle = () => {
+                    detail.hidden = !detail.hidden;
+                    row.setAttribute('aria-expanded', String(!detail.hidden));
+                  };
+                  const row = h(
+                    'tr',
+                    {
+                      class: 'clickable',
+                      tabindex: 0,
+                      'aria-expanded': 'false',
+                      onclick: toggle,
+                      onkeydown: (/** @type {KeyboardEvent} */ e) =>
+                        (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), toggle()),
+                    },
+                    h('td', { class: 'small nowrap', text: fmtTime(entry.processedAt) }),
+                    h('td', { text: entry.description }),
+                    h('td', { text: entry.portalType }),
+                    h(
+                      'td',
+                      {},
+                      entry.hasError
+                        ? h('span', { class: 'badge err', text: entry.responseStatus ?? 'error' })
+                        : h('span', { class: 'badge ok', text: entry.responseStatus ?? 'ok' }),
+                    ),
+                    h('td', { text: entry.errorText ?? '' }),
+                  );
+                  return [row, detail];
+                }),
+              ),
+            ),
+          )
+        : h('div', { class: 'table-wrap' }, h('div', { class: 'empty', text: 'No change-log entries yet.' }));
+      replace(body, table);
+    }
+    if (cursor)
+      body.append(
+        h(
+          'div',
+          { class: 'more' },
+          h('button', { type: 'button', text: 'Load more', onclick: () => void loadMoreRows() }),
+        ),
+      );
+  };
+
+  const rowsUrl = (/** @type {number} */ limit, /** @type {string | null} */ after) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (after) q.set('cursor', after);
+    if (tab === 'devices' && filter.status) q.set('status', filter.status);
+    return `/bulk-changes/${id}/${tab === 'log' ? 'logs' : 'devices'}?${q}`;
+  };
+
+  const reloadRows = async (limit = 50) => {
+    syncUrl();
+    drawTabs();
+    const wanted = `${tab}/${filter.key}`;
+    const page = await api('GET', rowsUrl(Math.min(1000, Math.max(50, limit)), null));
+    if (`${tab}/${filter.key}` !== wanted) return;
+    rows = page.items;
+    cursor = page.nextCursor;
+    drawBody();
+  };
+
+  const loadMoreRows = async () => {
+    const page = await api('GET', rowsUrl(50, cursor));
+    rows = rows.concat(page.items);
+    cursor = page.nextCursor;
+    drawBody();
+  };
+
+  const downloadCsv = async () => {
+    try {
+      const res = await fetch(`${API}/bulk-changes/${id}/devices`, {
+        credentials: 'same-origin',
+        headers: { accept: 'text/csv' },
+      });
+      if (res.status === 401) return signedOut();
+      if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+      const url = URL.createObjectURL(await res.blob());
+      const a = h('a', { href: url, download: `bulk-change-${id}-devices.csv`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      replace(message, h('div', { class: 'banner error', role: 'alert', text: errorText(error) }));
+    }
+  };
+
+  /** Re-reads the bulk change, and the rows on screen when something moved. */
+  const refresh = async (force = false) => {
+    const next = await api('GET', `/bulk-changes/${id}`);
+    const moved =
+      force || JSON.stringify(next.counts) !== JSON.stringify(bc.counts) || next.status !== bc.status;
+    bc = next;
+    drawHead();
+    if (moved) await reloadRows(rows.length);
+  };
+
+  let polling = false;
+  const startPolling = () => {
+    if (polling) return;
+    polling = true;
+    every(async () => {
+      await refresh();
+      const open = OPEN_STATUSES.includes(bc.status) || bc.counts.waiting > 0;
+      if (!open) polling = false;
+      return open;
+    });
+  };
+
+  replace(main, head, message, tiles, bar, facts, tabs, body);
+  drawHead();
+  await reloadRows();
+  if (OPEN_STATUSES.includes(bc.status) || bc.counts.waiting > 0) startPolling();
+}
+
+void render();
