@@ -1,29 +1,14 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import * as assignments from '../db/repositories/assignment.repository.ts';
 import * as bulkChanges from '../db/repositories/bulk-change.repository.ts';
 import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
 import type { BulkChangeStatus, ErrorCategory } from '../db/schema.ts';
-import {
-  ForbiddenError,
-  NotFoundError,
-  PayloadTooLargeError,
-  UnprocessableError,
-  type FieldProblem,
-} from '../errors.ts';
+import { UnprocessableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
-import { judgeDevice, MESSAGES, type DeviceCandidate } from './assignment/eligibility.ts';
-import {
-  checkRequestShape,
-  identifierKind,
-  identifierProblem,
-  MAX_DEVICES,
-  normaliseIdentifiers,
-  optionsOf,
-  requestHash,
-  type AssignmentRequest,
-} from './assignment/request.ts';
-import { assertMayChange, mayAccessCustomer, type Principal } from './principal.ts';
+import { MESSAGES } from './assignment/eligibility.ts';
+import { createValidator } from './assignment/validation.ts';
+import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
+import type { Principal } from './principal.ts';
 
 /**
  * Submitting a customer assignment: every request-level rule (a 4xx writes nothing), then every
@@ -96,120 +81,7 @@ const REJECTION_LOG = 'Customer Assignment: Validate Device';
 export function createAssignmentService(deps: AssignmentDeps): AssignmentService {
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
 
-  async function validate(principal: Principal, request: AssignmentRequest) {
-    assertMayChange(principal);
-    checkRequestShape(request);
-    const { db } = deps;
-    const tenantId = principal.tenantId;
-
-    const provider = await assignments.findServiceProvider(db, tenantId, request.serviceProviderId);
-    if (!provider) throw new NotFoundError(`Service provider ${request.serviceProviderId} not found.`);
-    const customer = await assignments.findCustomer(db, tenantId, request.customerId);
-    if (!customer) throw new NotFoundError(`Customer ${request.customerId} not found.`);
-    if (!mayAccessCustomer(principal, customer.id)) {
-      throw new ForbiddenError(`You do not have access to customer ${customer.name}.`);
-    }
-
-    const problems: FieldProblem[] = [];
-    if (!provider.active)
-      problems.push({ path: '/serviceProviderId', message: 'the service provider is inactive' });
-    if (!customer.active) problems.push({ path: '/customerId', message: 'the customer is inactive' });
-    let siteId = customer.default_site_id;
-    if (request.siteId !== undefined) {
-      const site = await assignments.findSite(db, tenantId, request.siteId);
-      if (!site || site.customer_id !== customer.id) {
-        problems.push({
-          path: '/siteId',
-          message: `site ${request.siteId} does not belong to ${customer.name}`,
-        });
-      }
-      siteId = request.siteId;
-    }
-    if (request.createRevService && (customer.kind !== 'rev' || customer.rev_credentials_id === null)) {
-      problems.push({
-        path: '/createRevService',
-        message: `${customer.name} is not billed in Rev.io (no Rev customer or credentials): no service line can be created`,
-      });
-    }
-    if (request.addCustomerRatePlan) {
-      const { ratePlanId, ratePoolId } = request.customerRatePlan ?? {};
-      if (
-        ratePlanId !== undefined &&
-        !(await assignments.findCustomerRatePlan(db, tenantId, ratePlanId))?.active
-      ) {
-        problems.push({
-          path: '/customerRatePlan/ratePlanId',
-          message: `no active customer rate plan ${ratePlanId}`,
-        });
-      }
-      if (
-        ratePoolId !== undefined &&
-        !(await assignments.findCustomerRatePool(db, tenantId, ratePoolId))?.active
-      ) {
-        problems.push({
-          path: '/customerRatePlan/ratePoolId',
-          message: `no active customer rate pool ${ratePoolId}`,
-        });
-      }
-    }
-    if (request.addCarrierRatePlan && request.carrierRatePlan) {
-      const plan = await assignments.findCarrierRatePlan(db, provider.id, request.carrierRatePlan.ratePlan);
-      if (!plan?.active) {
-        problems.push({
-          path: '/carrierRatePlan/ratePlan',
-          message: `${provider.name} has no active carrier rate plan "${request.carrierRatePlan.ratePlan}"`,
-        });
-      }
-    }
-    if (problems.length > 0)
-      throw new UnprocessableError('The bulk change cannot be made as requested.', problems);
-
-    const kind = identifierKind(provider.portal_type);
-    const raw = request.devices ?? (await resolveFilter(principal, provider.id, kind, request.filter!));
-    if (raw.length > MAX_DEVICES) {
-      throw new PayloadTooLargeError(
-        `The filter matches more than ${MAX_DEVICES.toLocaleString('en')} devices; narrow it or split the change.`,
-      );
-    }
-    const { unique, duplicates } = normaliseIdentifiers(raw);
-    if (unique.length === 0) {
-      throw new UnprocessableError('No device to assign.', [
-        { path: '/devices', message: 'no identifiers given or matched' },
-      ]);
-    }
-
-    const wellFormed = unique.filter((id) => identifierProblem(id, kind) === undefined);
-    const found = await assignments.findDeviceCandidates(db, {
-      tenantId,
-      serviceProviderId: provider.id,
-      kind,
-      identifiers: wellFormed,
-    });
-    const byIdentifier = new Map(found.map((c) => [c.identifier, c]));
-    const target = { customerId: customer.id, createRevService: request.createRevService };
-
-    const verdicts = unique.map((identifier) => {
-      const malformed = identifierProblem(identifier, kind);
-      const candidate: DeviceCandidate | undefined = byIdentifier.get(identifier);
-      const verdict = malformed
-        ? ({ eligible: false, category: 'eligibility', message: malformed } as const)
-        : judgeDevice(candidate!, target, principal);
-      return { identifier, candidate, verdict };
-    });
-
-    return { provider, customer, siteId, verdicts, duplicates };
-  }
-
-  async function resolveFilter(
-    principal: Principal,
-    serviceProviderId: number,
-    kind: 'iccid' | 'msisdn',
-    filter: NonNullable<AssignmentRequest['filter']>,
-  ): Promise<string[]> {
-    if (!deps.resolveFilter) throw new UnprocessableError('Selecting devices by filter is not available.');
-    // One more than allowed, to tell "too many" from "exactly the maximum".
-    return deps.resolveFilter(principal, { serviceProviderId, kind, filter, limit: MAX_DEVICES + 1 });
-  }
+  const validate = createValidator({ db: deps.db, resolveFilter: deps.resolveFilter });
 
   return {
     async submit(principal, request, options = {}) {

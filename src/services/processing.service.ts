@@ -5,15 +5,10 @@ import type { ChunkContext, WorkItem } from '../db/repositories/processing.repos
 import { RetryableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { AssignmentOptions } from './assignment/request.ts';
-import {
-  LOG_CARRIER,
-  runCarrierStep,
-  STEP as CARRIER_STEP,
-  type CarrierStepDeps,
-} from './processing/carrier.step.ts';
+import { runCarrierStep, STEP as CARRIER_STEP, type CarrierStepDeps } from './processing/carrier.step.ts';
+import { createCarrierResults, type CarrierResult } from './processing/carrier-results.ts';
 import { runRevServiceStep, type RevStepDeps } from './processing/rev-service.step.ts';
-import { withRetries } from './processing/retry-policy.ts';
-import { logOf, mapWithConcurrency, type StepResult } from './processing/step-kit.ts';
+import { contextOf, logOf, type StepResult } from './processing/step-kit.ts';
 import type { IntegrationAccounts } from './integration-accounts.ts';
 
 /**
@@ -39,11 +34,7 @@ export interface ProcessingService {
   pollCarrier(bulkChangeId: number): Promise<void>;
 }
 
-export interface CarrierResult {
-  requestId: string;
-  status: 'Success' | 'Failed';
-  faultString?: string;
-}
+export type { CarrierResult } from './processing/carrier-results.ts';
 
 export interface ProcessingDeps {
   db: Database;
@@ -102,6 +93,14 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       await deps.queue.enqueue(db, 'bulk-change.finish', { bulkChangeId });
     }
   }
+
+  const carrierResults = createCarrierResults({
+    db,
+    thingspace: deps.thingspace,
+    accounts: deps.accounts,
+    policy: deps.rev.policy,
+    finishIfDone,
+  });
 
   async function runChunk(bulkChangeId: number, chunk: number): Promise<void> {
     const bc = await repo.loadBulkChange(db, bulkChangeId);
@@ -200,7 +199,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           db,
           waiting.map((w) => w.requestId),
         );
-        await this_.completeCarrierRequests(early, 'callback');
+        await carrierResults.complete(early, 'callback');
         // The callback usually answers first; the poll is the safety net.
         await deps.queue.enqueue(
           db,
@@ -240,109 +239,8 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       });
     },
 
-    async completeCarrierRequests(results, via) {
-      if (results.length === 0) return 0;
-      await repo.storeCarrierResults(db, results);
-      const byRequest = new Map(results.map((r) => [r.requestId, r]));
-      const touched = await db.transaction().execute(async (trx) => {
-        const claimed = await repo.claimWaitingByRequestIds(
-          trx,
-          results.map((r) => r.requestId),
-        );
-        const bulkChangeIds = [...new Set(claimed.map((w) => w.bulkChangeId))];
-        for (const bulkChangeId of bulkChangeIds) {
-          const bc = await repo.loadBulkChange(trx, bulkChangeId);
-          if (!bc) continue;
-          const plan = (bc.options as AssignmentOptions).carrierRatePlan;
-          const ctx = contextOf(bc, `thingspace-${via}`);
-          const mine = claimed.filter((w) => w.bulkChangeId === bulkChangeId);
-          const ok = mine.filter((w) => byRequest.get(w.requestId)?.status === 'Success');
-          const failed = mine.filter((w) => byRequest.get(w.requestId)?.status === 'Failed');
-          if (plan) {
-            await repo.applyCarrierPlan(
-              trx,
-              ctx,
-              ok.map((w) => w.item.deviceId),
-              { ratePlan: plan.ratePlan, communicationPlan: plan.communicationPlan ?? null },
-            );
-          }
-          await repo.markStepDone(
-            trx,
-            ok.map((w) => w.item.id),
-            CARRIER_STEP,
-          );
-          await repo.markProcessed(
-            trx,
-            ok.map((w) => w.item.id),
-          );
-          await repo.failWorkOrders(
-            trx,
-            failed.map((w) => ({
-              id: w.item.id,
-              category: 'integration',
-              message: `ThingSpace plan change failed: ${byRequest.get(w.requestId)?.faultString ?? 'no reason given'}`,
-              retryable: false,
-            })),
-          );
-          await repo.insertLogs(trx, ctx, [
-            ...ok.map((w) => ({
-              ...logOf(w.item, `${LOG_CARRIER} (confirmed)`, undefined),
-              responseStatus: 'Success',
-              responseText: w.requestId,
-            })),
-            ...failed.map((w) => ({
-              ...logOf(w.item, `${LOG_CARRIER} (confirmed)`, undefined, {
-                message: byRequest.get(w.requestId)?.faultString ?? 'Failed',
-              }),
-              responseStatus: 'Failed',
-              responseText: w.requestId,
-            })),
-          ]);
-        }
-        return { claimed: claimed.length, bulkChangeIds };
-      });
-      for (const bulkChangeId of touched.bulkChangeIds) await finishIfDone(bulkChangeId);
-      return touched.claimed;
-    },
-
-    async pollCarrier(bulkChangeId) {
-      const bc = await repo.loadBulkChange(db, bulkChangeId);
-      if (!bc || bc.credentials_id === null || bc.integration !== 'thingspace') return;
-      const waiting = await repo.findWaitingInBulkChange(db, bulkChangeId);
-      if (waiting.length === 0) return;
-      const creds = await deps.accounts.thingspace(bc.credentials_id);
-      const requestIds = [...new Set(waiting.map((w) => w.requestId))];
-      const answers = await mapWithConcurrency(requestIds, 4, async (requestId) => {
-        const outcome = await withRetries(deps.rev.policy, () =>
-          deps.thingspace.getRequestStatus(creds, requestId),
-        );
-        return outcome.ok ? { requestId, ...outcome.value.value } : undefined;
-      });
-      const settled = answers.filter(
-        (a): a is NonNullable<typeof a> & { status: 'Success' | 'Failed' } =>
-          a !== undefined && a.status !== 'Pending',
-      );
-      await this_.completeCarrierRequests(
-        settled.map((a) => ({ requestId: a.requestId, status: a.status, faultString: a.faultString })),
-        'poll',
-      );
-      if (settled.length < requestIds.length) {
-        throw new RetryableError(`${requestIds.length - settled.length} ThingSpace requests still pending`, {
-          system: 'thingspace',
-        });
-      }
-    },
+    completeCarrierRequests: (results, via) => carrierResults.complete(results, via),
+    pollCarrier: (bulkChangeId) => carrierResults.poll(bulkChangeId),
   };
   return this_;
-}
-
-function contextOf(bc: repo.BulkChangeContextRow, processedBy: string): ChunkContext {
-  return {
-    bulkChangeId: bc.id,
-    tenantId: bc.tenant_id,
-    portalType: bc.portal_type,
-    customerId: bc.customer_id,
-    createdBy: bc.created_by,
-    processedBy,
-  };
 }

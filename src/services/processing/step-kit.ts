@@ -1,4 +1,10 @@
-import type { Failure, LogEntry, WorkItem } from '../../db/repositories/processing.repository.ts';
+import type {
+  BulkChangeContextRow,
+  ChunkContext,
+  Failure,
+  LogEntry,
+  WorkItem,
+} from '../../db/repositories/processing.repository.ts';
 import type { Exchange, IntegrationError } from '../../errors.ts';
 
 /** What one step of a chunk produced: who moved on, who failed, and what to write in the change log. */
@@ -64,4 +70,15 @@ export function integrationFailure(
   what: string,
 ): Failure {
   return { id: item.id, category: 'integration', message: `${what}: ${error.message}`, retryable };
+}
+
+export function contextOf(bc: BulkChangeContextRow, processedBy: string): ChunkContext {
+  return {
+    bulkChangeId: bc.id,
+    tenantId: bc.tenant_id,
+    portalType: bc.portal_type,
+    customerId: bc.customer_id,
+    createdBy: bc.created_by,
+    processedBy,
+  };
 }

@@ -1,0 +1,145 @@
+import type { Database } from '../../db/database.ts';
+import * as assignments from '../../db/repositories/assignment.repository.ts';
+import {
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  type FieldProblem,
+} from '../../errors.ts';
+import type { FilterResolver } from '../assignment.service.ts';
+import { assertMayChange, mayAccessCustomer, type Principal } from '../principal.ts';
+import { judgeDevice, type DeviceCandidate } from './eligibility.ts';
+import {
+  checkRequestShape,
+  identifierKind,
+  identifierProblem,
+  MAX_DEVICES,
+  normaliseIdentifiers,
+  type AssignmentRequest,
+} from './request.ts';
+
+/**
+ * Every rule of DESIGN §2 for one request: request-level problems throw (4xx, nothing written);
+ * each device gets a verdict. A fixed number of queries whatever the number of devices: the
+ * provider, the customer, the site, plans, and one set-based query for all devices.
+ */
+
+export type Validated = Awaited<ReturnType<ReturnType<typeof createValidator>>>;
+
+export function createValidator(deps: { db: Database; resolveFilter?: FilterResolver }) {
+  async function resolveFilter(
+    principal: Principal,
+    serviceProviderId: number,
+    kind: 'iccid' | 'msisdn',
+    filter: NonNullable<AssignmentRequest['filter']>,
+  ): Promise<string[]> {
+    if (!deps.resolveFilter) throw new UnprocessableError('Selecting devices by filter is not available.');
+    // One more than allowed, to tell "too many" from "exactly the maximum".
+    return deps.resolveFilter(principal, { serviceProviderId, kind, filter, limit: MAX_DEVICES + 1 });
+  }
+
+  return async function validate(principal: Principal, request: AssignmentRequest) {
+    assertMayChange(principal);
+    checkRequestShape(request);
+    const { db } = deps;
+    const tenantId = principal.tenantId;
+
+    const provider = await assignments.findServiceProvider(db, tenantId, request.serviceProviderId);
+    if (!provider) throw new NotFoundError(`Service provider ${request.serviceProviderId} not found.`);
+    const customer = await assignments.findCustomer(db, tenantId, request.customerId);
+    if (!customer) throw new NotFoundError(`Customer ${request.customerId} not found.`);
+    if (!mayAccessCustomer(principal, customer.id)) {
+      throw new ForbiddenError(`You do not have access to customer ${customer.name}.`);
+    }
+
+    const problems: FieldProblem[] = [];
+    if (!provider.active)
+      problems.push({ path: '/serviceProviderId', message: 'the service provider is inactive' });
+    if (!customer.active) problems.push({ path: '/customerId', message: 'the customer is inactive' });
+    let siteId = customer.default_site_id;
+    if (request.siteId !== undefined) {
+      const site = await assignments.findSite(db, tenantId, request.siteId);
+      if (!site || site.customer_id !== customer.id) {
+        problems.push({
+          path: '/siteId',
+          message: `site ${request.siteId} does not belong to ${customer.name}`,
+        });
+      }
+      siteId = request.siteId;
+    }
+    if (request.createRevService && (customer.kind !== 'rev' || customer.rev_credentials_id === null)) {
+      problems.push({
+        path: '/createRevService',
+        message: `${customer.name} is not billed in Rev.io (no Rev customer or credentials): no service line can be created`,
+      });
+    }
+    if (request.addCustomerRatePlan) {
+      const { ratePlanId, ratePoolId } = request.customerRatePlan ?? {};
+      if (
+        ratePlanId !== undefined &&
+        !(await assignments.findCustomerRatePlan(db, tenantId, ratePlanId))?.active
+      ) {
+        problems.push({
+          path: '/customerRatePlan/ratePlanId',
+          message: `no active customer rate plan ${ratePlanId}`,
+        });
+      }
+      if (
+        ratePoolId !== undefined &&
+        !(await assignments.findCustomerRatePool(db, tenantId, ratePoolId))?.active
+      ) {
+        problems.push({
+          path: '/customerRatePlan/ratePoolId',
+          message: `no active customer rate pool ${ratePoolId}`,
+        });
+      }
+    }
+    if (request.addCarrierRatePlan && request.carrierRatePlan) {
+      const plan = await assignments.findCarrierRatePlan(db, provider.id, request.carrierRatePlan.ratePlan);
+      if (!plan?.active) {
+        problems.push({
+          path: '/carrierRatePlan/ratePlan',
+          message: `${provider.name} has no active carrier rate plan "${request.carrierRatePlan.ratePlan}"`,
+        });
+      }
+    }
+    if (problems.length > 0)
+      throw new UnprocessableError('The bulk change cannot be made as requested.', problems);
+
+    const kind = identifierKind(provider.portal_type);
+    const raw = request.devices ?? (await resolveFilter(principal, provider.id, kind, request.filter!));
+    if (raw.length > MAX_DEVICES) {
+      throw new PayloadTooLargeError(
+        `The filter matches more than ${MAX_DEVICES.toLocaleString('en')} devices; narrow it or split the change.`,
+      );
+    }
+    const { unique, duplicates } = normaliseIdentifiers(raw);
+    if (unique.length === 0) {
+      throw new UnprocessableError('No device to assign.', [
+        { path: '/devices', message: 'no identifiers given or matched' },
+      ]);
+    }
+
+    const wellFormed = unique.filter((id) => identifierProblem(id, kind) === undefined);
+    const found = await assignments.findDeviceCandidates(db, {
+      tenantId,
+      serviceProviderId: provider.id,
+      kind,
+      identifiers: wellFormed,
+    });
+    const byIdentifier = new Map(found.map((c) => [c.identifier, c]));
+    const target = { customerId: customer.id, createRevService: request.createRevService };
+
+    const verdicts = unique.map((identifier) => {
+      const malformed = identifierProblem(identifier, kind);
+      const candidate: DeviceCandidate | undefined = byIdentifier.get(identifier);
+      const verdict = malformed
+        ? ({ eligible: false, category: 'eligibility', message: malformed } as const)
+        : judgeDevice(candidate!, target, principal);
+      return { identifier, candidate, verdict };
+    });
+
+    return { provider, customer, siteId, verdicts, duplicates };
+  };
+}
