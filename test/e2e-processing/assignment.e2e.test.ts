@@ -4,6 +4,7 @@ import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { freeDevices, iccidsWhere, loadFleet, type Fleet } from '../helpers/fleet.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
+import { postAssignment } from '../helpers/assignments.ts';
 
 /**
  * 1,000 devices through the whole flow, for real: four bulk changes that together mix Rev.io and
@@ -26,12 +27,7 @@ afterAll(async () => {
 });
 
 async function submit(body: Record<string, unknown>) {
-  const res = await world.app.inject({
-    method: 'POST',
-    url: '/api/v1/bulk-changes',
-    headers: admin,
-    payload: { changeType: 'customer_assignment', ...body },
-  });
+  const res = await postAssignment(world.app, admin, { ...body });
   expect(res.statusCode, res.body).toBe(202);
   return res.json<{ id: number; counts: { total: number; pending: number; error: number } }>();
 }

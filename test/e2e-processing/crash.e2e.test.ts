@@ -4,6 +4,7 @@ import { revioSimState } from '../../simulators/revio.simulator.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { freeDevices, loadFleet } from '../helpers/fleet.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
+import { postAssignment } from '../helpers/assignments.ts';
 
 /**
  * A worker killed at any instant loses nothing and repeats no external side effect: here it is
@@ -34,18 +35,12 @@ describe('a worker killed mid-chunk', () => {
       payload: { method: 'POST', path: '/v1/Services', latencyMs: 150 },
     });
 
-    const res = await world.app.inject({
-      method: 'POST',
-      url: '/api/v1/bulk-changes',
-      headers: admin,
-      payload: {
-        changeType: 'customer_assignment',
-        serviceProviderId: fleet.thingspace,
-        customerId: fleet.revCustomer.id,
-        devices,
-        createRevService: true,
-        revService: { serviceTypeId: 3, packageId: 5 },
-      },
+    const res = await postAssignment(world.app, admin, {
+      serviceProviderId: fleet.thingspace,
+      customerId: fleet.revCustomer.id,
+      devices,
+      createRevService: true,
+      revService: { serviceTypeId: 3, packageId: 5 },
     });
     const id = res.json<{ id: number }>().id;
 

@@ -4,6 +4,7 @@ import type { FaultRule } from '../../simulators/sim-control.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { freeDevices, loadFleet, type Fleet } from '../helpers/fleet.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
+import { postAssignment } from '../helpers/assignments.ts';
 
 /** What happens when the outside world misbehaves: each case against the simulators' faults. */
 
@@ -32,19 +33,13 @@ async function fault(sim: keyof World['sims'], rule: FaultRule) {
 }
 
 async function submitRev(devices: string[], extra: Record<string, unknown> = {}) {
-  const res = await world.app.inject({
-    method: 'POST',
-    url: '/api/v1/bulk-changes',
-    headers: admin,
-    payload: {
-      changeType: 'customer_assignment',
-      serviceProviderId: fleet.thingspace,
-      customerId: fleet.revCustomer.id,
-      devices,
-      createRevService: true,
-      revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
-      ...extra,
-    },
+  const res = await postAssignment(world.app, admin, {
+    serviceProviderId: fleet.thingspace,
+    customerId: fleet.revCustomer.id,
+    devices,
+    createRevService: true,
+    revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
+    ...extra,
   });
   expect(res.statusCode, res.body).toBe(202);
   return res.json<{ id: number }>().id;
@@ -161,18 +156,12 @@ describe('cancel', () => {
   it('stops the devices not yet started; those in flight finish their step', async () => {
     const devices = await freeDevices(world.database.pool, fleet.jasper, 300);
     await fault('jasper', { method: 'PUT', latencyMs: 40 });
-    const res = await world.app.inject({
-      method: 'POST',
-      url: '/api/v1/bulk-changes',
-      headers: admin,
-      payload: {
-        changeType: 'customer_assignment',
-        serviceProviderId: fleet.jasper,
-        customerId: fleet.amopCustomer.id,
-        devices,
-        addCarrierRatePlan: true,
-        carrierRatePlan: { ratePlan: 'IOT-100MB' },
-      },
+    const res = await postAssignment(world.app, admin, {
+      serviceProviderId: fleet.jasper,
+      customerId: fleet.amopCustomer.id,
+      devices,
+      addCarrierRatePlan: true,
+      carrierRatePlan: { ratePlan: 'IOT-100MB' },
     });
     const id = res.json<{ id: number }>().id;
     // wait until a worker has started on it
@@ -216,19 +205,13 @@ describe('cancel', () => {
 describe('a customer rate plan dated in the future', () => {
   it('is scheduled by the worker and applied on its date, not before', async () => {
     const devices = await freeDevices(world.database.pool, fleet.thingspace, 30);
-    const res = await world.app.inject({
-      method: 'POST',
-      url: '/api/v1/bulk-changes',
-      headers: admin,
-      payload: {
-        changeType: 'customer_assignment',
-        serviceProviderId: fleet.thingspace,
-        customerId: fleet.amopCustomer.id,
-        devices,
-        addCustomerRatePlan: true,
-        customerRatePlan: { ratePlanId: fleet.customerRatePlan },
-        effectiveDate: '2026-12-01',
-      },
+    const res = await postAssignment(world.app, admin, {
+      serviceProviderId: fleet.thingspace,
+      customerId: fleet.amopCustomer.id,
+      devices,
+      addCustomerRatePlan: true,
+      customerRatePlan: { ratePlanId: fleet.customerRatePlan },
+      effectiveDate: '2026-12-01',
     });
     const id = res.json<{ id: number }>().id;
     expect(await waitForFinish(world, id)).toBe('PROCESSED');

@@ -4,6 +4,7 @@ import { buildTestAppWithServices, type TestApp } from '../helpers/app.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freeDevices, loadFleet } from '../helpers/fleet.ts';
+import { postAssignment } from '../helpers/assignments.ts';
 
 /**
  * The older system created the bulk change and queued it in two steps: a failed enqueue left a
@@ -32,16 +33,10 @@ describe('creating a bulk change is one transaction', () => {
     // A real failure of the queue's own INSERT, not a stub: its table is renamed away.
     await database.pool.query('ALTER TABLE pgboss.job RENAME TO job_unavailable');
     try {
-      const res = await app.inject({
-        method: 'POST',
-        url: '/api/v1/bulk-changes',
-        headers,
-        payload: {
-          changeType: 'customer_assignment',
-          serviceProviderId: fleet.thingspace,
-          customerId: fleet.amopCustomer.id,
-          devices: [...devices, '123'],
-        },
+      const res = await postAssignment(app, headers, {
+        serviceProviderId: fleet.thingspace,
+        customerId: fleet.amopCustomer.id,
+        devices: [...devices, '123'],
       });
       expect(res.statusCode).toBe(500);
       expect(res.json()).toEqual({

@@ -4,6 +4,7 @@ import { buildTestAppWithServices, type TestApp } from '../helpers/app.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freeDevices, loadFleet, type Fleet } from '../helpers/fleet.ts';
+import { postAssignment } from '../helpers/assignments.ts';
 
 let database: TestDatabase;
 let app: TestApp;
@@ -30,16 +31,10 @@ const rowCount = async (table: string) =>
   (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
 
 function submit(body: Record<string, unknown>, headers: Record<string, string> = admin) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/v1/bulk-changes',
-    headers,
-    payload: {
-      changeType: 'customer_assignment',
-      serviceProviderId: fleet.thingspace,
-      customerId: fleet.amopCustomer.id,
-      ...body,
-    },
+  return postAssignment(app, headers, {
+    serviceProviderId: fleet.thingspace,
+    customerId: fleet.amopCustomer.id,
+    ...body,
   });
 }
 

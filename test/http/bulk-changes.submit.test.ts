@@ -6,6 +6,7 @@ import { buildTestAppWithServices, type TestApp } from '../helpers/app.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freeDevices, iccidsWhere, loadFleet, type Fleet } from '../helpers/fleet.ts';
+import { postAssignment } from '../helpers/assignments.ts';
 
 let database: TestDatabase;
 let app: TestApp;
@@ -42,16 +43,10 @@ const snapshot = async () => ({
 });
 
 function submit(body: Record<string, unknown>, headers: Record<string, string> = admin) {
-  return app.inject({
-    method: 'POST',
-    url: '/api/v1/bulk-changes',
-    headers,
-    payload: {
-      changeType: 'customer_assignment',
-      serviceProviderId: fleet.thingspace,
-      customerId: fleet.amopCustomer.id,
-      ...body,
-    },
+  return postAssignment(app, headers, {
+    serviceProviderId: fleet.thingspace,
+    customerId: fleet.amopCustomer.id,
+    ...body,
   });
 }
 
