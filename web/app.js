@@ -166,7 +166,7 @@ async function api(method, path, body, opts = {}) {
   }
   const res = await fetch(API + path, init);
   const text = await res.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
@@ -248,7 +248,7 @@ function every(tick) {
   let timer;
   const loop = async () => {
     if (stopped) return;
-    let again = true;
+    let again;
     try {
       again = await tick();
     } catch (error) {

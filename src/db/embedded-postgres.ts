@@ -56,6 +56,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await assertReachableByPostgresUser(options.dataDir);
     await initialiseCluster(clusterDir);
   }
+  await assertSameMajorVersion(clusterDir, binaries);
   const owner = await clusterOwner();
 
   const pgCtl = (args: string[]) => execFileAsync(binaries.pg_ctl, args, owner);
@@ -145,6 +146,23 @@ async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
     if (parent === dir) return;
     dir = parent;
   }
+}
+
+/**
+ * A cluster only starts under the major version that created it. When simbind moves to a newer
+ * embedded PostgreSQL (17 → 18), an old DATA_DIR would otherwise fail in pg_ctl with a message
+ * about "incompatible data directory" buried in postgres.log.
+ */
+async function assertSameMajorVersion(clusterDir: string, binaries: Binaries): Promise<void> {
+  const cluster = (await fs.readFile(path.join(clusterDir, 'PG_VERSION'), 'utf8')).trim();
+  const { stdout } = await execFileAsync(binaries.postgres, ['--version']);
+  const embedded = /(\d+)\.\d+/.exec(stdout)?.[1];
+  if (!embedded || embedded === cluster) return;
+  throw new Error(
+    `${clusterDir} holds a PostgreSQL ${cluster} cluster, but this simbind embeds PostgreSQL ${embedded}, ` +
+      `which cannot open it. Move that DATA_DIR aside (a new one is created with the demo data), ` +
+      `or keep using it through DATABASE_URL with a PostgreSQL ${cluster} server.`,
+  );
 }
 
 function isAlive(pid: number): boolean {

@@ -29,10 +29,10 @@ export async function webRoutes(app: TypedApp): Promise<void> {
     wildcard: false,
     index: false,
     cacheControl: false,
-    setHeaders(res) {
-      res.setHeader('cache-control', 'no-cache');
-      res.setHeader('x-content-type-options', 'nosniff');
-      res.setHeader('content-security-policy', CSP);
+    setHeaders(reply) {
+      reply.header('cache-control', 'no-cache');
+      reply.header('x-content-type-options', 'nosniff');
+      reply.header('content-security-policy', CSP);
     },
   });
   for (const url of APP_ROUTES) {
