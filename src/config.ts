@@ -97,6 +97,14 @@ export const VARIABLES = {
     max: 50,
     description: 'Attempts of a transient external failure before it is an error.',
   },
+  CARRIER_CONFIRM_MINUTES: {
+    kind: 'int',
+    default: '1440',
+    min: 1,
+    max: 43_200,
+    description:
+      'How long a device waits for a carrier to confirm an asynchronous plan change (ThingSpace) before it ends in error.',
+  },
   HTTP_TIMEOUT_MS: {
     kind: 'int',
     default: '15000',
@@ -137,7 +145,13 @@ export interface Config {
   };
   seed: { onStart: boolean; devices: number };
   auth: { sessionSecret: string | undefined; sessionTtlHours: number };
-  worker: { concurrency: number; pollSeconds: number; chunkSize: number; maxAttempts: number };
+  worker: {
+    concurrency: number;
+    pollSeconds: number;
+    chunkSize: number;
+    maxAttempts: number;
+    carrierConfirmMinutes: number;
+  };
   integrations: { httpTimeoutMs: number; simulators: 'auto' | 'on' | 'off' };
   mail: { smtpUrl: string | undefined; from: string };
 }
@@ -241,6 +255,7 @@ export function loadConfig(
       pollSeconds: int('WORKER_POLL_SECONDS'),
       chunkSize: int('CHUNK_SIZE'),
       maxAttempts: int('MAX_ATTEMPTS'),
+      carrierConfirmMinutes: int('CARRIER_CONFIRM_MINUTES'),
     },
     integrations: { httpTimeoutMs: int('HTTP_TIMEOUT_MS'), simulators: oneOf('SIMULATORS') },
     mail: { smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']), from: str('MAIL_FROM') ?? '' },

@@ -106,6 +106,7 @@ export function createServices(deps: ServiceDeps): Services {
     queue,
     accounts,
     thingspace,
+    carrierConfirmMinutes: config.worker.carrierConfirmMinutes,
     today: deps.today,
     // Per chunk, calls in flight; the shared gate keeps each account within its limit.
     rev: { revio, accounts, policy, concurrency: 8 },

@@ -17,6 +17,12 @@ export interface BulkChangeJob {
   bulkChangeId: number;
 }
 
+export interface CarrierPollJob {
+  bulkChangeId: number;
+  /** How many polls came before (older jobs have none): the next one waits twice as long. */
+  round?: number;
+}
+
 export async function registerBulkChangeTasks(
   queue: JobQueue,
   services: { processing: ProcessingService; lifecycle: LifecycleService },
@@ -28,7 +34,16 @@ export async function registerBulkChangeTasks(
   await queue.work<BulkChangeJob>('bulk-change.finish', 1, async ({ data }) => {
     await services.lifecycle.finish(data.bulkChangeId);
   });
-  await queue.work<BulkChangeJob>('carrier.poll', 1, async ({ data }) =>
-    services.processing.pollCarrier(data.bulkChangeId),
+  await queue.work<CarrierPollJob>('carrier.poll', 1, async ({ data }) =>
+    services.processing.pollCarrier(data.bulkChangeId, data.round ?? 0),
   );
+  await queue.work<ChunkJob>('bulk-change.chunk-failed', 1, async ({ data, output }) => {
+    await services.processing.abandonChunk(data.bulkChangeId, data.chunk, lastErrorOf(output));
+  });
+}
+
+/** pg-boss keeps a failed job's error as its output (serialised: message, stack …). */
+function lastErrorOf(output: unknown): string {
+  const message = (output as { message?: unknown } | null | undefined)?.message;
+  return typeof message === 'string' && message ? message : 'no error recorded';
 }

@@ -20,22 +20,47 @@ export interface QueueDefinition {
   retryBackoff: boolean;
   /** A job active longer than this is presumed dead (its worker crashed) and is retried. */
   expireInSeconds: number;
+  /** `short`: at most one job per singleton key waits in the queue (further sends are dropped). */
+  policy?: 'standard' | 'short';
+  /** Where a job goes once its last retry failed (with its data and last error), to end its work. */
+  deadLetter?: QueueName;
 }
 
+/** Declared in creation order: a dead-letter queue before the queue that names it. */
 export const QUEUES = {
-  /** Process one chunk of a bulk change's work orders. */
+  /** A chunk job that ran out of retries: its open work orders end in error, saying why. */
+  'bulk-change.chunk-failed': {
+    retryLimit: 100,
+    retryDelaySeconds: 5,
+    retryBackoff: true,
+    expireInSeconds: 300,
+  },
+  /**
+   * Process one chunk of a bulk change's work orders. A dead worker's job is handed back within
+   * seconds through its released chunk lock (`resumeAbandonedChunks`); the expiry is the backstop.
+   */
   'bulk-change.process-chunk': {
     retryLimit: 20,
     retryDelaySeconds: 2,
     retryBackoff: true,
     expireInSeconds: 300,
+    deadLetter: 'bulk-change.chunk-failed',
   },
   /** Finish a bulk change once nothing is open: status, history/link sync, notifications. */
   'bulk-change.finish': { retryLimit: 20, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 300 },
   /** Deliver one notification (webhook or e-mail) with backoff. */
   'notification.deliver': { retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 120 },
-  /** Poll a carrier for asynchronous results nobody called back about. */
-  'carrier.poll': { retryLimit: 50, retryDelaySeconds: 10, retryBackoff: true, expireInSeconds: 120 },
+  /**
+   * Poll a carrier for asynchronous results nobody called back about. Each poll queues the next
+   * one while results are pending (so retries are for failures only); one queued per bulk change.
+   */
+  'carrier.poll': {
+    retryLimit: 20,
+    retryDelaySeconds: 10,
+    retryBackoff: true,
+    expireInSeconds: 120,
+    policy: 'short',
+  },
   /** Apply customer rate plan changes whose effective date has come. */
   'rate-plan.apply-scheduled': {
     retryLimit: 5,
@@ -45,10 +70,19 @@ export const QUEUES = {
   },
 } as const satisfies Record<string, QueueDefinition>;
 
-export type QueueName = keyof typeof QUEUES;
+// Spelled out (not `keyof typeof QUEUES`): QueueDefinition names a queue itself (deadLetter).
+export type QueueName =
+  | 'bulk-change.chunk-failed'
+  | 'bulk-change.process-chunk'
+  | 'bulk-change.finish'
+  | 'notification.deliver'
+  | 'carrier.poll'
+  | 'rate-plan.apply-scheduled';
 
 export interface EnqueueOptions {
   startAfter?: Date | number;
+  /** Overrides the queue's retry limit for this job (tests drive a job to its last retry). */
+  retryLimit?: number;
   /** pg-boss singleton key: at most one queued job per key. */
   singletonKey?: string;
   priority?: number;
@@ -57,6 +91,8 @@ export interface EnqueueOptions {
 export interface JobContext<T> {
   id: string;
   data: T;
+  /** What the job's last failure left (a dead-letter job carries its original's last error). */
+  output?: unknown;
 }
 
 export interface JobQueue {
@@ -81,6 +117,13 @@ export interface JobQueue {
    * by a supervising process's pg-boss clock, once per tick whatever the number of workers.
    */
   schedule(name: QueueName, cron: string, data: object): Promise<void>;
+  /**
+   * Runs `task` every `seconds` in this process until `stop()`; for upkeep that must react in
+   * seconds (pg-boss's cron ticks once a minute). A failure is reported, and the next tick runs.
+   */
+  repeat(seconds: number, task: () => Promise<unknown>): void;
+  /** Fails these active jobs now (pg-boss retries them per the queue's policy). */
+  fail(name: QueueName, ids: string[], reason: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -112,14 +155,18 @@ export async function installQueues(connectionString: string): Promise<void> {
 
 async function createQueues(boss: PgBoss): Promise<void> {
   for (const [name, def] of Object.entries(QUEUES) as [QueueName, QueueDefinition][]) {
-    // create_queue is ON CONFLICT DO NOTHING: idempotent across processes.
-    await boss.createQueue(name, {
-      name,
+    const policy = {
       retryLimit: def.retryLimit,
       retryDelay: def.retryDelaySeconds,
       retryBackoff: def.retryBackoff,
       expireInSeconds: def.expireInSeconds,
-    });
+      policy: def.policy ?? 'standard',
+      ...(def.deadLetter ? { deadLetter: def.deadLetter } : {}),
+    };
+    // create_queue is ON CONFLICT DO NOTHING: idempotent across processes. The update brings a
+    // queue created by an older simbind to today's policy (dead letter, singleton policy).
+    await boss.createQueue(name, { name, ...policy });
+    await boss.updateQueue(name, { name, ...policy });
   }
 }
 
@@ -142,6 +189,7 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
   await createQueues(boss);
 
   const workerIds: string[] = [];
+  const timers: NodeJS.Timeout[] = [];
   const through = (executor: Executor) => ({
     async executeSql(text: string, values: unknown[]) {
       const result = await executor.executeQuery(CompiledQuery.raw(text, values));
@@ -158,6 +206,7 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
         retryBackoff: def.retryBackoff,
         expireInSeconds: def.expireInSeconds,
         ...(enqueueOptions.startAfter !== undefined ? { startAfter: enqueueOptions.startAfter } : {}),
+        ...(enqueueOptions.retryLimit !== undefined ? { retryLimit: enqueueOptions.retryLimit } : {}),
         ...(enqueueOptions.singletonKey !== undefined ? { singletonKey: enqueueOptions.singletonKey } : {}),
         ...(enqueueOptions.priority !== undefined ? { priority: enqueueOptions.priority } : {}),
         db: through(executor),
@@ -179,9 +228,10 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
       for (let slot = 0; slot < concurrency; slot += 1) {
         const id = await boss.work<object>(
           name,
-          { batchSize: 1, pollingIntervalSeconds: options.pollSeconds },
+          { batchSize: 1, pollingIntervalSeconds: options.pollSeconds, includeMetadata: true },
           async (jobs) => {
-            for (const job of jobs) await handler({ id: job.id, data: job.data as never });
+            for (const job of jobs)
+              await handler({ id: job.id, data: job.data as never, output: job.output });
           },
         );
         workerIds.push(id);
@@ -192,7 +242,30 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
       await boss.schedule(name, cron, data, { tz: 'UTC' });
     },
 
+    repeat(seconds, task) {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        task()
+          .catch((error: unknown) =>
+            options.onError?.(error instanceof Error ? error : new Error(String(error))),
+          )
+          .finally(() => {
+            running = false;
+          });
+      }, seconds * 1000);
+      timer.unref();
+      timers.push(timer);
+    },
+
+    async fail(name, ids, reason) {
+      // One call per job: pg-boss's typings take a reason only for a single id. Few jobs, never devices.
+      for (const id of ids) await boss.fail(name, id, { message: reason });
+    },
+
     async stop() {
+      for (const timer of timers.splice(0)) clearInterval(timer);
       // graceful: wait for running handlers to finish their current job before closing.
       await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
     },

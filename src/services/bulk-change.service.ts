@@ -4,6 +4,7 @@ import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts'
 import type { BulkChangeStatus, WorkOrderStatus } from '../db/schema.ts';
 import { NotFoundError } from '../errors.ts';
 import { decodeCursor, isIdCursor, toPage, type Page } from '../http/pagination.ts';
+import { actionsOf, type BulkChangeAction } from './bulk-change-actions.ts';
 import { mayAccessCustomer, type Principal } from './principal.ts';
 
 /**
@@ -25,7 +26,11 @@ export interface BulkChangeView {
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /** When a cancel was requested (the devices already begun still finish all their steps). */
+  cancelRequestedAt: string | null;
   counts: StatusCounts;
+  /** What the caller may do now; the same rule guards the actions themselves. */
+  actions: BulkChangeAction[];
 }
 
 export interface WorkOrderView {
@@ -89,6 +94,15 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
     return row;
   }
 
+  async function views(principal: Principal, rows: repo.BulkChangeRow[]): Promise<BulkChangeView[]> {
+    const ids = rows.map((r) => r.id);
+    const [counts, retryable] = await Promise.all([
+      repo.countWorkOrders(db, ids),
+      repo.countRetryable(db, ids),
+    ]);
+    return rows.map((row) => toView(principal, row, counts.get(row.id)!, retryable.get(row.id)!));
+  }
+
   return {
     async list(principal, query) {
       const cursor = decodeCursor(query.cursor, isIdCursor);
@@ -100,20 +114,12 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
         limit: query.limit + 1,
       });
       const page = toPage(rows, query.limit, (row) => ({ id: row.id }));
-      const counts = await repo.countWorkOrders(
-        db,
-        page.items.map((r) => r.id),
-      );
-      return {
-        items: page.items.map((row) => toView(row, counts.get(row.id)!)),
-        nextCursor: page.nextCursor,
-      };
+      return { items: await views(principal, page.items), nextCursor: page.nextCursor };
     },
 
     async get(principal, id) {
-      const row = await visible(principal, id);
-      const counts = await repo.countWorkOrders(db, [id]);
-      return toView(row, counts.get(id)!);
+      const [view] = await views(principal, [await visible(principal, id)]);
+      return view!;
     },
 
     async devices(principal, id, query) {
@@ -173,7 +179,19 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
   };
 }
 
-function toView(row: repo.BulkChangeRow, counts: StatusCounts): BulkChangeView {
+function toView(
+  principal: Principal,
+  row: repo.BulkChangeRow,
+  counts: StatusCounts,
+  retryable: number,
+): BulkChangeView {
+  const facts = {
+    id: row.id,
+    status: row.status,
+    cancelRequested: row.cancel_requested_at !== null,
+    counts,
+    retryable,
+  };
   return {
     id: row.id,
     changeType: row.change_type,
@@ -187,7 +205,9 @@ function toView(row: repo.BulkChangeRow, counts: StatusCounts): BulkChangeView {
     createdAt: row.created_at.toISOString(),
     startedAt: row.started_at?.toISOString() ?? null,
     completedAt: row.completed_at?.toISOString() ?? null,
+    cancelRequestedAt: row.cancel_requested_at?.toISOString() ?? null,
     counts,
+    actions: actionsOf(principal, facts),
   };
 }
 

@@ -1,16 +1,25 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import type { Executor } from '../db/database.ts';
 import {
+  countRetryable,
   countWorkOrders,
   findBulkChange,
   type StatusCounts,
 } from '../db/repositories/bulk-change.repository.ts';
 import * as lifecycle from '../db/repositories/lifecycle.repository.ts';
+import * as processingRepo from '../db/repositories/processing.repository.ts';
+import { cancelRefusal, retryRefusal, type ActionFacts } from './bulk-change-actions.ts';
+import { endCarrierWaits } from './processing/carrier-results.ts';
+import { contextOf } from './processing/step-kit.ts';
 import type { BulkChangeStatus } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { CompletionStatus, NotificationService } from './notification.service.ts';
 import { assertMayChange, mayAccessCustomer, type Principal } from './principal.ts';
+
+const CANCELLED_WAIT =
+  "Bulk change cancelled while waiting for ThingSpace to confirm the rate plan change (request {request}); the device's other steps are done: check its rate plan at the carrier.";
 
 /**
  * A bulk change's life after submission: finished once (final status, service links, completion
@@ -45,6 +54,23 @@ export function createLifecycleService(deps: {
     if (!row || !mayAccessCustomer(principal, row.customer_id))
       throw new NotFoundError(`Bulk change ${id} not found.`);
     return row;
+  }
+
+  /** The facts the action rules read, under the bulk change's row lock (inside `trx`). */
+  async function factsOf(trx: Executor, id: number): Promise<ActionFacts> {
+    const row = await trx
+      .selectFrom('bulk_change')
+      .select(['status', 'cancel_requested_at'])
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    return {
+      id,
+      status: row.status,
+      cancelRequested: row.cancel_requested_at !== null,
+      counts: (await countWorkOrders(trx, [id])).get(id)!,
+      retryable: (await countRetryable(trx, [id])).get(id)!,
+    };
   }
 
   async function summary(id: number) {
@@ -82,43 +108,40 @@ export function createLifecycleService(deps: {
     },
 
     async retryFailed(principal, id) {
-      const row = await changeable(principal, id);
-      if (row.status !== 'PROCESSED_WITH_ERRORS' && row.status !== 'ERROR') {
-        throw new ConflictError(
-          `Bulk change ${id} is ${row.status}: only a finished bulk change with failures can be retried.`,
-        );
-      }
+      await changeable(principal, id);
       const reopened = await db.transaction().execute(async (trx) => {
+        const refusal = retryRefusal(await factsOf(trx, id));
+        if (refusal) return refusal;
         const chunks = await lifecycle.reopenRetryable(trx, id, deps.config.worker.chunkSize);
-        if (chunks.length === 0) return false;
         await lifecycle.reopenBulkChange(trx, id);
         await deps.queue.enqueueMany(
           trx,
           'bulk-change.process-chunk',
           chunks.map((chunk) => ({ bulkChangeId: id, chunk })),
         );
-        return true;
+        return undefined;
       });
-      if (!reopened) {
-        throw new ConflictError(
-          `Bulk change ${id} has no failure that a retry can fix (ineligible devices and refusals by the remote system stay failed).`,
-        );
-      }
+      if (reopened) throw new ConflictError(reopened);
       return summary(id);
     },
 
     async cancel(principal, id) {
-      const row = await changeable(principal, id);
-      if (row.status !== 'NEW' && row.status !== 'PROCESSING') {
-        throw new ConflictError(
-          `Bulk change ${id} is ${row.status}: only an open bulk change can be cancelled.`,
-        );
-      }
-      await db.transaction().execute(async (trx) => {
-        await lifecycle.cancelOpen(trx, id);
-        // Devices in flight finish their current step; the worker finishes the bulk change then.
+      await changeable(principal, id);
+      const refusal = await db.transaction().execute(async (trx) => {
+        // The row lock orders this cancel with the finish step and with other cancels.
+        const refused = cancelRefusal(await factsOf(trx, id));
+        if (refused) return refused;
+        const bc = await processingRepo.loadBulkChange(trx, id);
+        await lifecycle.cancelPending(trx, id);
+        // What waits for a carrier's confirmation has done all its steps; it stops waiting now.
+        await endCarrierWaits(trx, contextOf(bc!, principal.email), 'all', CANCELLED_WAIT);
+        await lifecycle.markCancelRequested(trx, id);
+        // Devices in flight finish all their steps; the worker finishes the bulk change after them
+        // (and this job finishes it at once when none are in flight).
         await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId: id });
+        return undefined;
       });
+      if (refusal) throw new ConflictError(refusal);
       return summary(id);
     },
   };

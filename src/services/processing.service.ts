@@ -1,7 +1,13 @@
 import type { ThingSpaceClient } from '../clients/thingspace.client.ts';
 import type { Database } from '../db/database.ts';
 import * as repo from '../db/repositories/processing.repository.ts';
-import type { ChunkContext, WorkItem } from '../db/repositories/processing.repository.ts';
+import * as carrierWaits from '../db/repositories/carrier-wait.repository.ts';
+import * as openWork from '../db/repositories/open-work.repository.ts';
+import type {
+  BulkChangeContextRow,
+  ChunkContext,
+  WorkItem,
+} from '../db/repositories/processing.repository.ts';
 import { RetryableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { AssignmentOptions } from './assignment/request.ts';
@@ -30,8 +36,19 @@ export interface ProcessingService {
    * is known to wait for yet are kept, and applied when the wait is recorded.
    */
   completeCarrierRequests(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number>;
-  /** Asks ThingSpace about the bulk change's waiting requests; throws RetryableError while some are pending. */
-  pollCarrier(bulkChangeId: number): Promise<void>;
+  /** Ends overdue carrier waits, asks ThingSpace about the others, and queues the next poll while any wait. */
+  pollCarrier(bulkChangeId: number, round: number): Promise<void>;
+  /**
+   * The exit of a chunk job that ran out of retries: its open work orders end ERROR / internal
+   * with the last error (retryable by "retry failed"). Throws RetryableError while a live worker
+   * still holds the chunk.
+   */
+  abandonChunk(bulkChangeId: number, chunk: number, lastError: string): Promise<number>;
+  /**
+   * Hands the chunk jobs of dead workers (active in the queue, lock released) back to the queue at
+   * once, so another worker resumes them within seconds rather than after the job's expiry.
+   */
+  resumeAbandonedChunks(): Promise<number>;
 }
 
 export type { CarrierResult } from './processing/carrier-results.ts';
@@ -43,6 +60,8 @@ export interface ProcessingDeps {
   carrier: Omit<CarrierStepDeps, 'db'>;
   thingspace: ThingSpaceClient;
   accounts: IntegrationAccounts;
+  /** How long a device waits for a carrier's asynchronous confirmation (CARRIER_CONFIRM_MINUTES). */
+  carrierConfirmMinutes: number;
   /** Today as yyyy-MM-dd; tests pin it. */
   today?: () => string;
   workerName?: string;
@@ -52,6 +71,11 @@ const LOG_OWNERSHIP_REV = 'Create Rev.io Service: Update AMOP';
 const LOG_OWNERSHIP_AMOP = 'AMOP Customer Assignment';
 const LOG_PLAN_NOW = 'AMOP Customer Rate Plan/Rate Pool Assignment';
 const LOG_PLAN_LATER = 'Associate Customer: Update AMOP Customer Rate Plan';
+const LOG_GAVE_UP = 'Processing: gave up';
+/** A fetched chunk job takes its lock within milliseconds; one without a lock after this is orphaned. */
+const ABANDONED_GRACE_SECONDS = 10;
+/** Local steps only: the whole chunk is one group (a chunk is at most CHUNK_SIZE ≤ 10,000). */
+const LOCAL_GROUP_SIZE = 10_000;
 
 export function createProcessingService(deps: ProcessingDeps): ProcessingService {
   const { db } = deps;
@@ -65,6 +89,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     result: StepResult,
   ): Promise<WorkItem[]> {
     await db.transaction().execute(async (trx) => {
+      await result.record?.(trx);
       await repo.insertLogs(trx, ctx, result.logs);
       await repo.failWorkOrders(trx, result.failures);
       await repo.markStepDone(trx, result.succeeded, step);
@@ -74,16 +99,6 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     return alive
       .filter((item) => !failed.has(item.id))
       .map((item) => (done.has(item.id) ? { ...item, stepsDone: [...item.stepsDone, step] } : item));
-  }
-
-  /** Between steps: a cancelled bulk change stops here for the devices still in flight. */
-  async function stopIfCancelled(bulkChangeId: number, alive: WorkItem[]): Promise<boolean> {
-    if (!(await repo.isCancelRequested(db, bulkChangeId))) return false;
-    await repo.cancelRemaining(
-      db,
-      alive.map((item) => item.id),
-    );
-    return true;
   }
 
   async function finishIfDone(bulkChangeId: number): Promise<void> {
@@ -96,25 +111,46 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
 
   const carrierResults = createCarrierResults({
     db,
+    queue: deps.queue,
+    confirmMinutes: deps.carrierConfirmMinutes,
     thingspace: deps.thingspace,
     accounts: deps.accounts,
     policy: deps.rev.policy,
     finishIfDone,
   });
 
+  /**
+   * A chunk goes group by group: a claimed group is finished through all its steps, and a cancel
+   * takes effect between groups (it cancels what is still PENDING). With an external step, groups
+   * are small, so a cancel or a progress bar moves within seconds; purely local work (the AMOP
+   * path, set-based SQL) takes the whole chunk at once.
+   */
   async function runChunk(bulkChangeId: number, chunk: number): Promise<void> {
     const bc = await repo.loadBulkChange(db, bulkChangeId);
     if (!bc) return;
-    const items = await repo.claimChunk(db, bulkChangeId, chunk);
-    if (items.length === 0) return finishIfDone(bulkChangeId);
     const options = bc.options as AssignmentOptions;
     const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
+    const external = options.createRevService || options.addCarrierRatePlan;
+    const groupSize = external ? deps.rev.concurrency * 4 : LOCAL_GROUP_SIZE;
+    for (;;) {
+      const group = await repo.claimGroup(db, bulkChangeId, chunk, groupSize);
+      if (group.length === 0) break;
+      await runGroup(bc, ctx, options, group);
+    }
+    await finishIfDone(bulkChangeId);
+  }
+
+  async function runGroup(
+    bc: BulkChangeContextRow,
+    ctx: ChunkContext,
+    options: AssignmentOptions,
+    items: WorkItem[],
+  ): Promise<void> {
     let alive = items;
 
     if (options.createRevService) {
       const result = await runRevServiceStep({ ...deps.rev, db }, ctx, options, alive);
       alive = await commitStep(ctx, alive, 'rev_service', result);
-      if (await stopIfCancelled(bulkChangeId, alive)) return finishIfDone(bulkChangeId);
     }
 
     const ownership = alive.filter((item) => !item.stepsDone.includes('ownership'));
@@ -137,7 +173,6 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
         'ownership',
       );
     });
-    if (await stopIfCancelled(bulkChangeId, alive)) return finishIfDone(bulkChangeId);
 
     if (options.addCustomerRatePlan && options.customerRatePlan) {
       const todo = alive.filter((item) => !item.stepsDone.includes('customer_rate_plan'));
@@ -171,7 +206,6 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           'customer_rate_plan',
         );
       });
-      if (await stopIfCancelled(bulkChangeId, alive)) return finishIfDone(bulkChangeId);
     }
 
     let waiting: { id: number; requestId: string }[] = [];
@@ -184,29 +218,26 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
         alive,
       );
       const succeeded = new Set(result.succeeded);
-      await repo.applyCarrierPlan(
-        db,
-        ctx,
-        alive.filter((item) => succeeded.has(item.id)).map((item) => item.deviceId),
-        { ratePlan: plan.ratePlan, communicationPlan: plan.communicationPlan ?? null },
-      );
+      const confirmed = alive.filter((item) => succeeded.has(item.id)).map((item) => item.deviceId);
+      // The device row and its history are written with the step's log and "step done": a kill
+      // in between cannot leave a plan recorded twice or a step done without its record.
+      result.record = (trx) =>
+        repo.applyCarrierPlan(trx, ctx, confirmed, {
+          ratePlan: plan.ratePlan,
+          communicationPlan: plan.communicationPlan ?? null,
+        });
       alive = await commitStep(ctx, alive, CARRIER_STEP, result);
       waiting = result.waiting;
       if (waiting.length > 0) {
-        await repo.markWaitingForCarrier(db, waiting);
+        await carrierWaits.markWaitingForCarrier(db, waiting, deps.carrierConfirmMinutes);
         // Results that arrived before the wait was recorded are in the inbox already.
-        const early = await repo.findCarrierResults(
+        const early = await carrierWaits.findCarrierResults(
           db,
           waiting.map((w) => w.requestId),
         );
         await carrierResults.complete(early, 'callback');
-        // The callback usually answers first; the poll is the safety net.
-        await deps.queue.enqueue(
-          db,
-          'carrier.poll',
-          { bulkChangeId },
-          { startAfter: 30, singletonKey: `poll-${bulkChangeId}` },
-        );
+        // The callback usually answers first; the poll is the safety net (one queued per bulk change).
+        await carrierResults.schedulePoll(bc.id, 30);
       }
     }
 
@@ -215,32 +246,76 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       db,
       alive.filter((item) => !waitingIds.has(item.id)).map((item) => item.id),
     );
-    await finishIfDone(bulkChangeId);
   }
 
-  const this_: ProcessingService = {
-    async processChunk(bulkChangeId, chunk) {
-      // A session lock held for the whole run on its own connection: if this worker dies, the
-      // connection closes and PostgreSQL releases the lock, so the retried job can take over.
-      await db.connection().execute(async (conn) => {
-        if (!(await repo.tryLockChunk(conn, bulkChangeId, chunk))) {
-          throw new RetryableError(
-            `chunk ${chunk} of bulk change ${bulkChangeId} is being processed elsewhere`,
-            {
-              system: 'worker',
-            },
+  /**
+   * Runs `fn` holding the chunk's session lock on its own connection: if this worker dies, the
+   * connection closes and PostgreSQL releases the lock, so another run can take over.
+   */
+  async function withChunkLock<T>(bulkChangeId: number, chunk: number, fn: () => Promise<T>): Promise<T> {
+    return db.connection().execute(async (conn) => {
+      if (!(await repo.tryLockChunk(conn, bulkChangeId, chunk))) {
+        throw new RetryableError(
+          `chunk ${chunk} of bulk change ${bulkChangeId} is being processed elsewhere`,
+          {
+            system: 'worker',
+          },
+        );
+      }
+      try {
+        return await fn();
+      } finally {
+        await repo.unlockChunk(conn, bulkChangeId, chunk);
+      }
+    });
+  }
+
+  return {
+    processChunk: (bulkChangeId, chunk) =>
+      withChunkLock(bulkChangeId, chunk, () => runChunk(bulkChangeId, chunk)),
+
+    async abandonChunk(bulkChangeId, chunk, lastError) {
+      const bc = await repo.loadBulkChange(db, bulkChangeId);
+      if (!bc) return 0;
+      const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
+      const message = `Processing gave up after the queue's last retry: ${lastError}`;
+      const ended = await withChunkLock(bulkChangeId, chunk, () =>
+        db.transaction().execute(async (trx) => {
+          const rows = await openWork.endOpenWorkOrdersOfChunk(trx, bulkChangeId, chunk, message);
+          await repo.insertLogs(
+            trx,
+            ctx,
+            rows.map((w) => ({
+              workOrderId: w.id,
+              deviceId: w.deviceId,
+              description: LOG_GAVE_UP,
+              requestText: null,
+              responseStatus: null,
+              responseText: null,
+              hasError: true,
+              errorText: message,
+            })),
           );
-        }
-        try {
-          await runChunk(bulkChangeId, chunk);
-        } finally {
-          await repo.unlockChunk(conn, bulkChangeId, chunk);
-        }
-      });
+          return rows.length;
+        }),
+      );
+      await finishIfDone(bulkChangeId);
+      return ended;
+    },
+
+    async resumeAbandonedChunks() {
+      const jobs = await openWork.findAbandonedChunkJobs(db, ABANDONED_GRACE_SECONDS);
+      if (jobs.length > 0) {
+        await deps.queue.fail(
+          'bulk-change.process-chunk',
+          jobs,
+          'its worker is gone (the chunk lock was released)',
+        );
+      }
+      return jobs.length;
     },
 
     completeCarrierRequests: (results, via) => carrierResults.complete(results, via),
-    pollCarrier: (bulkChangeId) => carrierResults.poll(bulkChangeId),
+    pollCarrier: (bulkChangeId, round) => carrierResults.poll(bulkChangeId, round),
   };
-  return this_;
 }

@@ -153,45 +153,71 @@ describe('when Rev.io misbehaves', () => {
 });
 
 describe('cancel', () => {
-  it('stops the devices not yet started; those in flight finish their step', async () => {
-    const devices = await freeDevices(world.database.pool, fleet.jasper, 300);
-    await fault('jasper', { method: 'PUT', latencyMs: 40 });
-    const res = await postAssignment(world.app, admin, {
-      serviceProviderId: fleet.jasper,
-      customerId: fleet.amopCustomer.id,
-      devices,
-      addCarrierRatePlan: true,
-      carrierRatePlan: { ratePlan: 'IOT-100MB' },
-    });
-    const id = res.json<{ id: number }>().id;
-    // wait until a worker has started on it
-    for (let i = 0; i < 100; i += 1) {
-      const [row] = await q<{ status: string }>('SELECT status FROM bulk_change WHERE id = $1', [id]);
-      if (row!.status === 'PROCESSING') break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  it('takes effect between devices: each device has all its steps or none, and the counts say which', async () => {
+    const devices = await freeDevices(world.database.pool, fleet.thingspace, 300);
+    await fault('revio', { method: 'POST', path: '/v1/Services', latencyMs: 40 });
+    const id = await submitRev(devices);
+    // wait until some devices are done, then cancel mid-way
+    for (let i = 0; i < 300; i += 1) {
+      const [row] = await q<{ n: number }>(
+        "SELECT count(*)::int AS n FROM bulk_change_device WHERE bulk_change_id = $1 AND status = 'PROCESSED'",
+        [id],
+      );
+      if (row!.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    const before = await world.app.inject({
+      method: 'GET',
+      url: `/api/v1/bulk-changes/${id}`,
+      headers: admin,
+    });
+    expect(before.json<{ actions: string[] }>().actions).toContain('cancel');
     const cancel = await world.app.inject({
       method: 'POST',
       url: `/api/v1/bulk-changes/${id}/cancel`,
       headers: admin,
     });
     expect(cancel.statusCode, cancel.body).toBe(202);
+    const after = await world.app.inject({
+      method: 'GET',
+      url: `/api/v1/bulk-changes/${id}`,
+      headers: admin,
+    });
+    const afterView = after.json<{ actions: string[]; cancelRequestedAt: string | null }>();
+    expect(afterView.actions).toEqual([]);
+    expect(afterView.cancelRequestedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(await waitForFinish(world, id)).toBe('CANCELLED');
 
-    const [counts] = await q<{ processed: number; cancelled: number; open: number }>(
-      `SELECT count(*) FILTER (WHERE status = 'PROCESSED')::int AS processed, count(*) FILTER (WHERE status = 'CANCELLED')::int AS cancelled,
-              count(*) FILTER (WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER'))::int AS open
-       FROM bulk_change_device WHERE bulk_change_id = $1`,
+    const rows = await q<{ iccid: string; status: string; steps_done: string[]; owner: number | null }>(
+      `SELECT w.iccid, w.status, w.steps_done, dt.customer_id AS owner
+       FROM bulk_change_device w LEFT JOIN device_tenant dt ON dt.device_id = w.device_id AND dt.tenant_id = w.tenant_id
+       WHERE w.bulk_change_id = $1`,
       [id],
     );
-    expect(counts!.open).toBe(0);
-    expect(counts!.cancelled).toBeGreaterThanOrEqual(100);
-    expect(counts!.processed + counts!.cancelled).toBe(300);
-    // a cancelled device got no carrier plan change
-    const jasperEdits = (await world.sims.jasper.inject({ method: 'GET', url: '/__sim/requests' })).json<
-      { method: string }[]
-    >();
-    expect(jasperEdits.filter((r) => r.method === 'PUT').length).toBeLessThanOrEqual(counts!.processed + 10);
+    const processed = rows.filter((r) => r.status === 'PROCESSED');
+    const cancelled = rows.filter((r) => r.status === 'CANCELLED');
+    expect(processed.length + cancelled.length).toBe(300);
+    expect(processed.length).toBeGreaterThan(0);
+    expect(cancelled.length).toBeGreaterThan(0);
+    // all steps for a processed device: its Rev.io service, and the customer owns it
+    const services = servicesPerIccid();
+    for (const r of processed) {
+      expect(r.steps_done).toEqual(['rev_service', 'ownership']);
+      expect(services.get(r.iccid)).toBe(1);
+      expect(r.owner).toBe(fleet.revCustomer.id);
+    }
+    // none for a cancelled one: no service in Rev.io (not billed), no ownership
+    for (const r of cancelled) {
+      expect(r.steps_done).toEqual([]);
+      expect(services.get(r.iccid)).toBeUndefined();
+      expect(r.owner).not.toBe(fleet.revCustomer.id);
+    }
+    expect(revioSimState(world.sims.revio).services.length).toBe(processed.length);
+    const [stats] = await q<{ counts: { processed: number; cancelled: number } }>(
+      "SELECT stats->'counts' AS counts FROM bulk_change WHERE id = $1",
+      [id],
+    );
+    expect(stats!.counts).toMatchObject({ processed: processed.length, cancelled: cancelled.length });
 
     const again = await world.app.inject({
       method: 'POST',
@@ -200,6 +226,31 @@ describe('cancel', () => {
     });
     expect(again.statusCode).toBe(409);
   }, 180_000);
+
+  it('answers that nothing is left to cancel once every device has begun, and the change ends PROCESSED', async () => {
+    const devices = await freeDevices(world.database.pool, fleet.thingspace, 5);
+    await fault('revio', { method: 'POST', path: '/v1/Services', latencyMs: 1500 });
+    const id = await submitRev(devices);
+    // all 5 fit in one group: once claimed, every device has begun
+    for (let i = 0; i < 200; i += 1) {
+      const [row] = await q<{ n: number }>(
+        "SELECT count(*)::int AS n FROM bulk_change_device WHERE bulk_change_id = $1 AND status = 'PROCESSING'",
+        [id],
+      );
+      if (row!.n === 5) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const view = await world.app.inject({ method: 'GET', url: `/api/v1/bulk-changes/${id}`, headers: admin });
+    expect(view.json<{ actions: string[] }>().actions).toEqual([]);
+    const cancel = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/bulk-changes/${id}/cancel`,
+      headers: admin,
+    });
+    expect(cancel.statusCode).toBe(409);
+    expect(cancel.json<{ error: { message: string } }>().error.message).toMatch(/Nothing left to cancel/);
+    expect(await waitForFinish(world, id)).toBe('PROCESSED');
+  }, 60_000);
 });
 
 describe('a customer rate plan dated in the future', () => {

@@ -214,6 +214,24 @@ export async function countWorkOrders(
   return result;
 }
 
+/**
+ * Failed work orders that "retry failed" would re-open: retryable, and the device not taken by
+ * another open bulk change meanwhile (the same condition as the re-open itself).
+ */
+export async function countRetryable(db: Executor, bulkChangeIds: number[]): Promise<Map<number, number>> {
+  const result = new Map<number, number>(bulkChangeIds.map((id) => [id, 0]));
+  if (bulkChangeIds.length === 0) return result;
+  const { rows } = await sql<{ bulk_change_id: number; n: number }>`
+    SELECT w.bulk_change_id, count(*)::int AS n FROM bulk_change_device w
+    WHERE w.bulk_change_id = ANY(${bulkChangeIds}::bigint[]) AND w.status = 'ERROR' AND w.retryable
+      AND NOT EXISTS (SELECT 1 FROM bulk_change_device o WHERE o.device_id = w.device_id
+                      AND o.status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER'))
+    GROUP BY w.bulk_change_id
+  `.execute(db);
+  for (const row of rows) result.set(row.bulk_change_id, row.n);
+  return result;
+}
+
 export function emptyCounts(): StatusCounts {
   return { total: 0, pending: 0, processing: 0, waiting: 0, processed: 0, error: 0, cancelled: 0 };
 }
@@ -230,6 +248,7 @@ export const BULK_CHANGE_COLUMNS = [
   'b.created_at',
   'b.started_at',
   'b.completed_at',
+  'b.cancel_requested_at',
   'b.source',
 ] as const;
 

@@ -108,13 +108,17 @@ export async function reopenBulkChange(db: Executor, bulkChangeId: number): Prom
   `.execute(db);
 }
 
-/** Cancels what has not started; returns how many work orders were cancelled. */
-export async function cancelOpen(db: Executor, bulkChangeId: number): Promise<number> {
-  await sql`UPDATE bulk_change SET cancel_requested_at = now() WHERE id = ${bulkChangeId}`.execute(db);
+/** Cancels the work orders not yet claimed by a worker; returns how many. */
+export async function cancelPending(db: Executor, bulkChangeId: number): Promise<number> {
   const result = await sql`
     UPDATE bulk_change_device SET status = 'CANCELLED', message = 'Cancelled before processing.', processed_at = now(),
                                   updated_at = now()
     WHERE bulk_change_id = ${bulkChangeId} AND status = 'PENDING'
   `.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/** The final status says CANCELLED (with exact counts of what was done) once nothing is open. */
+export async function markCancelRequested(db: Executor, bulkChangeId: number): Promise<void> {
+  await sql`UPDATE bulk_change SET cancel_requested_at = now() WHERE id = ${bulkChangeId}`.execute(db);
 }

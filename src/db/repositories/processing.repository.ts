@@ -62,21 +62,37 @@ export async function loadBulkChange(db: Executor, id: number) {
 export type BulkChangeContextRow = NonNullable<Awaited<ReturnType<typeof loadBulkChange>>>;
 
 /**
- * Claims a chunk's open work orders. PROCESSING ones are taken again: they belong to a run that
- * died (the caller holds the chunk's advisory lock, so no live run owns them).
+ * Claims the chunk's next group of work orders (PENDING → PROCESSING): a claimed device has begun
+ * and goes through all its steps; one left PENDING can still be cancelled. PROCESSING ones come
+ * first: they belong to a run that died (the caller holds the chunk's advisory lock, so no live run
+ * owns them). A cancel and a claim serialise on the rows' locks, so each device is either claimed
+ * or cancelled, never both.
  */
-export async function claimChunk(db: Executor, bulkChangeId: number, chunk: number): Promise<WorkItem[]> {
+export async function claimGroup(
+  db: Executor,
+  bulkChangeId: number,
+  chunk: number,
+  limit: number,
+): Promise<WorkItem[]> {
   await sql`
     UPDATE bulk_change SET status = 'PROCESSING', started_at = coalesce(started_at, now())
     WHERE id = ${bulkChangeId} AND status = 'NEW'
   `.execute(db);
   const { rows } = await sql<WorkItem>`
-    UPDATE bulk_change_device
-    SET status = 'PROCESSING', started_at = coalesce(started_at, now()), attempts = attempts + 1, updated_at = now()
-    WHERE bulk_change_id = ${bulkChangeId} AND chunk = ${chunk} AND status IN ('PENDING', 'PROCESSING')
-    RETURNING id, device_id AS "deviceId", iccid, msisdn, request, steps_done AS "stepsDone", attempts
+    WITH next AS (
+      SELECT id FROM bulk_change_device
+      WHERE bulk_change_id = ${bulkChangeId} AND chunk = ${chunk} AND status IN ('PENDING', 'PROCESSING')
+      ORDER BY status = 'PROCESSING' DESC, id
+      LIMIT ${limit}
+      FOR UPDATE
+    )
+    UPDATE bulk_change_device w
+    SET status = 'PROCESSING', started_at = coalesce(w.started_at, now()), attempts = w.attempts + 1, updated_at = now()
+    FROM next
+    WHERE w.id = next.id AND w.status IN ('PENDING', 'PROCESSING')
+    RETURNING w.id, w.device_id AS "deviceId", w.iccid, w.msisdn, w.request, w.steps_done AS "stepsDone", w.attempts
   `.execute(db);
-  return rows;
+  return rows.sort((a, b) => a.id - b.id);
 }
 
 /** Session-level lock of one chunk: held by the live run; released by PostgreSQL if its worker dies. */
@@ -126,37 +142,6 @@ export async function markProcessed(db: Executor, ids: number[]): Promise<void> 
     SET status = 'PROCESSED', error_category = NULL, message = NULL, processed_at = now(), updated_at = now()
     WHERE id = ANY(${ids}::bigint[]) AND status IN ('PROCESSING', 'WAITING_CARRIER')
   `.execute(db);
-}
-
-export async function markWaitingForCarrier(
-  db: Executor,
-  waits: { id: number; requestId: string }[],
-): Promise<void> {
-  if (waits.length === 0) return;
-  await sql`
-    UPDATE bulk_change_device w SET status = 'WAITING_CARRIER', carrier_request_id = x.request_id, updated_at = now()
-    FROM unnest(${waits.map((x) => x.id)}::bigint[], ${waits.map((x) => x.requestId)}::text[]) AS x(id, request_id)
-    WHERE w.id = x.id AND w.status = 'PROCESSING'
-  `.execute(db);
-}
-
-/** Work orders still being worked on; cancelled or finished ones are not. */
-export async function cancelRemaining(db: Executor, ids: number[]): Promise<void> {
-  if (ids.length === 0) return;
-  await sql`
-    UPDATE bulk_change_device SET status = 'CANCELLED', message = 'Cancelled before this step.', processed_at = now(),
-                                  updated_at = now()
-    WHERE id = ANY(${ids}::bigint[]) AND status = 'PROCESSING'
-  `.execute(db);
-}
-
-export async function isCancelRequested(db: Executor, bulkChangeId: number): Promise<boolean> {
-  const row = await db
-    .selectFrom('bulk_change')
-    .select('cancel_requested_at')
-    .where('id', '=', bulkChangeId)
-    .executeTakeFirst();
-  return row?.cancel_requested_at != null;
 }
 
 export interface LogEntry {
@@ -331,69 +316,4 @@ export async function countOpenWorkOrders(db: Executor, bulkChangeId: number): P
     WHERE bulk_change_id = ${bulkChangeId} AND status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')
   `.execute(db);
   return rows[0]?.n ?? 0;
-}
-
-export interface WaitingWorkOrder {
-  bulkChangeId: number;
-  requestId: string;
-  item: WorkItem;
-}
-
-const WAITING_COLUMNS = sql`
-  w.bulk_change_id AS "bulkChangeId", w.carrier_request_id AS "requestId",
-  json_build_object('id', w.id, 'deviceId', w.device_id, 'iccid', w.iccid, 'msisdn', w.msisdn, 'request', w.request,
-                    'stepsDone', w.steps_done, 'attempts', w.attempts) AS item`;
-
-/**
- * Claims the work orders waiting for these requests (back to PROCESSING, inside the caller's
- * transaction): a callback and a poll answering the same request at once cannot both apply it —
- * the second waits for the first's row locks and then finds nothing waiting.
- */
-export async function claimWaitingByRequestIds(
-  db: Executor,
-  requestIds: string[],
-): Promise<WaitingWorkOrder[]> {
-  const { rows } = await sql<WaitingWorkOrder>`
-    UPDATE bulk_change_device w SET status = 'PROCESSING', updated_at = now()
-    WHERE w.carrier_request_id = ANY(${requestIds}::text[]) AND w.status = 'WAITING_CARRIER'
-    RETURNING ${WAITING_COLUMNS}
-  `.execute(db);
-  return rows;
-}
-
-export async function findWaitingInBulkChange(
-  db: Executor,
-  bulkChangeId: number,
-): Promise<WaitingWorkOrder[]> {
-  const { rows } = await sql<WaitingWorkOrder>`
-    SELECT ${WAITING_COLUMNS} FROM bulk_change_device w
-    WHERE w.bulk_change_id = ${bulkChangeId} AND w.status = 'WAITING_CARRIER'
-  `.execute(db);
-  return rows;
-}
-
-export interface StoredCarrierResult {
-  requestId: string;
-  status: 'Success' | 'Failed';
-  faultString?: string;
-}
-
-/** Keeps carrier results, whether or not a work order is known to wait for them yet. */
-export async function storeCarrierResults(db: Executor, results: StoredCarrierResult[]): Promise<void> {
-  if (results.length === 0) return;
-  await sql`
-    INSERT INTO carrier_result (request_id, status, fault_string)
-    SELECT * FROM unnest(${results.map((r) => r.requestId)}::text[], ${results.map((r) => r.status)}::text[],
-                         ${results.map((r) => r.faultString ?? null)}::text[])
-    ON CONFLICT (request_id) DO NOTHING
-  `.execute(db);
-}
-
-export async function findCarrierResults(db: Executor, requestIds: string[]): Promise<StoredCarrierResult[]> {
-  if (requestIds.length === 0) return [];
-  const { rows } = await sql<StoredCarrierResult>`
-    SELECT request_id AS "requestId", status, fault_string AS "faultString"
-    FROM carrier_result WHERE request_id = ANY(${requestIds}::text[])
-  `.execute(db);
-  return rows.map((r) => ({ ...r, faultString: r.faultString ?? undefined }));
 }

@@ -1,7 +1,10 @@
 import type { ThingSpaceClient } from '../../clients/thingspace.client.ts';
 import type { Database } from '../../db/database.ts';
+import type { Executor } from '../../db/database.ts';
+import * as waits from '../../db/repositories/carrier-wait.repository.ts';
 import * as repo from '../../db/repositories/processing.repository.ts';
-import { RetryableError } from '../../errors.ts';
+import type { ChunkContext } from '../../db/repositories/processing.repository.ts';
+import type { JobQueue } from '../../jobs/queue.ts';
 import type { AssignmentOptions } from '../assignment/request.ts';
 import type { IntegrationAccounts } from '../integration-accounts.ts';
 import { LOG_CARRIER, STEP as CARRIER_STEP } from './carrier.step.ts';
@@ -22,11 +25,55 @@ export interface CarrierResult {
 
 export interface CarrierResults {
   complete(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number>;
-  poll(bulkChangeId: number): Promise<void>;
+  /**
+   * Ends the waits past their deadline, asks ThingSpace about the others, and queues the next poll
+   * (later each round, never after the next deadline) while some are still pending.
+   */
+  poll(bulkChangeId: number, round: number): Promise<void>;
+  /** Queues a poll; at most one is queued per bulk change (the queue's `short` policy). */
+  schedulePoll(bulkChangeId: number, afterSeconds: number, round?: number): Promise<void>;
+}
+
+/** First poll after 30 s, then twice as long each round, at most every 15 minutes. */
+const POLL_FIRST_SECONDS = 30;
+const POLL_MAX_SECONDS = 15 * 60;
+
+/**
+ * Ends the bulk change's carrier waits (past their deadline, or all of them) with ERROR /
+ * integration and a change-log entry each, in the caller's transaction.
+ */
+export async function endCarrierWaits(
+  trx: Executor,
+  ctx: ChunkContext,
+  which: 'overdue' | 'all',
+  message: string,
+): Promise<number> {
+  const ended = await waits.endCarrierWaits(trx, ctx.bulkChangeId, which, message);
+  await repo.insertLogs(
+    trx,
+    ctx,
+    ended.map((w) => {
+      const text = message.replace('{request}', w.requestId);
+      return {
+        workOrderId: w.id,
+        deviceId: w.deviceId,
+        description: `${LOG_CARRIER} (not confirmed)`,
+        requestText: null,
+        responseStatus: null,
+        responseText: w.requestId,
+        hasError: true,
+        errorText: text,
+      };
+    }),
+  );
+  return ended.length;
 }
 
 export function createCarrierResults(deps: {
   db: Database;
+  queue: JobQueue;
+  /** CARRIER_CONFIRM_MINUTES, for the message of a wait that ran out. */
+  confirmMinutes: number;
   thingspace: ThingSpaceClient;
   accounts: IntegrationAccounts;
   policy: RetryPolicy;
@@ -36,10 +83,10 @@ export function createCarrierResults(deps: {
 
   async function complete(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number> {
     if (results.length === 0) return 0;
-    await repo.storeCarrierResults(db, results);
+    await waits.storeCarrierResults(db, results);
     const byRequest = new Map(results.map((r) => [r.requestId, r]));
     const touched = await db.transaction().execute(async (trx) => {
-      const claimed = await repo.claimWaitingByRequestIds(
+      const claimed = await waits.claimWaitingByRequestIds(
         trx,
         results.map((r) => r.requestId),
       );
@@ -99,10 +146,31 @@ export function createCarrierResults(deps: {
     return touched.claimed;
   }
 
-  async function poll(bulkChangeId: number): Promise<void> {
+  async function schedulePoll(bulkChangeId: number, afterSeconds: number, round = 0): Promise<void> {
+    await deps.queue.enqueue(
+      deps.db,
+      'carrier.poll',
+      { bulkChangeId, round },
+      { startAfter: Math.max(1, Math.ceil(afterSeconds)), singletonKey: `poll-${bulkChangeId}` },
+    );
+  }
+
+  async function poll(bulkChangeId: number, round: number): Promise<void> {
     const bc = await repo.loadBulkChange(db, bulkChangeId);
-    if (!bc || bc.credentials_id === null || bc.integration !== 'thingspace') return;
-    const waiting = await repo.findWaitingInBulkChange(db, bulkChangeId);
+    if (!bc) return;
+    const ended = await db
+      .transaction()
+      .execute((trx) =>
+        endCarrierWaits(
+          trx,
+          contextOf(bc, 'thingspace-poll'),
+          'overdue',
+          overdueMessage(deps.confirmMinutes),
+        ),
+      );
+    if (ended > 0) await finishIfDone(bulkChangeId);
+    if (bc.credentials_id === null || bc.integration !== 'thingspace') return;
+    const waiting = await waits.findWaitingInBulkChange(db, bulkChangeId);
     if (waiting.length === 0) return;
     const creds = await deps.accounts.thingspace(bc.credentials_id);
     const requestIds = [...new Set(waiting.map((w) => w.requestId))];
@@ -121,11 +189,17 @@ export function createCarrierResults(deps: {
       'poll',
     );
     if (settled.length < requestIds.length) {
-      throw new RetryableError(`${requestIds.length - settled.length} ThingSpace requests still pending`, {
-        system: 'thingspace',
-      });
+      const deadline = await waits.nextCarrierDeadline(db, bulkChangeId);
+      const untilDeadline = deadline ? (deadline.getTime() - Date.now()) / 1000 + 1 : Infinity;
+      const backoff = Math.min(POLL_MAX_SECONDS, POLL_FIRST_SECONDS * 2 ** (round + 1));
+      await schedulePoll(bulkChangeId, Math.min(backoff, untilDeadline), round + 1);
     }
   }
 
-  return { complete, poll };
+  return { complete, poll, schedulePoll };
+}
+
+function overdueMessage(minutes: number): string {
+  const wait = minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`;
+  return `No confirmation from ThingSpace after ${wait} (request {request}); the device's other steps are done: check its rate plan at the carrier.`;
 }

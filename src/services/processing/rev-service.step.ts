@@ -20,6 +20,8 @@ import { emptyResult, integrationFailure, logOf, mapWithConcurrency, type StepRe
 export const STEP = 'rev_service';
 const LOG_SERVICE = 'Create Rev.io Service: Rev.io API';
 const LOG_PRODUCT = 'Create Rev.io Service Product: Rev.io API';
+/** Suffix of the log entry of an effect found by lookup (made by a run whose answer was lost). */
+const ADOPTED = ' (found after a lost answer)';
 
 export interface RevStepDeps {
   db: Database;
@@ -99,11 +101,15 @@ export async function runRevServiceStep(
       withService.push({ item, intentId: intent.id, serviceId });
     }
   }
-  await revServices.recordServiceResults(deps.db, serviceResults);
-  await revServices.withdrawServiceIntents(
-    deps.db,
-    result.failures.map((f) => f.id),
-  );
+  const withoutService = result.failures.map((f) => f.id);
+  const productResults: { intentId: number; serviceProductId: number | null }[] = [];
+  // Committed by the caller with this step's log entries (a kill before then leaves the intents
+  // pending, and the next run finds and adopts what was created).
+  result.record = async (trx) => {
+    await revServices.recordServiceResults(trx, serviceResults);
+    await revServices.withdrawServiceIntents(trx, withoutService);
+    await revServices.recordProductResults(trx, productResults);
+  };
 
   const products = rev.packageId === undefined ? (rev.products ?? []) : [];
   if (products.length === 0) {
@@ -117,11 +123,10 @@ export async function runRevServiceStep(
       products.map((p) => ({ revServiceRowId: w.intentId, productId: p.productId, rate: p.rate })),
     ),
   );
-  const productResults: { intentId: number; serviceProductId: number | null }[] = [];
   await mapWithConcurrency(withService, deps.concurrency, async ({ item, intentId, serviceId }) => {
     const creds = await deps.accounts.revio(item.request.revCredentialsId!);
     const mine = productIntents.filter((p) => p.revServiceRowId === intentId && p.status !== 'created');
-    let existing: Map<number, number> | undefined;
+    let existing: { byProduct: Map<number, number>; exchange: Exchange } | undefined;
     const failures: string[] = [];
     // Sequential per device: a device's products are few, and the lookup is shared between them.
     for (const intent of mine) {
@@ -130,11 +135,14 @@ export async function runRevServiceStep(
         if (mayExist || previousError) {
           if (!existing || previousError) {
             const listed = await deps.revio.listServiceProducts(creds, serviceId);
-            existing = new Map(listed.value.map((p) => [p.productId, p.serviceProductId]));
+            existing = {
+              byProduct: new Map(listed.value.map((p) => [p.productId, p.serviceProductId])),
+              exchange: listed.exchange,
+            };
           }
-          const found = existing.get(intent.productId);
+          const found = existing.byProduct.get(intent.productId);
           if (found !== undefined)
-            return { serviceProductId: found, exchange: undefined as Exchange | undefined };
+            return { serviceProductId: found, exchange: existing.exchange, adopted: true };
         }
         const created = await deps.revio.createServiceProduct(creds, {
           serviceId,
@@ -149,11 +157,13 @@ export async function runRevServiceStep(
         return {
           serviceProductId: created.value.serviceProductId,
           exchange: created.exchange,
+          adopted: false,
         };
       });
       if (outcome.ok) {
         productResults.push({ intentId: intent.id, serviceProductId: outcome.value.serviceProductId });
-        result.logs.push(logOf(item, LOG_PRODUCT, outcome.value.exchange));
+        const description = outcome.value.adopted ? `${LOG_PRODUCT}${ADOPTED}` : LOG_PRODUCT;
+        result.logs.push(logOf(item, description, outcome.value.exchange));
       } else {
         productResults.push({ intentId: intent.id, serviceProductId: null });
         result.logs.push(logOf(item, LOG_PRODUCT, outcome.error.exchange, outcome.error));
@@ -172,7 +182,6 @@ export async function runRevServiceStep(
       });
     }
   });
-  await revServices.recordProductResults(deps.db, productResults);
   return result;
 }
 
@@ -221,7 +230,7 @@ async function serviceFor(
   });
 
   if (outcome.ok) {
-    const description = outcome.value.adopted ? `${LOG_SERVICE} (found after a lost answer)` : LOG_SERVICE;
+    const description = outcome.value.adopted ? `${LOG_SERVICE}${ADOPTED}` : LOG_SERVICE;
     logs.push(logOf(item, description, outcome.value.exchange));
     return { intent, serviceId: outcome.value.serviceId, logs };
   }

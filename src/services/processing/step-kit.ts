@@ -5,6 +5,7 @@ import type {
   LogEntry,
   WorkItem,
 } from '../../db/repositories/processing.repository.ts';
+import type { Executor } from '../../db/database.ts';
 import type { Exchange, IntegrationError } from '../../errors.ts';
 
 /** What one step of a chunk produced: who moved on, who failed, and what to write in the change log. */
@@ -12,6 +13,12 @@ export interface StepResult {
   succeeded: number[];
   failures: Failure[];
   logs: LogEntry[];
+  /**
+   * Records of the external effects (Rev.io ids, a carrier plan on the device row), written in the
+   * same transaction as the log entries and the steps done: an effect is never recorded without its
+   * log, nor logged without its record.
+   */
+  record?: (trx: Executor) => Promise<void>;
 }
 
 export function emptyResult(): StepResult {
