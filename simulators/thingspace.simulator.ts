@@ -25,7 +25,8 @@ import { errorBodyFor, isRecord, tsError } from './thingspace/wire.ts';
  * Bad app key/secret, or an expired/unknown bearer token: 401 `{ fault: { code: "900901" } }`.
  *
  * Control routes: those of `sim-control.ts`, plus `POST /__sim/devices` (array of devices to add
- * or replace) and `GET /__sim/state` (devices, plan-change requests, callbacks, deliveries).
+ * or replace), `GET /__sim/state` (devices, plan-change requests, callbacks, deliveries) and
+ * `POST /__sim/plan-changes` (`{ settle: "never" }`: requests stay Pending, no callback).
  */
 
 export interface ThingSpaceSimulatorOptions {
@@ -103,6 +104,16 @@ export function buildThingSpaceSimulator(options: ThingSpaceSimulatorOptions = {
   });
 
   app.get('/__sim/state', () => state.snapshot());
+
+  /** `{ "settle": "never" }`: plan changes stay Pending with no callback; `"auto"` (default) again. */
+  app.post('/__sim/plan-changes', async (request, reply) => {
+    const settle = isRecord(request.body) ? request.body.settle : undefined;
+    if (settle !== 'auto' && settle !== 'never') {
+      return tsError(reply, 400, TS_ERRORS.invalidInput, 'expected { "settle": "auto" | "never" }');
+    }
+    planChanges.setSettling(settle);
+    return { ok: true, settle };
+  });
 
   return app;
 }

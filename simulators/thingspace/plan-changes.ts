@@ -22,6 +22,8 @@ export interface PlanChangeOptions {
 
 export function createPlanChangeProcessor(state: ThingSpaceState, options: PlanChangeOptions) {
   const timers = new Set<NodeJS.Timeout>();
+  /** `never`: accepted requests stay Pending, with no callback (a carrier that never confirms). */
+  let settling: 'auto' | 'never' = 'auto';
   const deliveries = new Set<AbortController>();
 
   const settle = (change: SimPlanChange) => {
@@ -107,6 +109,7 @@ export function createPlanChangeProcessor(state: ThingSpaceState, options: PlanC
   return {
     submit(change: SimPlanChange): void {
       state.addRequest(change);
+      if (settling === 'never') return;
       const timer = setTimeout(() => {
         timers.delete(timer);
         settle(change);
@@ -115,8 +118,13 @@ export function createPlanChangeProcessor(state: ThingSpaceState, options: PlanC
       timers.add(timer);
     },
 
+    setSettling(mode: 'auto' | 'never'): void {
+      settling = mode;
+    },
+
     /** Forgets pending work (reset, close) so no timer or delivery outlives the simulator. */
     stop(): void {
+      settling = 'auto';
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       for (const controller of deliveries) controller.abort();
