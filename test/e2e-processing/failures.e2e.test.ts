@@ -152,6 +152,45 @@ describe('when Rev.io misbehaves', () => {
   }, 180_000);
 });
 
+describe('when Jasper drops its answers', () => {
+  it('commit-then-drop on PUT: the plan is found applied and never sent twice', async () => {
+    const devices = await freeDevices(world.database.pool, fleet.jasper, 40);
+    await fault('jasper', { method: 'PUT', commitThenDrop: true, rate: 0.5 });
+    const res = await postAssignment(world.app, admin, {
+      serviceProviderId: fleet.jasper,
+      customerId: fleet.amopCustomer.id,
+      devices,
+      addCarrierRatePlan: true,
+      carrierRatePlan: {
+        ratePlan: fleet.jasperPlan.code,
+        communicationPlan: fleet.jasperPlan.communicationPlan,
+      },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json<{ id: number }>().id;
+    expect(await waitForFinish(world, id)).toBe('PROCESSED');
+
+    const requests = (await world.sims.jasper.inject({ method: 'GET', url: '/__sim/requests' })).json<
+      { method: string; path: string }[]
+    >();
+    const puts = new Map<string, number>();
+    for (const r of requests.filter((r) => r.method === 'PUT')) puts.set(r.path, (puts.get(r.path) ?? 0) + 1);
+    expect(puts.size).toBe(40);
+    expect([...puts.values()].every((n) => n === 1)).toBe(true);
+    const [adopted] = await q<{ n: number }>(
+      "SELECT count(*)::int AS n FROM change_log WHERE bulk_change_id = $1 AND description LIKE '%(found already applied)'",
+      [id],
+    );
+    expect(adopted!.n).toBeGreaterThan(0);
+    const [history] = await q<{ n: number; devices: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT device_id)::int AS devices FROM device_history
+       WHERE bulk_change_id = $1 AND change_type = 'carrier_rate_plan'`,
+      [id],
+    );
+    expect(history).toEqual({ n: 40, devices: 40 });
+  }, 120_000);
+});
+
 describe('cancel', () => {
   it('takes effect between devices: each device has all its steps or none, and the counts say which', async () => {
     const devices = await freeDevices(world.database.pool, fleet.thingspace, 300);

@@ -57,15 +57,27 @@ export async function runCarrierStep(
   if (carrier.integration === 'jasper') {
     const creds = await deps.accounts.jasper(credentialsId);
     await mapWithConcurrency(todo, deps.concurrency, async (item) => {
-      const outcome = await withRetries(deps.policy, () =>
-        deps.jasper.editDevice(creds, item.iccid, {
+      const outcome = await withRetries(deps.policy, async ({ previousError }) => {
+        // An earlier run (or attempt) may have changed the plan and lost the answer: look first,
+        // and send nothing when Control Center already has the target plan.
+        if (item.attempts > 1 || previousError) {
+          const found = await deps.jasper.getDevice(creds, item.iccid);
+          const applied =
+            found.value.ratePlan === plan.ratePlan &&
+            (plan.communicationPlan === undefined ||
+              found.value.communicationPlan === plan.communicationPlan);
+          if (applied) return { exchange: found.exchange, adopted: true };
+        }
+        const edited = await deps.jasper.editDevice(creds, item.iccid, {
           ratePlan: plan.ratePlan,
           communicationPlan: plan.communicationPlan,
-        }),
-      );
+        });
+        return { exchange: edited.exchange, adopted: false };
+      });
       if (outcome.ok) {
         result.succeeded.push(item.id);
-        result.logs.push(logOf(item, LOG_CARRIER, outcome.value.exchange));
+        const description = outcome.value.adopted ? `${LOG_CARRIER} (found already applied)` : LOG_CARRIER;
+        result.logs.push(logOf(item, description, outcome.value.exchange));
       } else {
         result.logs.push(logOf(item, LOG_CARRIER, outcome.error.exchange, outcome.error));
         result.failures.push(
