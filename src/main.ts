@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeVariables, loadConfig, type Config } from './config.ts';
 import { buildApp } from './http/app.ts';
+import { openApiDocument } from './http/openapi.ts';
 import { webRoutes } from './http/routes/web.routes.ts';
 import { startQueue, type JobQueue } from './jobs/queue.ts';
 import { openDatabase, sessionSecret, type DatabaseRuntime } from './runtime.ts';
@@ -26,6 +27,7 @@ Commands:
   simulate <revio|thingspace|jasper> [--port N]
                         run one external-system simulator
   config                print the configuration variables as a Markdown table
+  openapi               print the API's OpenAPI document (JSON), as served at /docs/json
   token create --user EMAIL [--name NAME]
                         create an API token for that user; prints it once, alone on stdout
   token revoke --id N   revoke the API token with that id
@@ -57,6 +59,9 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'config':
       console.log(describeVariables());
+      return;
+    case 'openapi':
+      console.log(JSON.stringify(await openApiDocument(loadConfig()), null, 2));
       return;
     case 'simulate':
       return simulate(rest[0], values.port);
@@ -227,6 +232,7 @@ async function run(config: Config, role: Role): Promise<void> {
         services,
         cookieSecret: await sessionSecret(config, runtime.database),
         logLevel: config.logLevel,
+        publicUrl: config.http.publicUrl ?? `http://localhost:${config.http.port}`,
         extraRoutes: [webRoutes],
       });
       await app

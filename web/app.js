@@ -716,19 +716,27 @@ async function newView() {
     h(
       'div',
       { class: 'row' },
-      h('div', { class: 'field' }, h('label', { for: 'service-type', text: 'Service type id' }), serviceType),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'service-type', text: 'Service type id' }),
+        serviceType,
+        slot('revService/serviceTypeId', serviceType),
+      ),
       h(
         'div',
         { class: 'field' },
         h('label', { for: 'package-id', text: 'Package id' }),
         packageId,
         h('div', { class: 'hint', text: 'or products below' }),
+        slot('revService/packageId', packageId),
       ),
     ),
     revHint,
     slot('revService', serviceType),
     h('label', { text: 'Products', style: 'margin-top:12px' }),
     productRows,
+    slot('revService/products', productRows),
     h('button', { type: 'button', text: 'Add product', onclick: () => addProduct() }),
   );
 
@@ -896,8 +904,11 @@ async function newView() {
   ) => {
     const unplaced = [];
     for (const d of details) {
-      const key = (d.path ?? '').split('/').filter(Boolean)[0] ?? '';
-      const el = errorSlots.get(key);
+      // The deepest field that has a slot: '/revService/packageId' goes under the package id,
+      // not under the first field of the Rev.io section.
+      const parts = (d.path ?? '').split('/').filter(Boolean);
+      let el;
+      for (let n = parts.length; n > 0 && !el; n -= 1) el = errorSlots.get(parts.slice(0, n).join('/'));
       if (el) {
         el.textContent = el.hidden ? d.message : `${el.textContent} ${d.message}`;
         el.hidden = false;
@@ -1141,7 +1152,7 @@ async function detailView(id) {
     const question =
       what === 'retry'
         ? `Retry the failed devices of bulk change #${id}?`
-        : `Cancel bulk change #${id}? Devices not yet started will not be processed.`;
+        : `Cancel bulk change #${id}? Devices not yet started will not be processed; those already begun finish all their steps.`;
     if (!window.confirm(question)) return;
     try {
       await api('POST', `/bulk-changes/${id}/${what}`);
@@ -1169,12 +1180,18 @@ async function detailView(id) {
       h(
         'div',
         { class: 'actions' },
-        canSubmit() &&
-          ['PROCESSED_WITH_ERRORS', 'ERROR'].includes(bc.status) &&
+        // The server says what is possible now (the same rule guards the action itself).
+        bc.actions.includes('retry') &&
           h('button', { type: 'button', text: 'Retry failed', onclick: () => void act('retry') }),
-        canSubmit() &&
-          OPEN_STATUSES.includes(bc.status) &&
+        bc.actions.includes('cancel') &&
           h('button', { type: 'button', class: 'danger', text: 'Cancel', onclick: () => void act('cancel') }),
+        bc.cancelRequestedAt &&
+          OPEN_STATUSES.includes(bc.status) &&
+          h('span', {
+            class: 'note',
+            'data-testid': 'cancelling',
+            text: 'Cancelling: devices already begun finish all their steps.',
+          }),
         link('/', { class: 'button', text: 'All bulk changes' }),
       ),
     );

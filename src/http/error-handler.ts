@@ -40,7 +40,8 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const details = fastifyError.validation.map((v) => ({
-      path: v.instancePath || (v.params as { missingProperty?: string }).missingProperty || '',
+      path: pointerOf(v),
+      in: fastifyError.validationContext ?? 'body',
       message: v.message ?? 'is invalid',
     }));
     return reply.code(400).send({ error: body('invalid_input', 'The request is invalid.', details) });
@@ -56,6 +57,16 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
 
   request.log.error({ err: error }, 'unhandled error');
   return reply.code(500).send({ error: body('internal', 'Something went wrong on our side.') });
+}
+
+/**
+ * The exact field as a JSON pointer (RFC 6901), so a screen can show the message under that field:
+ * a missing or unexpected property is named by its own pointer, not its parent's.
+ */
+function pointerOf(v: { instancePath: string; params: Record<string, unknown> }): string {
+  const child = v.params.missingProperty ?? v.params.additionalProperty;
+  if (typeof child !== 'string') return v.instancePath;
+  return `${v.instancePath}/${child.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 }
 
 function body(code: string, message: string, details?: unknown) {

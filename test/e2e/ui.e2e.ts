@@ -209,7 +209,8 @@ describe('web UI', () => {
     await expect.poll(() => tile('processed')).toBe('20');
     expect(await tile('error')).toBe('1');
     expect(await tile('total')).toBe('21');
-    expect(await page.getByRole('button', { name: 'Retry failed' }).isVisible()).toBe(true);
+    // The only failure is an ineligible device: nothing a retry could fix, so no Retry offered.
+    expect(await page.getByRole('button', { name: 'Retry failed' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
     await shot('4-detail');
 
@@ -244,6 +245,75 @@ describe('web UI', () => {
     await page.goBack();
     await page.waitForURL(`${baseUrl}/`);
     await page.locator(`tr[data-id="${bulkChangeId}"]`).waitFor();
+  });
+
+  it('shows a server error under the exact field it names', async () => {
+    await page.goto(`${baseUrl}/new`);
+    await page.getByRole('heading', { name: 'New assignment' }).waitFor();
+    await page.getByLabel('Service provider').selectOption({ label: 'Verizon ThingSpace M2M' });
+    await page.getByLabel('ICCIDs or MSISDNs').fill('8914800000000000000');
+    const customer = page.locator('#customer');
+    const rev = await customer.locator('option', { hasText: '— Rev' }).first().getAttribute('value');
+    await customer.selectOption(rev);
+    await page.getByText('Create Rev.io service').click();
+    await page.getByLabel('Service type id').fill('3');
+    await page.getByLabel('Package id').fill('5');
+    await page.getByLabel('Product id').first().fill('11');
+    await page.getByLabel('Rate').first().fill('2');
+    await page.getByRole('button', { name: 'Check' }).click();
+    // "products or a packageId, not both" names /revService/products: shown under the products.
+    await expect
+      .poll(() => page.locator('[data-error-for="revService/products"]').textContent())
+      .toMatch(/not both/);
+    expect(await page.locator('[data-error-for="revService/serviceTypeId"]').isHidden()).toBe(true);
+    await shot('5-field-error');
+  });
+
+  it('cancels from the detail page: the button goes once requested, and every device has all steps or none', async () => {
+    const providers = (await (await page.request.get(`${baseUrl}/api/v1/service-providers`)).json()) as {
+      items: { id: number; name: string }[];
+    };
+    const jasper = providers.items.find((p) => p.name.includes('Jasper'))!;
+    const free = (await (
+      await page.request.get(
+        `${baseUrl}/api/v1/devices?serviceProviderId=${jasper.id}&status=active&unassigned=true&limit=400`,
+      )
+    ).json()) as { items: { iccid: string }[] };
+    const customers = (await (await page.request.get(`${baseUrl}/api/v1/customers?limit=1000`)).json()) as {
+      items: { id: number; kind: string; active: boolean }[];
+    };
+    const rev = customers.items.find((c) => c.kind === 'rev' && c.active)!;
+    const submitted = await page.request.post(`${baseUrl}/api/v1/bulk-changes`, {
+      data: {
+        changeType: 'customer_assignment',
+        serviceProviderId: jasper.id,
+        customerId: rev.id,
+        devices: free.items.map((d) => d.iccid),
+        createRevService: true,
+        revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
+        addCarrierRatePlan: false,
+        addCustomerRatePlan: false,
+      },
+    });
+    expect(submitted.status(), await submitted.text()).toBe(202);
+    const { id } = (await submitted.json()) as { id: number };
+    await page.goto(`${baseUrl}/bulk-changes/${id}`);
+    const cancel = page.getByRole('button', { name: 'Cancel' });
+    await cancel.waitFor();
+    const tile = async (key: string) =>
+      Number(await page.locator(`[data-tile="${key}"] .value`).textContent());
+    // mid-way: some devices done, most not begun
+    await expect.poll(() => tile('processed'), { timeout: 30_000, interval: 250 }).toBeGreaterThan(0);
+    await cancel.click();
+    await expect.poll(() => cancel.count()).toBe(0);
+    await expect
+      .poll(() => page.getByTestId('status').textContent(), { timeout: 60_000, interval: 500 })
+      .toBe('CANCELLED');
+    const [processed, cancelled] = [await tile('processed'), await tile('cancelled')];
+    expect(processed + cancelled).toBe(free.items.length);
+    expect(processed).toBeGreaterThan(0);
+    expect(cancelled).toBeGreaterThan(0);
+    await shot('6-cancelled');
   });
 
   it('signs out; a viewer reads but cannot submit', async () => {

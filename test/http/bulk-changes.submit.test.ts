@@ -310,6 +310,27 @@ describe('request-level failures answer 4xx and write nothing', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('names every offending field by its exact JSON pointer', async () => {
+    const before = await snapshot();
+    const res = await postAssignment(app, admin, {
+      customerId: fleet.amopCustomer.id,
+      devices: ['1'],
+      createRevService: true,
+      revService: { serviceTypeId: 3, packageId: 'five' },
+      colour: 'red',
+    });
+    expect(res.statusCode).toBe(400);
+    const paths = res.json<{ error: { details: { path: string; in: string }[] } }>().error.details;
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: '/serviceProviderId', in: 'body' }),
+        expect.objectContaining({ path: '/revService/packageId', in: 'body' }),
+        expect.objectContaining({ path: '/colour', in: 'body' }),
+      ]),
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('an operator cannot assign to a customer outside their list', async () => {
     const { rows } = await database.pool.query<{ id: number }>(
       `SELECT c.id FROM customer c WHERE c.tenant_id = $1 AND c.active AND c.id NOT IN

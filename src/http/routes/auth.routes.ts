@@ -1,13 +1,13 @@
+import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { TypedApp } from '../app.ts';
 import { principalOf, SESSION_COOKIE } from '../auth.ts';
 import { decodeCursor, DEFAULT_LIMIT, isIdCursor, toPage } from '../pagination.ts';
-import { authErrors, IdParams } from '../schemas/common.schemas.ts';
+import { described, errorResponses, IdParams, UNAUTHENTICATED } from '../schemas/common.schemas.ts';
 import {
   CreatedToken,
   CreateTokenBody,
   LoginBody,
-  loginErrors,
   TokenList,
   TokenListQuery,
   UserResponse,
@@ -23,7 +23,26 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
 
   app.post(
     '/auth/login',
-    { schema: { tags, security: [], body: LoginBody, response: { 200: UserResponse, ...loginErrors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'login',
+        summary: 'Sign in',
+        description:
+          'Checks the e-mail and password and sets the signed, HttpOnly session cookie `simbind_session`. ' +
+          'Failed attempts are counted per e-mail and per client address; past the limit the answer is 429.',
+        security: [],
+        body: LoginBody,
+        response: {
+          200: described(UserResponse, 'Signed in: the session cookie is set; the body is the user.'),
+          ...errorResponses({
+            400: 'The body is not `{ email, password }`.',
+            401: 'The e-mail and password do not match an active user.',
+            429: 'Too many failed attempts for this e-mail or from this address; `Retry-After` says how many seconds to wait.',
+          }),
+        },
+      },
+    },
     async (request, reply) => {
       const signIn = await auth.login({ ...request.body, clientAddress: request.ip });
       reply.setCookie(SESSION_COOKIE, signIn.sessionId, {
@@ -38,15 +57,43 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
     },
   );
 
-  app.post('/auth/logout', { schema: { tags, response: { 204: {} } } }, async (request, reply) => {
-    const sessionId = sessionIdOf(request);
-    if (sessionId) await auth.logout(sessionId);
-    return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send();
-  });
+  app.post(
+    '/auth/logout',
+    {
+      schema: {
+        tags,
+        operationId: 'logout',
+        summary: 'Sign out',
+        description: 'Ends the session of the cookie, if any, and clears the cookie. Needs no body.',
+        response: {
+          204: Type.Unsafe<undefined>({
+            type: 'null',
+            description: 'Signed out (also when nobody was signed in).',
+          }),
+          ...errorResponses({ 400: 'A body was sent and it is not valid JSON.' }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const sessionId = sessionIdOf(request);
+      if (sessionId) await auth.logout(sessionId);
+      return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send();
+    },
+  );
 
   app.get(
     '/auth/me',
-    { schema: { tags, response: { 200: UserResponse, ...authErrors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'getCurrentUser',
+        summary: 'The signed-in user',
+        response: {
+          200: described(UserResponse, 'The user the session or API token belongs to.'),
+          ...errorResponses({ 401: `${UNAUTHENTICATED} Also when the user was deactivated.` }),
+        },
+      },
+    },
     async (request) => ({
       user: await auth.currentUser(principalOf(request)),
     }),
@@ -54,7 +101,25 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
 
   app.post(
     '/auth/tokens',
-    { schema: { tags, body: CreateTokenBody, response: { 201: CreatedToken, ...authErrors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'createApiToken',
+        summary: 'Create an API token',
+        description:
+          'For scripts and other systems, sent as `Authorization: Bearer <token>`. The secret is in this answer ' +
+          'only. Created from a signed-in session: a token cannot create tokens.',
+        body: CreateTokenBody,
+        response: {
+          201: described(CreatedToken, 'The token, with its secret.'),
+          ...errorResponses({
+            400: 'The body is invalid: `error.details` lists the fields.',
+            401: UNAUTHENTICATED,
+            403: 'The caller authenticated with an API token; tokens are created from a signed-in session.',
+          }),
+        },
+      },
+    },
     async (request, reply) => {
       const created = await auth.createApiToken(principalOf(request), request.body);
       return reply.code(201).send({ ...created, expiresAt: created.expiresAt?.toISOString() ?? null });
@@ -63,7 +128,22 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
 
   app.get(
     '/auth/tokens',
-    { schema: { tags, querystring: TokenListQuery, response: { 200: TokenList, ...authErrors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'listApiTokens',
+        summary: "The caller's API tokens, newest first",
+        description: 'Secrets are never shown again: a token is recognised by its name and prefix.',
+        querystring: TokenListQuery,
+        response: {
+          200: described(TokenList, "A page of the caller's tokens that are not revoked."),
+          ...errorResponses({
+            400: '`limit` or `cursor` is invalid.',
+            401: UNAUTHENTICATED,
+          }),
+        },
+      },
+    },
     async (request) => {
       const limit = request.query.limit ?? DEFAULT_LIMIT;
       const cursor = decodeCursor(request.query.cursor, isIdCursor);
@@ -83,7 +163,25 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
 
   app.delete(
     '/auth/tokens/:id',
-    { schema: { tags, params: IdParams, response: { 204: {}, ...authErrors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'revokeApiToken',
+        summary: 'Revoke one of your API tokens',
+        params: IdParams,
+        response: {
+          204: Type.Unsafe<undefined>({
+            type: 'null',
+            description: 'Revoked (or already was): the token no longer authenticates.',
+          }),
+          ...errorResponses({
+            400: 'The id is not a positive integer.',
+            401: UNAUTHENTICATED,
+            404: 'The caller has no API token with this id.',
+          }),
+        },
+      },
+    },
     async (request, reply) => {
       await auth.revokeApiToken(principalOf(request), request.params.id);
       return reply.code(204).send();

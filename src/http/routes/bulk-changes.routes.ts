@@ -1,8 +1,14 @@
 import { Readable } from 'node:stream';
-import { Type } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@fastify/type-provider-typebox';
 import type { TypedApp } from '../app.ts';
 import { principalOf } from '../auth.ts';
-import { authErrors, ErrorResponse, IdParams, ListResponse } from '../schemas/common.schemas.ts';
+import {
+  described,
+  errorResponses,
+  IdParams,
+  ListResponse,
+  UNAUTHENTICATED,
+} from '../schemas/common.schemas.ts';
 import {
   BulkChange,
   BulkChangeStatus,
@@ -24,6 +30,40 @@ import { DEFAULT_LIMIT } from '../pagination.ts';
 const tags = ['bulk changes'];
 const TransitionResponse = Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts });
 
+const NOT_FOUND = 'No such bulk change among the customers the caller may access.';
+const BAD_ID = 'The id is not a positive integer.';
+const BAD_PAGE = 'The id, `limit`, `cursor` or a filter is invalid: `error.details` lists them.';
+const VIEWER = 'The caller is a viewer: viewers read bulk changes but do not change them.';
+
+const BULK_CHANGE_EXAMPLE: Static<typeof BulkChange> = {
+  id: 42,
+  changeType: 'customer_assignment',
+  status: 'PROCESSING',
+  serviceProviderId: 1,
+  customerId: 12,
+  siteId: 31,
+  options: {
+    changeType: 'customer_assignment',
+    serviceProviderId: 1,
+    customerId: 12,
+    createRevService: true,
+    revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 4.5 }], prorate: true },
+    addCarrierRatePlan: true,
+    carrierRatePlan: { ratePlan: 'M2M-1GB-SHR' },
+    addCustomerRatePlan: false,
+    effectiveDate: '2025-07-01',
+    activatedDate: '2025-07-01',
+  },
+  source: 'api',
+  createdBy: { id: 2, name: 'Olivia Operator', email: 'operator@northwind.example' },
+  createdAt: '2025-07-01T09:30:12.345Z',
+  startedAt: '2025-07-01T09:30:13.020Z',
+  completedAt: null,
+  cancelRequestedAt: null,
+  counts: { total: 3, pending: 1, processing: 1, waiting: 0, processed: 1, error: 0, cancelled: 0 },
+  actions: ['cancel'],
+};
+
 export function linksOf(id: number) {
   const self = `/api/v1/bulk-changes/${id}`;
   return { self, devices: `${self}/devices`, logs: `${self}/logs` };
@@ -35,16 +75,26 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
-        summary: 'Submit a customer assignment (validate, then queue every device)',
+        operationId: 'createBulkChange',
+        summary: 'Submit a customer assignment',
+        description:
+          'Validates the request and every device, then records one work order per device and queues them ' +
+          '(202). Ineligible devices are recorded as errors, they do not fail the request. With `dryRun`, ' +
+          'answers 200 with the verdict of each device and writes nothing. A repeated `Idempotency-Key` with ' +
+          'the same body answers the bulk change it created the first time.',
         body: CreateBulkChangeBody,
         headers: IdempotencyHeaders,
         response: {
-          200: DryRunResponse,
-          202: SubmitResponse,
-          ...authErrors,
-          409: ErrorResponse,
-          413: ErrorResponse,
-          422: ErrorResponse,
+          200: described(DryRunResponse, 'Dry run: the verdict of each device; nothing was written.'),
+          202: described(SubmitResponse, 'Accepted: the bulk change is recorded and its devices are queued.'),
+          ...errorResponses({
+            400: 'The request is malformed (shape, devices and filter together, missing options): `error.details` lists the fields.',
+            401: UNAUTHENTICATED,
+            403: `${VIEWER} Also: the caller may not access this customer.`,
+            404: 'The service provider or the customer does not exist in the tenant.',
+            413: 'More than 100,000 devices, listed or matched by the filter.',
+            422: 'The change cannot be made as asked (inactive provider or customer, foreign site, unknown plan, no device, Idempotency-Key reused with another body): `error.details` says why.',
+          }),
         },
       },
     },
@@ -62,9 +112,16 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'listBulkChanges',
         summary: 'Bulk changes, newest first',
         querystring: ListBulkChangesQuery,
-        response: { 200: ListResponse(BulkChange), ...authErrors },
+        response: {
+          200: described(
+            ListResponse(BulkChange),
+            'A page of the bulk changes of the customers the caller may access.',
+          ),
+          ...errorResponses({ 400: '`limit`, `cursor` or `status` is invalid.', 401: UNAUTHENTICATED }),
+        },
       },
     },
     async (request) =>
@@ -79,9 +136,13 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
-        summary: 'Status and counts',
+        operationId: 'getBulkChange',
+        summary: 'One bulk change: status and counts',
         params: IdParams,
-        response: { 200: BulkChange, ...authErrors },
+        response: {
+          200: described(BulkChange, 'The bulk change.', [BULK_CHANGE_EXAMPLE]),
+          ...errorResponses({ 400: BAD_ID, 401: UNAUTHENTICATED, 404: NOT_FOUND }),
+        },
       },
     },
     async (request) => services.bulkChanges.get(principalOf(request), request.params.id),
@@ -92,10 +153,20 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
-        summary: 'Per-device results; with `Accept: text/csv`, all of them as CSV',
+        operationId: 'listBulkChangeDevices',
+        summary: 'Per-device results of a bulk change',
+        description:
+          'A page of per-device results in JSON; with `Accept: text/csv`, every device of the bulk change as ' +
+          'one CSV download (no paging).',
         params: IdParams,
         querystring: ListWorkOrdersQuery,
-        response: { 200: Type.Union([ListResponse(WorkOrder), Type.String()]), ...authErrors },
+        response: {
+          200: described(
+            Type.Union([ListResponse(WorkOrder), Type.String()]),
+            'A page of per-device results, or the CSV of all of them.',
+          ),
+          ...errorResponses({ 400: BAD_PAGE, 401: UNAUTHENTICATED, 404: NOT_FOUND }),
+        },
       },
     },
     async (request, reply) => {
@@ -125,12 +196,21 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
-        summary: 'Retry the retryable failures of a finished bulk change (those devices only)',
+        operationId: 'retryBulkChange',
+        summary: 'Retry the retryable failures of a finished bulk change',
+        description:
+          'Queues again the devices that failed for a reason a retry can fix (timeouts, throttling, remote ' +
+          'outages); ineligible devices and refusals by the remote system stay failed.',
         params: IdParams,
         response: {
-          202: TransitionResponse,
-          ...authErrors,
-          409: ErrorResponse,
+          202: described(TransitionResponse, 'Accepted: the retryable devices are queued again.'),
+          ...errorResponses({
+            400: BAD_ID,
+            401: UNAUTHENTICATED,
+            403: VIEWER,
+            404: NOT_FOUND,
+            409: 'The bulk change is not finished with failures, or none of its failures can be fixed by a retry.',
+          }),
         },
       },
     },
@@ -143,12 +223,21 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
-        summary: 'Cancel what has not started; devices in flight finish their current step',
+        operationId: 'cancelBulkChange',
+        summary: 'Cancel an open bulk change',
+        description:
+          'Devices not yet started are cancelled; devices already begun are left to finish, then the bulk ' +
+          'change finishes. `actions` of the bulk change says whether a cancel is possible now.',
         params: IdParams,
         response: {
-          202: TransitionResponse,
-          ...authErrors,
-          409: ErrorResponse,
+          202: described(TransitionResponse, 'Accepted: the open devices are cancelled.'),
+          ...errorResponses({
+            400: BAD_ID,
+            401: UNAUTHENTICATED,
+            403: VIEWER,
+            404: NOT_FOUND,
+            409: 'Nothing to cancel now (finished, already being cancelled, or every device begun): `error.message` says which.',
+          }),
         },
       },
     },
@@ -161,10 +250,15 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
-        summary: 'Change-log entries',
+        operationId: 'listBulkChangeLogs',
+        summary: 'Change-log entries of a bulk change',
+        description: 'Each exchange with Rev.io or a carrier and each rejection, oldest first.',
         params: IdParams,
         querystring: ListLogsQuery,
-        response: { 200: ListResponse(ChangeLog), ...authErrors },
+        response: {
+          200: described(ListResponse(ChangeLog), 'A page of change-log entries.'),
+          ...errorResponses({ 400: BAD_PAGE, 401: UNAUTHENTICATED, 404: NOT_FOUND }),
+        },
       },
     },
     async (request) =>

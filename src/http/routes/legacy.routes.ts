@@ -2,6 +2,7 @@ import type { FastifyError } from 'fastify';
 import type { TypedApp } from '../app.ts';
 import { principalOf } from '../auth.ts';
 import { statusOf } from '../error-handler.ts';
+import { referenceTo } from '../schemas/common.schemas.ts';
 import {
   AssociateAmopCustomerBody,
   AssociateCustomerBody,
@@ -18,6 +19,17 @@ import type { Services } from '../../wiring.ts';
  */
 
 const tags = ['older entry points'];
+
+/** The answers of both entry points: the submission's, in the older shape. */
+const answers = {
+  200: referenceTo(LegacyResponse, '`{ Success: true, ChangeId }`: the bulk change is recorded and queued.'),
+  400: referenceTo(LegacyResponse, 'The body is invalid; `Message` names the fields.'),
+  401: referenceTo(LegacyResponse, 'Nobody is signed in: no valid session cookie or API token.'),
+  403: referenceTo(LegacyResponse, 'The caller is a viewer, or may not access this customer.'),
+  404: referenceTo(LegacyResponse, 'The service provider, the customer or the site does not exist.'),
+  413: referenceTo(LegacyResponse, 'More than 100,000 devices.'),
+  422: referenceTo(LegacyResponse, 'The change cannot be made as asked; `Message` says why.'),
+};
 
 export async function legacyRoutes(app: TypedApp, services: Services): Promise<void> {
   await app.register(async (legacy: TypedApp) => {
@@ -37,9 +49,13 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
       {
         schema: {
           tags,
+          operationId: 'associateCustomer',
           summary: 'Assign devices to a Rev.io customer (older clients)',
+          description:
+            "The older system's entry point, kept for its clients; `POST /api/v1/bulk-changes` does the same " +
+            "with the API's usual shapes. The customer is named by its Rev.io customer id.",
           body: AssociateCustomerBody,
-          response: { 200: LegacyResponse, '4xx': LegacyResponse },
+          response: answers,
         },
       },
       async (request) => {
@@ -53,9 +69,13 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
       {
         schema: {
           tags,
+          operationId: 'associateAmopCustomer',
           summary: 'Assign devices to a customer site, no billing (older clients)',
+          description:
+            "The older system's entry point, kept for its clients: assigns the devices to the customer " +
+            'owning the site, without a Rev.io service.',
           body: AssociateAmopCustomerBody,
-          response: { 200: LegacyResponse, '4xx': LegacyResponse },
+          response: answers,
         },
       },
       async (request) => {

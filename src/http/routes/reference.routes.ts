@@ -4,7 +4,13 @@ import type { Services } from '../../wiring.ts';
 import { principalOf } from '../auth.ts';
 import { InvalidInputError } from '../../errors.ts';
 import { DEFAULT_LIMIT, decodeCursor, isIdCursor, toPage, type Page } from '../pagination.ts';
-import { authErrors, IdParams, ListQuery } from '../schemas/common.schemas.ts';
+import {
+  described,
+  errorResponses,
+  IdParams,
+  ListQuery,
+  UNAUTHENTICATED,
+} from '../schemas/common.schemas.ts';
 import {
   CustomerList,
   CustomerListQuery,
@@ -28,8 +34,12 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'listServiceProviders',
         summary: 'Service providers (carrier accounts)',
-        response: { 200: ServiceProviderList, ...authErrors },
+        response: {
+          200: described(ServiceProviderList, "All of the tenant's service providers, in one page."),
+          ...errorResponses({ 401: UNAUTHENTICATED }),
+        },
       },
     },
     async (request) => unpaged(await reference.listServiceProviders(principalOf(request))),
@@ -40,9 +50,17 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'listDevices',
         summary: 'Devices matching a filter, by id',
         querystring: DeviceListQuery,
-        response: { 200: DeviceList, ...authErrors },
+        response: {
+          200: described(DeviceList, 'A page of devices.'),
+          ...errorResponses({
+            400: 'A filter, `limit` or `cursor` is invalid, or `customerId` and `unassigned=true` are both given.',
+            401: UNAUTHENTICATED,
+            404: 'The service provider, or the customer among those the caller may access, does not exist.',
+          }),
+        },
       },
     },
     async (request) => {
@@ -57,10 +75,18 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'getDeviceHistory',
         summary: "A device's ownership and plan changes, newest first",
         params: IdParams,
         querystring: Type.Object({ ...ListQuery }),
-        response: { 200: DeviceHistoryList, ...authErrors },
+        response: {
+          200: described(DeviceHistoryList, 'A page of history entries.'),
+          ...errorResponses({
+            400: 'The id, `limit` or `cursor` is invalid.',
+            401: UNAUTHENTICATED,
+            404: 'No such device in the tenant.',
+          }),
+        },
       },
     },
     async (request) => {
@@ -80,9 +106,13 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'listCustomers',
         summary: 'Customers the caller may access, by id',
         querystring: CustomerListQuery,
-        response: { 200: CustomerList, ...authErrors },
+        response: {
+          200: described(CustomerList, 'A page of customers.'),
+          ...errorResponses({ 400: '`q`, `limit` or `cursor` is invalid.', 401: UNAUTHENTICATED }),
+        },
       },
     },
     async (request) => {
@@ -96,9 +126,17 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'listCustomerSites',
         summary: "A customer's sites, the default first",
         params: IdParams,
-        response: { 200: SiteList, ...authErrors },
+        response: {
+          200: described(SiteList, "All of the customer's sites, in one page."),
+          ...errorResponses({
+            400: 'The id is not a positive integer.',
+            401: UNAUTHENTICATED,
+            404: 'No such customer among those the caller may access.',
+          }),
+        },
       },
     },
     async (request) => unpaged(await reference.listSites(principalOf(request), request.params.id)),
@@ -109,9 +147,17 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     {
       schema: {
         tags,
+        operationId: 'listRatePlans',
         summary: 'Customer rate plans, or the carrier rate plans of a service provider',
         querystring: RatePlanQuery,
-        response: { 200: RatePlanList, ...authErrors },
+        response: {
+          200: described(RatePlanList, 'All the rate plans of that kind, in one page.'),
+          ...errorResponses({
+            400: '`kind` is missing or unknown, or `kind=carrier` comes without `serviceProviderId`.',
+            401: UNAUTHENTICATED,
+            404: 'No such service provider in the tenant.',
+          }),
+        },
       },
     },
     async (request) => {
@@ -129,7 +175,17 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
 
   app.get(
     '/rate-pools',
-    { schema: { tags, summary: 'Customer rate pools', response: { 200: RatePoolList, ...authErrors } } },
+    {
+      schema: {
+        tags,
+        operationId: 'listRatePools',
+        summary: 'Customer rate pools',
+        response: {
+          200: described(RatePoolList, "All of the tenant's rate pools, in one page."),
+          ...errorResponses({ 401: UNAUTHENTICATED }),
+        },
+      },
+    },
     async (request) => unpaged(await reference.listRatePools(principalOf(request))),
   );
 }

@@ -1,12 +1,15 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { ErrorResponse, ListQuery, ListResponse } from './common.schemas.ts';
+import { ListQuery, ListResponse } from './common.schemas.ts';
 
 const Timestamp = Type.String({ format: 'date-time' });
 
-export const LoginBody = Type.Object({
-  email: Type.String({ minLength: 1, maxLength: 320, description: 'Case-insensitive.' }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-});
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320, description: 'Case-insensitive.' }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { examples: [{ email: 'operator@northwind.example', password: 'correct horse battery staple' }] },
+);
 
 export const User = Type.Object({
   id: Type.Integer(),
@@ -45,6 +48,3 @@ export const TokenSummary = Type.Object({
 
 export const TokenListQuery = Type.Object({ ...ListQuery });
 export const TokenList = ListResponse(TokenSummary);
-
-/** Sign-in answers 429 (with Retry-After) besides the usual errors. */
-export const loginErrors = { 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse };

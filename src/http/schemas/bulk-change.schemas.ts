@@ -99,9 +99,40 @@ export const CreateBulkChangeBody = Type.Object(
     ),
     effectiveDate: Type.Optional(IsoDate),
     activatedDate: Type.Optional(IsoDate),
-    dryRun: Type.Optional(Type.Boolean()),
+    dryRun: Type.Optional(
+      Type.Boolean({
+        description: 'true: check every device and answer 200 with the verdicts; nothing is written.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        changeType: 'customer_assignment',
+        serviceProviderId: 1,
+        devices: ['8914800000123456788', '8914800000123456796'],
+        customerId: 12,
+        createRevService: true,
+        revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 4.5 }], prorate: true },
+        addCarrierRatePlan: true,
+        carrierRatePlan: { ratePlan: 'M2M-1GB-SHR' },
+        addCustomerRatePlan: false,
+        effectiveDate: '2025-07-01',
+      },
+      {
+        changeType: 'customer_assignment',
+        serviceProviderId: 1,
+        devices: ['8914800000123456788', '8914800000123456796', '8914800000123456804'],
+        customerId: 12,
+        siteId: 31,
+        createRevService: false,
+        addCarrierRatePlan: false,
+        addCustomerRatePlan: false,
+        dryRun: true,
+      },
+    ],
+  },
 );
 
 export const Counts = Type.Object({
@@ -154,7 +185,14 @@ export const BulkChange = Type.Object({
   createdAt: Type.String(),
   startedAt: Nullable(Type.String()),
   completedAt: Nullable(Type.String()),
+  cancelRequestedAt: Type.Union([Type.String(), Type.Null()], {
+    description: 'When a cancel was requested; devices already begun still finish all their steps.',
+  }),
   counts: Counts,
+  actions: Type.Array(Type.Union([Type.Literal('cancel'), Type.Literal('retry')]), {
+    description:
+      'What the caller may do now (`POST …/cancel`, `POST …/retry`); the same rule guards the actions, so a client need never offer one the server refuses.',
+  }),
 });
 
 export const WorkOrder = Type.Object({

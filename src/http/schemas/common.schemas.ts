@@ -1,31 +1,89 @@
-import { Type, type TSchema } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TSchema } from '@fastify/type-provider-typebox';
 
+/**
+ * The one error body. app.ts registers it with `addSchema`, so the OpenAPI document holds it once
+ * (`#/components/schemas/ErrorResponse`) and every error answer refers to it through `errorResponses`.
+ */
 export const ErrorResponse = Type.Object(
   {
     error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      details: Type.Optional(Type.Unknown()),
+      code: Type.String({
+        description:
+          '`invalid_input` (400), `unauthenticated` (401), `forbidden` (403), `not_found` (404), `conflict` (409), ' +
+          '`payload_too_large` (413), `unprocessable` (422), `rate_limited` (429), `internal` (500); ' +
+          "other 4xx answers of the HTTP layer carry Fastify's code (`FST_ERR_…`).",
+      }),
+      message: Type.String({ description: 'For people: what went wrong and, where it helps, what to do.' }),
+      details: Type.Optional(
+        Type.Unknown({
+          description:
+            'With 400 and 422: the offending fields, as `[{ path, message }]` (`path` a JSON pointer).',
+        }),
+      ),
     }),
   },
-  { $id: 'ErrorResponse' },
+  {
+    $id: 'ErrorResponse',
+    description: 'Every error answer of `/api/v1`.',
+    examples: [
+      {
+        error: {
+          code: 'invalid_input',
+          message: 'The request is invalid.',
+          details: [{ path: '/customerId', message: 'must be >= 1' }],
+        },
+      },
+    ],
+  },
 );
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429;
+
+/** The 401 of every route that needs a caller. */
+export const UNAUTHENTICATED =
+  'Nobody is signed in: no valid session cookie and no valid `Authorization: Bearer` API token.';
+
+/**
+ * The error answers of one operation, each described in the operation's own words, each a reference
+ * to the shared ErrorResponse (the description stays on the answer; the schema is only the `$ref`).
+ */
+export function errorResponses<S extends ErrorStatus>(descriptions: Record<S, string>) {
+  return Object.fromEntries(
+    Object.entries<string>(descriptions).map(([status, description]) => [
+      status,
+      referenceTo(ErrorResponse, description),
+    ]),
+  ) as Record<S, ReturnType<typeof referenceTo<typeof ErrorResponse>>>;
+}
+
+/**
+ * A `$ref` to a schema registered with `addSchema`, typed as that schema. The description is the
+ * answer's own: @fastify/swagger puts it on the response and keeps only the `$ref` as its schema.
+ */
+export function referenceTo<T extends TSchema>(schema: T, description: string) {
+  const id = (schema as { $id?: unknown }).$id;
+  if (typeof id !== 'string')
+    throw new Error('only a schema with an $id (added with addSchema) can be referenced');
+  return Type.Unsafe<Static<T>>(Type.Ref(id, { description }));
+}
 
 export const ListQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page, as it came.' }),
+  ),
 };
 
 export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 export function ListResponse<T extends TSchema>(item: T) {
-  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+  return Type.Object({
+    items: Type.Array(item),
+    nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'null on the last page.' }),
+  });
 }
 
-/** The usual error answers of an authenticated route, for the OpenAPI document. */
-export const authErrors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-};
+/** A schema with the description (and examples) of one answer, the shared definition left untouched. */
+export function described<T extends TSchema>(schema: T, description: string, examples?: Static<T>[]) {
+  return Type.With(schema, examples ? { description, examples } : { description });
+}

@@ -39,8 +39,15 @@ export const AssociateAmopCustomerBody = Type.Object({
   SiteId: NumberLike,
 });
 
-export const LegacyResponse = Type.Object({
-  Success: Type.Boolean(),
-  ChangeId: Type.Optional(Type.Integer()),
-  Message: Type.Optional(Type.String()),
-});
+/** Registered with `addSchema` (app.ts): one component in the OpenAPI document for every answer. */
+export const LegacyResponse = Type.Object(
+  {
+    Success: Type.Boolean(),
+    ChangeId: Type.Optional(Type.Integer({ description: 'The bulk change, when Success is true.' })),
+    Message: Type.Optional(Type.String({ description: 'What went wrong, when Success is false.' })),
+  },
+  {
+    $id: 'LegacyResponse',
+    description: 'The answer of the older entry points, success or failure.',
+  },
+);
