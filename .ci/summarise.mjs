@@ -1,11 +1,25 @@
-// Prints Vitest JSON reports as one plain closing line: "tests: N passed, N failed".
-import { readFileSync } from 'node:fs';
+// Prints the Vitest JSON reports of a CI run, one line per Node line and suite, the time each Node
+// line took, and one plain closing line: "tests: N passed, N failed".
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 
+const dir = process.argv[2];
 let passed = 0;
 let failed = 0;
-for (const file of process.argv.slice(2)) {
-  const report = JSON.parse(readFileSync(file, 'utf8'));
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()) {
+  const report = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
   passed += report.numPassedTests;
   failed += report.numFailedTests;
+  console.log(
+    `${file.replace('.json', '').padEnd(22)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`,
+  );
+}
+for (const line of readFileSync(path.join(dir, 'durations'), 'utf8').trim().split('\n')) {
+  const [major, seconds] = line.split(' ');
+  console.log(
+    `Node ${major === 'system' ? process.versions.node.split('.')[0] + ' (machine)' : major}: ${seconds} s`,
+  );
 }
 console.log(`tests: ${passed} passed, ${failed} failed`);
