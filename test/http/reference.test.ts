@@ -510,7 +510,7 @@ describe('GET /rate-plans and /rate-pools', () => {
 
   it('kind=carrier without serviceProviderId, or no kind, answers 400 naming the field', async () => {
     await expect400('/rate-plans?kind=carrier', '/serviceProviderId');
-    await expect400('/rate-plans', 'kind');
+    await expect400('/rate-plans', '/kind');
     await expect400('/rate-plans?kind=both', '/kind');
   });
 
