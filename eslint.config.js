@@ -28,6 +28,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
-  { files: ['.ci/**/*.mjs', 'bin/**/*.js', '*.js'], languageOptions: { globals: globals.node } },
+  {
+    files: ['.ci/**/*.mjs', 'client/**/*.mjs', 'bin/**/*.js', '*.js'],
+    languageOptions: { globals: globals.node },
+  },
   { files: ['web/**/*.js'], languageOptions: { globals: globals.browser } },
 );
