@@ -26,7 +26,8 @@ import { errorBodyFor, isRecord, tsError } from './thingspace/wire.ts';
  *
  * Control routes: those of `sim-control.ts`, plus `POST /__sim/devices` (array of devices to add
  * or replace), `GET /__sim/state` (devices, plan-change requests, callbacks, deliveries) and
- * `POST /__sim/plan-changes` (`{ settle: "never" }`: requests stay Pending, no callback).
+ * `POST /__sim/plan-changes` (`{ settle: "never" }`: requests stay Pending, no callback; `"now"`:
+ * every Pending request settles at once, callbacks delivered, and later ones settle as usual).
  */
 
 export interface ThingSpaceSimulatorOptions {
@@ -105,11 +106,18 @@ export function buildThingSpaceSimulator(options: ThingSpaceSimulatorOptions = {
 
   app.get('/__sim/state', () => state.snapshot());
 
-  /** `{ "settle": "never" }`: plan changes stay Pending with no callback; `"auto"` (default) again. */
+  /**
+   * `{ "settle": "never" }`: plan changes stay Pending with no callback; `"auto"` (default) again;
+   * `"now"`: the Pending ones settle at once (as they would have), then `"auto"`.
+   */
   app.post('/__sim/plan-changes', async (request, reply) => {
     const settle = isRecord(request.body) ? request.body.settle : undefined;
-    if (settle !== 'auto' && settle !== 'never') {
-      return tsError(reply, 400, TS_ERRORS.invalidInput, 'expected { "settle": "auto" | "never" }');
+    if (settle !== 'auto' && settle !== 'never' && settle !== 'now') {
+      return tsError(reply, 400, TS_ERRORS.invalidInput, 'expected { "settle": "auto" | "never" | "now" }');
+    }
+    if (settle === 'now') {
+      planChanges.setSettling('auto');
+      return { ok: true, settle, settled: planChanges.settlePending() };
     }
     planChanges.setSettling(settle);
     return { ok: true, settle };

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -75,6 +76,20 @@ export const VARIABLES = {
     secret: true,
   },
   SESSION_TTL_HOURS: { kind: 'int', default: '12', min: 1, max: 720, description: 'Session lifetime.' },
+  API_TOKEN_DAYS: {
+    kind: 'int',
+    default: '90',
+    min: 0,
+    max: 3650,
+    description:
+      'Lifetime of an API token created without `expiresInDays` (API) and of every token made by `simbind token create`. `0`: such tokens never expire.',
+  },
+  METRICS_TOKEN: {
+    kind: 'string',
+    description:
+      '`/metrics` then needs `Authorization: Bearer <METRICS_TOKEN>` (≥ 16 chars). When unset, `/metrics` answers only while `HOST` is loopback (`localhost`, `127.0.0.1`, `::1`), `TRUST_PROXY` is `false` and the request carries no `X-Forwarded-For`/`Forwarded`; otherwise it is a 404.',
+    secret: true,
+  },
   WORKER_CONCURRENCY: {
     kind: 'int',
     default: '2',
@@ -124,6 +139,12 @@ export const VARIABLES = {
     description:
       'Base URL others reach simbind at (links in notifications, carrier callbacks). Default: http://HOST:PORT.',
   },
+  TRUST_PROXY: {
+    kind: 'string',
+    default: 'false',
+    description:
+      "Behind a reverse proxy or TLS terminator: whose `X-Forwarded-For/-Proto/-Host` to believe, so sign-in limits count each client's own address and the session cookie is `Secure` over https. `false`; the proxies' addresses/CIDRs, comma-separated (`loopback`, `linklocal`, `uniquelocal` too); or `true` (any peer: only when nothing but the proxy can reach simbind).",
+  },
   SMTP_URL: {
     kind: 'url',
     description:
@@ -136,7 +157,7 @@ export const VARIABLES = {
 export type VariableName = keyof typeof VARIABLES;
 
 export interface Config {
-  http: { port: number; host: string; publicUrl: string | undefined };
+  http: { port: number; host: string; publicUrl: string | undefined; trustProxy: TrustProxy };
   logLevel: string;
   database: {
     url: string | undefined;
@@ -144,7 +165,8 @@ export interface Config {
     embedded: { dataDir: string; port: number };
   };
   seed: { onStart: boolean; devices: number };
-  auth: { sessionSecret: string | undefined; sessionTtlHours: number };
+  auth: { sessionSecret: string | undefined; sessionTtlHours: number; apiTokenDays: number };
+  metrics: { token: string | undefined };
   worker: {
     concurrency: number;
     pollSeconds: number;
@@ -155,6 +177,12 @@ export interface Config {
   integrations: { httpTimeoutMs: number; simulators: 'auto' | 'on' | 'off' };
   mail: { smtpUrl: string | undefined; from: string };
 }
+
+/**
+ * Fastify's `trustProxy`: false, true (trust every peer), or the addresses/CIDRs of trusted proxies.
+ * No hop count: Fastify 5 trusts nothing with one (it cannot tell the proxy from a direct client).
+ */
+export type TrustProxy = boolean | string[];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -231,6 +259,18 @@ export function loadConfig(
     return value;
   };
 
+  const trustProxy = (): TrustProxy => {
+    const parsed = parseTrustProxy(raw('TRUST_PROXY') ?? 'false');
+    if (typeof parsed !== 'string') return parsed;
+    problems.push(`TRUST_PROXY: ${parsed}`);
+    return false;
+  };
+
+  const metricsToken = str('METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN: must be at least 16 characters');
+  }
+
   const sessionSecret = str('SESSION_SECRET');
   if (sessionSecret !== undefined && sessionSecret.length < 32) {
     problems.push('SESSION_SECRET: must be at least 32 characters');
@@ -241,6 +281,7 @@ export function loadConfig(
       port: int('PORT'),
       host: str('HOST') ?? 'localhost',
       publicUrl: url('PUBLIC_URL', ['http:', 'https:']),
+      trustProxy: trustProxy(),
     },
     logLevel: oneOf('LOG_LEVEL'),
     database: {
@@ -249,7 +290,8 @@ export function loadConfig(
       embedded: { dataDir: path.resolve(str('DATA_DIR') ?? '.data'), port: int('EMBEDDED_PG_PORT') },
     },
     seed: { onStart: bool('SEED_ON_START'), devices: int('SEED_DEVICES') },
-    auth: { sessionSecret, sessionTtlHours: int('SESSION_TTL_HOURS') },
+    auth: { sessionSecret, sessionTtlHours: int('SESSION_TTL_HOURS'), apiTokenDays: int('API_TOKEN_DAYS') },
+    metrics: { token: metricsToken },
     worker: {
       concurrency: int('WORKER_CONCURRENCY'),
       pollSeconds: int('WORKER_POLL_SECONDS'),
@@ -263,6 +305,31 @@ export function loadConfig(
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(config);
+}
+
+/** proxy-addr's names for address ranges, accepted by Fastify's `trustProxy` like a CIDR. */
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** The TRUST_PROXY value, or a problem. Checked here so a typo fails at start, not on a request. */
+function parseTrustProxy(value: string): TrustProxy | string {
+  const trimmed = value.trim().toLowerCase();
+  if (/^(false|off|no|0)$/.test(trimmed)) return false;
+  if (/^(true|on|yes)$/.test(trimmed)) return true;
+  if (/^\d+$/.test(trimmed)) {
+    return "a hop count is not supported (Fastify would trust no one): list the proxies' addresses or CIDRs";
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (PROXY_RANGES.includes(entry)) continue;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      return `"${entry}" is not true/false, an IP address, a CIDR or ${PROXY_RANGES.join('/')}`;
+    }
+  }
+  return entries;
 }
 
 function deepFreeze<T>(value: T): T {

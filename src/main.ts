@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeVariables, loadConfig, type Config } from './config.ts';
+import { isDatabaseUnavailable } from './db/database-unavailable.ts';
 import { buildApp } from './http/app.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { webRoutes } from './http/routes/web.routes.ts';
@@ -137,8 +138,12 @@ async function token(
     const auth = createAuthService({ db: runtime.database.db, config });
     if (action === 'create') {
       const created = await auth.issueApiToken({ email: options.user!, name: options.name ?? 'cli' });
+      const days = config.auth.apiTokenDays;
+      const expiry = created.expiresAt
+        ? `expires ${created.expiresAt.toISOString()} (in ${days} days, API_TOKEN_DAYS)`
+        : 'never expires (API_TOKEN_DAYS=0)';
       console.error(
-        `API token ${created.id} "${created.name}" for ${options.user!}; it is shown only this once:`,
+        `API token ${created.id} "${created.name}" for ${options.user!}, ${expiry}; it is shown only this once:`,
       );
       console.log(created.token);
     } else {
@@ -181,11 +186,25 @@ async function run(config: Config, role: Role): Promise<void> {
     await runtime.close();
   };
   // Registered before anything else starts, so a Ctrl-C during start-up still cleans up.
-  closeWithGrace({ delay: 30_000 }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: 30_000, skip: ['unhandledRejection'] }, async ({ signal, err }) => {
     if (err) console.error(err);
     if (signal) console.log(`\n${signal}: stopping (in-flight work finishes first)…`);
     await shutdown();
     console.log('stopped.');
+  });
+  // pg-boss 10 calls fail()/complete() without awaiting them, so while the database restarts those
+  // reject unhandled: an outage is waited out (the pools and pg-boss reconnect on their own; a
+  // worker used to exit 6 s into a 10 s restart). Anything else stops the process, as before.
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseUnavailable(reason)) {
+      console.error(
+        `database unavailable, waiting for it: ${reason instanceof Error ? reason.message : String(reason)}`,
+      );
+      return;
+    }
+    console.error(reason);
+    process.exitCode = 1;
+    void grace.close();
   });
 
   try {

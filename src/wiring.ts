@@ -5,7 +5,7 @@ import { createRevioClient } from './clients/revio.client.ts';
 import { createThingSpaceClient } from './clients/thingspace.client.ts';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
-import { findIdentifiersMatching } from './db/repositories/device.repository.ts';
+import { sessionLocks } from './db/session-lock.ts';
 import type { JobQueue } from './jobs/queue.ts';
 import { createAssignmentService, type AssignmentService } from './services/assignment.service.ts';
 import { createAuthService, type AuthService } from './services/auth.service.ts';
@@ -86,11 +86,8 @@ export function createServices(deps: ServiceDeps): Services {
     queue,
     config,
     today: deps.today,
-    async resolveFilter(principal, { serviceProviderId, kind, filter, limit }) {
-      const deviceFilter = { ...filter, serviceProviderId };
-      await reference.assertDeviceFilterAllowed(principal, deviceFilter);
-      return findIdentifiersMatching(db, { tenantId: principal.tenantId, filter: deviceFilter, kind, limit });
-    },
+    // The device list's access rule: a restricted operator's filter matches only what they may see.
+    resolveFilter: (principal, params) => reference.findMatchingIdentifiers(principal, params),
   });
   const notifications = createNotificationService({ db, queue, config });
   const carrierCallbacks = createCarrierCallbackService({
@@ -107,9 +104,10 @@ export function createServices(deps: ServiceDeps): Services {
     accounts,
     thingspace,
     carrierConfirmMinutes: config.worker.carrierConfirmMinutes,
+    chunkLock: sessionLocks(deps.database.pool),
     today: deps.today,
     // Per chunk, calls in flight; the shared gate keeps each account within its limit.
-    rev: { revio, accounts, policy, concurrency: 8 },
+    rev: { revio, accounts, policy, concurrency: 8, lateCreateGraceMs: timeoutMs },
     carrier: {
       jasper,
       thingspace,
@@ -121,7 +119,7 @@ export function createServices(deps: ServiceDeps): Services {
   });
 
   return {
-    health: createHealthService({ db, pool }),
+    health: createHealthService({ db, pool, config }),
     auth: createAuthService({ db, config }),
     reference,
     assignments,

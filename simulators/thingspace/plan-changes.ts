@@ -112,6 +112,7 @@ export function createPlanChangeProcessor(state: ThingSpaceState, options: PlanC
       if (settling === 'never') return;
       const timer = setTimeout(() => {
         timers.delete(timer);
+        if (change.status !== 'Pending') return; // settled already by `settlePending`
         settle(change);
         void deliver(change);
       }, options.asyncDelayMs);
@@ -120,6 +121,16 @@ export function createPlanChangeProcessor(state: ThingSpaceState, options: PlanC
 
     setSettling(mode: 'auto' | 'never'): void {
       settling = mode;
+    },
+
+    /** Settles every request still Pending at once (delivering its callback); returns how many. */
+    settlePending(): number {
+      const pending = state.snapshot().requests.filter((change) => change.status === 'Pending');
+      for (const change of pending) {
+        settle(change);
+        void deliver(change);
+      }
+      return pending.length;
     },
 
     /** Forgets pending work (reset, close) so no timer or delivery outlives the simulator. */

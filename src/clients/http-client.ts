@@ -1,5 +1,9 @@
 import { Agent, request } from 'undici';
 import { PermanentError, RetryableError, type Exchange } from '../errors.ts';
+import { redact, redactHeaders, secretValues } from './redact.ts';
+
+// The mail client redacts its SMTP URL with the same marker.
+export { REDACTED } from './redact.ts';
 
 /**
  * The one place that speaks HTTP to external systems. Every client (Rev.io, ThingSpace, Jasper,
@@ -10,25 +14,8 @@ import { PermanentError, RetryableError, type Exchange } from '../errors.ts';
 /** Keep-alive pool shared by all clients: a bulk change makes thousands of calls to the same hosts. */
 const sharedAgent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
 
-const SECRET_HEADERS = new Set(['authorization', 'ocp-apim-subscription-key', 'vz-m2m-token', 'cookie']);
-const SECRET_FIELDS =
-  /"(password|pass|secret|apiKey|api_key|appSecret|app_secret|access_token|sessionToken|token)"\s*:\s*"[^"]*"/gi;
-const SECRET_FORM_FIELDS = /\b(password|client_secret|access_token)=[^&]*/gi;
-
-export const REDACTED = '[REDACTED]';
-
-export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : value;
-  }
-  return out;
-}
-
-export function redactBody(body: string | undefined): string | undefined {
-  if (body === undefined) return undefined;
-  return body.replace(SECRET_FIELDS, `"$1":"${REDACTED}"`).replace(SECRET_FORM_FIELDS, `$1=${REDACTED}`);
-}
+/** How much of a remote error body an error message quotes. */
+const MESSAGE_BODY_CHARS = 300;
 
 export interface HttpRequest {
   /** `revio`, `thingspace`, `jasper`, `webhook`: names the system in errors and logs. */
@@ -67,12 +54,15 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
     headers['content-type'] ??= 'application/json';
   }
 
+  // What this request sends that is secret, scrubbed from everything recorded: an answer that
+  // echoes our subscription key or password in a sentence has no field name to go by.
+  const known = secretValues({ url: req.url, headers, body: payload });
   const started = performance.now();
   const exchange: Exchange = {
     method: req.method,
-    url: req.url,
-    requestHeaders: redactHeaders(headers),
-    requestBody: redactBody(payload),
+    url: redact(req.url, known),
+    requestHeaders: redactHeaders(headers, known),
+    requestBody: payload === undefined ? undefined : redact(payload, known),
     status: undefined,
     responseBody: undefined,
     durationMs: 0,
@@ -94,13 +84,13 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
     text = await res.body.text();
   } catch (cause) {
     exchange.durationMs = Math.round(performance.now() - started);
-    const reason = describeNetworkError(cause, req.timeoutMs);
+    const reason = redact(describeNetworkError(cause, req.timeoutMs), known);
     throw new RetryableError(`${req.system}: ${reason}`, { system: req.system, exchange, cause });
   }
 
   exchange.durationMs = Math.round(performance.now() - started);
   exchange.status = status;
-  exchange.responseBody = redactBody(text);
+  exchange.responseBody = redact(text, known);
   const body = parseJson(text) as T;
 
   if (status >= 200 && status < 300) {
@@ -108,7 +98,12 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
   }
 
   const described = req.describeError?.(status, body, text) ?? {};
-  const message = `${req.system} ${status}: ${described.message ?? (text.slice(0, 300) || 'no body')}`;
+  // The raw body is redacted before it is cut, so a secret cannot escape by being cut in two.
+  const remote =
+    described.message !== undefined
+      ? redact(described.message, known)
+      : redact(text, known).slice(0, MESSAGE_BODY_CHARS) || 'no body';
+  const message = `${req.system} ${status}: ${remote}`;
   const init = { system: req.system, status, remoteCode: described.code, exchange };
   if (status === 408 || status === 429 || status >= 500) {
     throw new RetryableError(message, {

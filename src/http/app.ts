@@ -12,6 +12,11 @@ import Fastify, {
 import type { Services } from '../wiring.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { registerAuthentication } from './auth.ts';
+import { registerCsrfCheck } from './csrf.ts';
+import { DOCS_CSP, registerSecurityHeaders } from './security-headers.ts';
+import { serializeRequest } from './log-redaction.ts';
+import { BODY_LIMITS } from './body-limits.ts';
+import { refuseAnonymousBeforeBody } from './principal-gate.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
@@ -20,6 +25,7 @@ import { legacyRoutes } from './routes/legacy.routes.ts';
 import { referenceRoutes } from './routes/reference.routes.ts';
 import { ErrorResponse } from './schemas/common.schemas.ts';
 import { LegacyResponse } from './schemas/legacy.schemas.ts';
+import { buildValidator } from './validator-compiler.ts';
 
 export type TypedApp = FastifyInstance<
   RawServerDefault,
@@ -34,6 +40,8 @@ export interface AppOptions {
   /** Signs session cookies. */
   cookieSecret: string;
   logLevel?: string;
+  /** Where log lines go instead of stdout (tests read them). */
+  logStream?: { write(line: string): void };
   /** Where clients reach this API (`PUBLIC_URL`), published as the OpenAPI `servers` entry. */
   publicUrl?: string;
   /** Adds routes of later modules (UI, carrier callbacks) without app.ts knowing them. */
@@ -47,14 +55,22 @@ const REDACT = [
   'req.headers["ocp-apim-subscription-key"]',
 ];
 
-/** Bulk change bodies carry up to 100,000 identifiers (~2.5 MB as JSON); leave room, refuse the absurd. */
-const BODY_LIMIT = 16 * 1024 * 1024;
-
 export async function buildApp(options: AppOptions): Promise<TypedApp> {
   const app = Fastify({
-    logger: { level: options.logLevel ?? 'info', redact: REDACT },
-    bodyLimit: BODY_LIMIT,
+    logger: {
+      level: options.logLevel ?? 'info',
+      redact: REDACT,
+      // Secrets in a URL (the callback token in its path, `?token=` and the like) never reach a log line.
+      serializers: { req: serializeRequest },
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    // Per route where a route needs more or less (body-limits.ts).
+    bodyLimit: BODY_LIMITS.default,
+    // Coercion is for query strings, params and headers only: bodies are validated as sent.
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    schemaController: { compilersFactory: { buildValidator } },
+    // TRUST_PROXY: request.ip and request.protocol then follow a trusted proxy's X-Forwarded-* headers.
+    trustProxy: options.services.auth.trustProxy,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler(errorHandler);
@@ -63,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
   // serialization, and one entry under `components.schemas` in the OpenAPI document.
   app.addSchema(ErrorResponse);
   app.addSchema(LegacyResponse);
+  registerSecurityHeaders(app);
 
   await app.register(cookie, { secret: options.cookieSecret });
   await app.register(swagger, {
@@ -94,9 +111,11 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
         typeof json.$id === 'string' ? json.$id : `def-${i}`,
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
+  registerCsrfCheck(app, { publicUrl: options.publicUrl });
   registerAuthentication(app, options.services.auth);
+  refuseAnonymousBeforeBody(app);
   healthRoutes(app, options.services.health);
   await legacyRoutes(app, options.services);
   await app.register(

@@ -10,6 +10,7 @@ import {
   UnauthenticatedError,
   UnprocessableError,
 } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/database-unavailable.ts';
 
 /**
  * The one error handler: domain errors → their status; Fastify's schema errors → 400 with the
@@ -55,6 +56,16 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       .send({ error: body(fastifyError.code ?? 'bad_request', fastifyError.message) });
   }
 
+  // After the domain errors on purpose: a partner's refused connection (a RetryableError) is not ours.
+  if (isDatabaseUnavailable(error)) {
+    request.log.warn({ err: error }, 'database unavailable');
+    return reply
+      .code(503)
+      .header('retry-after', '5')
+      .send({
+        error: body('database_unavailable', 'The database cannot be reached right now; try again shortly.'),
+      });
+  }
   request.log.error({ err: error }, 'unhandled error');
   return reply.code(500).send({ error: body('internal', 'Something went wrong on our side.') });
 }

@@ -33,9 +33,16 @@ export function decodeCursor<T>(
   ]);
 }
 
-/** Cursor of a list ordered by a numeric id. */
-export const isIdCursor = (value: unknown): value is { id: number } =>
-  typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'number';
+/**
+ * Cursor of a list ordered by a numeric id. A cursor comes back from the client, so its id is held
+ * to what this API issues: a whole id within the exact integers of JavaScript (a fraction or an id
+ * past bigint used to reach the query and answer 500).
+ */
+export const isIdCursor = (value: unknown): value is { id: number } => {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id } = value as { id?: unknown };
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 1;
+};
 
 /**
  * Fetch `limit + 1` rows; this turns them into a page and the cursor of its last item.

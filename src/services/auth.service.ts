@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Config } from '../config.ts';
+import { isIP } from 'node:net';
+import type { Config, TrustProxy } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import {
   deleteAttempts,
@@ -16,7 +17,7 @@ import {
   listApiTokens,
   lockAttemptKeys,
   revokeApiToken,
-  secondsUntilBelowLimits,
+  secondsUntilAllowed,
   type ApiTokenSummary,
   type AttemptLimit,
   type AttemptRow,
@@ -35,8 +36,21 @@ import type { Principal } from './principal.ts';
 
 export type { ApiTokenSummary, UserProfile };
 
-/** Failed sign-ins allowed per window, per e-mail and per client address, across all processes. */
-export const LOGIN_LIMITS = { perEmail: 10, perAddress: 50, windowSeconds: 15 * 60 } as const;
+/**
+ * Failed sign-ins are counted per (client address, e-mail) and per client address, across all
+ * processes. Past its free failures a key's next attempt waits, 1 s, 2 s, 4 s … up to 15 minutes:
+ * a guesser is slowed to a few tries an hour while the account stays open to its owner from any
+ * other address. Nothing is counted per e-mail alone: that would let anyone lock any account.
+ */
+export const LOGIN_LIMITS = {
+  /** One e-mail from one address: a user's own typos stay free. */
+  freePerPair: 5,
+  /** All e-mails from one address (an office behind one NAT shares it). */
+  freePerAddress: 50,
+  firstDelaySeconds: 1,
+  maxDelaySeconds: 15 * 60,
+  windowSeconds: 15 * 60,
+} as const;
 
 /** The same words for an unknown e-mail, a wrong password and a deactivated user: no enumeration. */
 export const BAD_CREDENTIALS = 'The e-mail or password is incorrect.';
@@ -60,10 +74,16 @@ export interface CreatedApiToken {
 
 export interface NewApiToken {
   name: string;
+  /** Default API_TOKEN_DAYS (`config.auth.apiTokenDays`); no expiry when that is 0. */
   expiresInDays?: number;
 }
 
 export interface AuthService {
+  /**
+   * TRUST_PROXY, for the HTTP layer: whose `X-Forwarded-*` headers name the client. The address
+   * sign-in failures are counted under, and whether the session cookie is Secure, follow from it.
+   */
+  readonly trustProxy: TrustProxy;
   /** Checks the rate limits, then the password; starts a session. */
   login(input: { email: string; password: string; clientAddress: string }): Promise<SignIn>;
   /** Ends the session with this id (a no-op for an unknown one). */
@@ -98,7 +118,8 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
   /**
    * Records this attempt as a failure BEFORE the password is checked, inside a lock per key: a burst
    * of parallel guesses cannot all pass a count taken before any of them was recorded. Success takes
-   * the records back (see login). Throws RateLimitedError when a key is at its limit.
+   * the records back (see login). Throws RateLimitedError while a key must still wait; a refused
+   * attempt is not recorded, so waiting it out is always enough.
    */
   async function reserveAttempt(limits: AttemptLimit[]): Promise<AttemptRow[]> {
     const sorted = [...limits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -107,7 +128,7 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
       .transaction()
       .execute(async (trx) => {
         await lockAttemptKeys(trx, keys);
-        const retryAfterSeconds = await secondsUntilBelowLimits(trx, sorted, LOGIN_LIMITS.windowSeconds);
+        const retryAfterSeconds = await secondsUntilAllowed(trx, sorted, LOGIN_LIMITS);
         if (retryAfterSeconds !== undefined) return { retryAfterSeconds };
         return { reserved: await insertAttempts(trx, keys) };
       });
@@ -132,7 +153,9 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
         { path: '/expiresInDays', message: 'must be an integer ≥ 1' },
       ]);
     }
-    const expiresAt = expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000);
+    // A forgotten token must not work forever: API_TOKEN_DAYS unless the creator chose (0: no default).
+    const days = expiresInDays ?? deps.config.auth.apiTokenDays;
+    const expiresAt = days === 0 ? null : new Date(Date.now() + days * 86_400_000);
     const { token, hash, prefix } = generateApiToken();
     const id = await insertApiToken(db, {
       ...owner,
@@ -145,12 +168,15 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
   }
 
   return {
+    trustProxy: deps.config.http.trustProxy,
+
     async login({ email, password, clientAddress }) {
       const normalized = email.trim().toLowerCase();
-      const emailKey = `email:${normalized}`;
+      const address = addressKey(clientAddress);
+      const pairKey = `pair:${address} ${normalized}`;
       const reserved = await reserveAttempt([
-        { key: emailKey, maxFailures: LOGIN_LIMITS.perEmail },
-        { key: `ip:${clientAddress}`, maxFailures: LOGIN_LIMITS.perAddress },
+        { key: pairKey, freeFailures: LOGIN_LIMITS.freePerPair },
+        { key: `ip:${address}`, freeFailures: LOGIN_LIMITS.freePerAddress },
       ]);
 
       const user = await findLoginUser(db, normalized);
@@ -160,11 +186,11 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
 
       const sessionId = randomBytes(32).toString('base64url');
       const expiresAt = await db.transaction().execute(async (trx) => {
-        // Success clears this e-mail's failures, and takes back only its own address record: one
-        // valid account must not reset the per-address count for guesses at other accounts.
+        // Success clears this e-mail's failures from this address, and takes back only its own
+        // address record: one valid account must not reset the count for guesses at other accounts.
         await deleteAttempts(trx, {
-          keys: [emailKey],
-          rows: reserved.filter((r) => r.key !== emailKey),
+          keys: [pairKey],
+          rows: reserved.filter((r) => r.key !== pairKey),
         });
         return insertSession(trx, {
           idHash: hashSessionId(sessionId),
@@ -231,6 +257,30 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
       if (!(await revokeApiToken(db, { id }))) throw new NotFoundError(`There is no API token ${id}.`);
     },
   };
+}
+
+/**
+ * The address failures are counted under: IPv4 as is (also when IPv4-mapped), IPv6 by its /64 —
+ * a single host is commonly given a whole /64 and could otherwise rotate through it.
+ */
+export function addressKey(address: string): string {
+  const bare = address.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
+  if (mapped) return mapped[1]!;
+  if (isIP(bare) !== 6) return bare;
+  const [head = '', tail] = bare.split('::');
+  const groups = (part: string | undefined) =>
+    part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
+  const front = groups(head);
+  const back = groups(tail);
+  const all =
+    tail === undefined
+      ? front
+      : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** Session ids have 256 random bits, so a fast hash suffices; the table holds only this. */

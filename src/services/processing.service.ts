@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts';
 import * as repo from '../db/repositories/processing.repository.ts';
 import * as carrierWaits from '../db/repositories/carrier-wait.repository.ts';
 import * as openWork from '../db/repositories/open-work.repository.ts';
+import type { SessionLock, SessionLockTaker } from '../db/session-lock.ts';
 import type {
   BulkChangeContextRow,
   ChunkContext,
@@ -32,10 +33,15 @@ export interface ProcessingService {
   /** Processes one chunk; throws RetryableError when another live worker holds it. */
   processChunk(bulkChangeId: number, chunk: number): Promise<void>;
   /**
-   * Applies carrier results to the work orders waiting for them; results for requests no work order
-   * is known to wait for yet are kept, and applied when the wait is recorded.
+   * Applies an account's carrier results to the work orders waiting for requests sent with that
+   * account's credentials; results for requests no work order is known to wait for yet are kept
+   * (per account), and applied when the wait is recorded.
    */
-  completeCarrierRequests(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number>;
+  completeCarrierRequests(
+    credentialsId: number,
+    results: CarrierResult[],
+    via: 'callback' | 'poll',
+  ): Promise<number>;
   /** Ends overdue carrier waits, asks ThingSpace about the others, and queues the next poll while any wait. */
   pollCarrier(bulkChangeId: number, round: number): Promise<void>;
   /**
@@ -60,6 +66,8 @@ export interface ProcessingDeps {
   carrier: Omit<CarrierStepDeps, 'db'>;
   thingspace: ThingSpaceClient;
   accounts: IntegrationAccounts;
+  /** Takes a chunk's session lock on a connection of its own. */
+  chunkLock: SessionLockTaker;
   /** How long a device waits for a carrier's asynchronous confirmation (CARRIER_CONFIRM_MINUTES). */
   carrierConfirmMinutes: number;
   /** Today as yyyy-MM-dd; tests pin it. */
@@ -125,7 +133,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
    * are small, so a cancel or a progress bar moves within seconds; purely local work (the AMOP
    * path, set-based SQL) takes the whole chunk at once.
    */
-  async function runChunk(bulkChangeId: number, chunk: number): Promise<void> {
+  async function runChunk(bulkChangeId: number, chunk: number, lock: SessionLock): Promise<void> {
     const bc = await repo.loadBulkChange(db, bulkChangeId);
     if (!bc) return;
     const options = bc.options as AssignmentOptions;
@@ -133,6 +141,13 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     const external = options.createRevService || options.addCarrierRatePlan;
     const groupSize = external ? deps.rev.concurrency * 4 : LOCAL_GROUP_SIZE;
     for (;;) {
+      // Without the lock (its connection lost, e.g. a database restart) another worker may take the
+      // chunk over: claim nothing more, and let the queue retry this run.
+      if (!lock.held()) {
+        throw new RetryableError(`lost the lock of chunk ${chunk} of bulk change ${bulkChangeId}`, {
+          system: 'worker',
+        });
+      }
       const group = await repo.claimGroup(db, bulkChangeId, chunk, groupSize);
       if (group.length === 0) break;
       await runGroup(bc, ctx, options, group);
@@ -219,23 +234,35 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       );
       const succeeded = new Set(result.succeeded);
       const confirmed = alive.filter((item) => succeeded.has(item.id)).map((item) => item.deviceId);
-      // The device row and its history are written with the step's log and "step done": a kill
-      // in between cannot leave a plan recorded twice or a step done without its record.
-      result.record = (trx) =>
-        repo.applyCarrierPlan(trx, ctx, confirmed, {
+      const credentialsId = bc.credentials_id;
+      // The device row and its history, and the waits for ThingSpace's confirmations, are written
+      // with the step's log: a kill in between can neither record a plan twice nor leave a request
+      // logged without its wait (which a rerun would send again).
+      result.record = async (trx) => {
+        await repo.applyCarrierPlan(trx, ctx, confirmed, {
           ratePlan: plan.ratePlan,
           communicationPlan: plan.communicationPlan ?? null,
         });
+        // Requests were sent only when the service provider has credentials (the step fails otherwise).
+        if (credentialsId !== null) {
+          await carrierWaits.markWaitingForCarrier(
+            trx,
+            result.waiting,
+            credentialsId,
+            deps.carrierConfirmMinutes,
+          );
+        }
+      };
       alive = await commitStep(ctx, alive, CARRIER_STEP, result);
       waiting = result.waiting;
-      if (waiting.length > 0) {
-        await carrierWaits.markWaitingForCarrier(db, waiting, deps.carrierConfirmMinutes);
-        // Results that arrived before the wait was recorded are in the inbox already.
+      if (waiting.length > 0 && bc.credentials_id !== null) {
+        // Results that arrived before the wait was recorded are in the account's inbox already.
         const early = await carrierWaits.findCarrierResults(
           db,
+          bc.credentials_id,
           waiting.map((w) => w.requestId),
         );
-        await carrierResults.complete(early, 'callback');
+        await carrierResults.applyKept(bc.credentials_id, early);
         // The callback usually answers first; the poll is the safety net (one queued per bulk change).
         await carrierResults.schedulePoll(bc.id, 30);
       }
@@ -249,30 +276,30 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
   }
 
   /**
-   * Runs `fn` holding the chunk's session lock on its own connection: if this worker dies, the
-   * connection closes and PostgreSQL releases the lock, so another run can take over.
+   * Runs `fn` holding the chunk's session lock (its own connection, outside the pool): if this
+   * worker dies, the server releases the lock, so another run can take over.
    */
-  async function withChunkLock<T>(bulkChangeId: number, chunk: number, fn: () => Promise<T>): Promise<T> {
-    return db.connection().execute(async (conn) => {
-      if (!(await repo.tryLockChunk(conn, bulkChangeId, chunk))) {
-        throw new RetryableError(
-          `chunk ${chunk} of bulk change ${bulkChangeId} is being processed elsewhere`,
-          {
-            system: 'worker',
-          },
-        );
-      }
-      try {
-        return await fn();
-      } finally {
-        await repo.unlockChunk(conn, bulkChangeId, chunk);
-      }
-    });
+  async function withChunkLock<T>(
+    bulkChangeId: number,
+    chunk: number,
+    fn: (lock: SessionLock) => Promise<T>,
+  ): Promise<T> {
+    const lock = await deps.chunkLock(bulkChangeId, chunk);
+    if (!lock) {
+      throw new RetryableError(`chunk ${chunk} of bulk change ${bulkChangeId} is being processed elsewhere`, {
+        system: 'worker',
+      });
+    }
+    try {
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
   }
 
   return {
     processChunk: (bulkChangeId, chunk) =>
-      withChunkLock(bulkChangeId, chunk, () => runChunk(bulkChangeId, chunk)),
+      withChunkLock(bulkChangeId, chunk, (lock) => runChunk(bulkChangeId, chunk, lock)),
 
     async abandonChunk(bulkChangeId, chunk, lastError) {
       const bc = await repo.loadBulkChange(db, bulkChangeId);
@@ -311,11 +338,13 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           jobs,
           'its worker is gone (the chunk lock was released)',
         );
+        await openWork.startNow(db, jobs);
       }
       return jobs.length;
     },
 
-    completeCarrierRequests: (results, via) => carrierResults.complete(results, via),
+    completeCarrierRequests: (credentialsId, results, via) =>
+      carrierResults.complete(credentialsId, results, via),
     pollCarrier: (bulkChangeId, round) => carrierResults.poll(bulkChangeId, round),
   };
 }

@@ -1,8 +1,12 @@
 import type { Database } from '../db/database.ts';
 import {
-  deviceExists,
+  findDeviceOwner,
+  findVisibleIdentifiersMatching,
+  listVisibleDevices,
+  type VisibleCustomers,
+} from '../db/repositories/device-access.repository.ts';
+import {
   listDeviceHistory,
-  listDevices,
   type DeviceFilter,
   type DeviceHistoryRow,
   type DeviceListRow,
@@ -31,13 +35,30 @@ import { mayAccessCustomer, type Principal } from './principal.ts';
  * The reference data the submission screen needs, read within the principal's tenant. An id of
  * another tenant, or of a customer the principal may not access, answers NotFound exactly like an
  * id that does not exist, so ids cannot be probed. Each call runs a fixed number of queries (≤ 3).
+ *
+ * One access rule for devices: a principal limited to some customers sees unassigned devices and
+ * those of its customers; another customer's device does not exist for it — not in a list, not in
+ * a filter, not by id.
  */
 export interface ReferenceService {
   listServiceProviders(principal: Principal): Promise<ServiceProviderRow[]>;
-  /** Devices matching `filter` (see DeviceFilter), ordered by id. */
+  /** Devices matching `filter` (see DeviceFilter) that the principal may see, ordered by id. */
   listDevices(principal: Principal, filter: DeviceFilter, window: Window): Promise<DeviceListRow[]>;
-  /** A device's history, newest first. */
+  /** A device's history, newest first; NotFound for a device the principal may not see. */
   listDeviceHistory(principal: Principal, deviceId: number, window: Window): Promise<DeviceHistoryRow[]>;
+  /**
+   * "All devices matching this filter" of a bulk change, as identifiers: exactly the devices
+   * `listDevices` pages through for the same filter (its checks included), at most `limit`.
+   */
+  findMatchingIdentifiers(
+    principal: Principal,
+    params: {
+      serviceProviderId: number;
+      kind: 'iccid' | 'msisdn';
+      filter: Omit<DeviceFilter, 'serviceProviderId'>;
+      limit: number;
+    },
+  ): Promise<string[]>;
   /** The customers the principal may access, ordered by id. */
   listCustomers(principal: Principal, q: string | undefined, window: Window): Promise<CustomerRow[]>;
   listSites(principal: Principal, customerId: number): Promise<SiteRow[]>;
@@ -53,6 +74,9 @@ export interface ReferenceService {
 
 export function createReferenceService(deps: { db: Database }): ReferenceService {
   const { db } = deps;
+
+  const visibleTo = (principal: Principal): VisibleCustomers =>
+    principal.allCustomers ? undefined : principal.customerIds;
 
   async function assertServiceProvider(principal: Principal, id: number): Promise<void> {
     if (!(await serviceProviderExists(db, principal.tenantId, id))) {
@@ -88,14 +112,26 @@ export function createReferenceService(deps: { db: Database }): ReferenceService
 
     async listDevices(principal, filter, window) {
       await assertDeviceFilterAllowed(principal, filter);
-      return listDevices(db, principal.tenantId, filter, window);
+      return listVisibleDevices(db, principal.tenantId, visibleTo(principal), filter, window);
     },
 
     async listDeviceHistory(principal, deviceId, window) {
-      if (!(await deviceExists(db, principal.tenantId, deviceId))) {
-        throw new NotFoundError(`Device ${deviceId} not found.`);
-      }
+      const device = await findDeviceOwner(db, principal.tenantId, deviceId);
+      const ownerHidden = device?.customerId != null && !mayAccessCustomer(principal, device.customerId);
+      if (!device || ownerHidden) throw new NotFoundError(`Device ${deviceId} not found.`);
       return listDeviceHistory(db, principal.tenantId, deviceId, window);
+    },
+
+    async findMatchingIdentifiers(principal, { serviceProviderId, kind, filter, limit }) {
+      const deviceFilter = { ...filter, serviceProviderId };
+      await assertDeviceFilterAllowed(principal, deviceFilter);
+      return findVisibleIdentifiersMatching(db, {
+        tenantId: principal.tenantId,
+        visible: visibleTo(principal),
+        filter: deviceFilter,
+        kind,
+        limit,
+      });
     },
 
     listCustomers: (principal, q, window) =>

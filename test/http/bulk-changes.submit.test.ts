@@ -331,7 +331,7 @@ describe('request-level failures answer 4xx and write nothing', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('an operator cannot assign to a customer outside their list', async () => {
+  it('an operator cannot assign to a customer outside their list: 404, as if it did not exist', async () => {
     const { rows } = await database.pool.query<{ id: number }>(
       `SELECT c.id FROM customer c WHERE c.tenant_id = $1 AND c.active AND c.id NOT IN
          (SELECT a.customer_id FROM user_customer_access a JOIN app_user u ON u.id = a.user_id
@@ -341,8 +341,11 @@ describe('request-level failures answer 4xx and write nothing', () => {
     const devices = await freeDevices(database.pool, fleet.thingspace, 1);
     const before = await snapshot();
     const res = await submit({ devices, customerId: rows[0]!.id }, operator);
-    expect(res.statusCode).toBe(403);
-    expect(res.body).toMatch(/do not have access/);
+    // Security review, issue 18: a 403 naming the customer confirmed the id and disclosed the name.
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({
+      error: { code: 'not_found', message: `Customer ${rows[0]!.id} not found.` },
+    });
     expect(await snapshot()).toEqual(before);
   });
 });

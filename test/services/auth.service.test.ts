@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../../src/errors.ts';
-import { createAuthService, type AuthService } from '../../src/services/auth.service.ts';
+import { addressKey, createAuthService, type AuthService } from '../../src/services/auth.service.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -133,18 +133,20 @@ describe('failed sign-ins', () => {
       (await q<{ n: number }>('SELECT count(*)::int AS n FROM login_attempt WHERE key = $1', [key]))[0]!.n,
     );
 
-  it("a success clears the e-mail's failures but leaves the address's failures counted", async () => {
+  // Failures are counted per (address, e-mail), no longer per e-mail alone (security review, issue 18).
+  it("a success clears the e-mail's failures from its address but leaves the address's failures counted", async () => {
     const address = '198.51.100.9';
+    const pair = `pair:${address} viewer@northwind.example`;
     for (let i = 0; i < 3; i += 1) {
       await expect(signIn('viewer@northwind.example', 'nope', address)).rejects.toBeInstanceOf(
         UnauthenticatedError,
       );
     }
-    expect(await attempts('email:viewer@northwind.example')).toBe(3);
+    expect(await attempts(pair)).toBe(3);
     expect(await attempts(`ip:${address}`)).toBe(3);
 
     await signIn('viewer@northwind.example', 'viewer-demo', address);
-    expect(await attempts('email:viewer@northwind.example')).toBe(0);
+    expect(await attempts(pair)).toBe(0);
     expect(await attempts(`ip:${address}`)).toBe(3); // and not 4: the success took its own record back
   });
 
@@ -171,6 +173,18 @@ describe('failed sign-ins', () => {
     // scrypt dominates both (tens of ms); without the dummy verification an unknown e-mail takes ~2 ms.
     expect(Math.min(...unknown)).toBeGreaterThan(0.5 * Math.min(...known));
     await signIn('operator@contoso.example', 'operator-demo'); // clears those failures
+  });
+});
+
+describe('addressKey', () => {
+  it('keeps IPv4 (unwrapping IPv4-mapped IPv6) and groups IPv6 by its /64', () => {
+    expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 });
 

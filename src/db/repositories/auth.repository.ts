@@ -234,7 +234,17 @@ export async function deleteExpiredSessions(db: Executor): Promise<number> {
 
 export interface AttemptLimit {
   key: string;
-  maxFailures: number;
+  /** Failures in the window before each further attempt on this key must wait. */
+  freeFailures: number;
+}
+
+/** How long attempts wait once a key is past its free failures. */
+export interface AttemptBackoff {
+  /** Failures older than this count for nothing. */
+  windowSeconds: number;
+  /** The wait after the first failure past the free ones; it doubles with each further failure. */
+  firstDelaySeconds: number;
+  maxDelaySeconds: number;
 }
 
 /** A recorded attempt: `ctid` names the row exactly, so a successful sign-in can take back its own. */
@@ -255,28 +265,35 @@ export async function lockAttemptKeys(trx: Executor, keys: readonly string[]): P
 }
 
 /**
- * Seconds until every key is below its limit again, or undefined when none is at its limit. For a
- * key with n ≥ max failures in the window, the (n − max + 1)-th oldest must leave the window first.
+ * Seconds until an attempt on every key is allowed again, or undefined when it is now. A key with
+ * n ≥ free failures in the window waits first·2^(n − free) seconds (at most max) after its latest.
+ * One statement over `login_attempt_key_idx`, whatever the number of keys.
  */
-export async function secondsUntilBelowLimits(
+export async function secondsUntilAllowed(
   db: Executor,
   limits: readonly AttemptLimit[],
-  windowSeconds: number,
+  backoff: AttemptBackoff,
 ): Promise<number | undefined> {
-  const window = sql`${windowSeconds} * interval '1 second'`;
+  const window = sql`${backoff.windowSeconds} * interval '1 second'`;
+  // The exponent is capped so a key flooded by direct inserts cannot overflow double precision.
   const { rows } = await sql<{ seconds: number | null }>`
-    SELECT max(greatest(1, ceil(extract(epoch FROM
-             c.times[c.n - l.max_failures + 1] + ${window} - now()))))::int AS seconds
-    FROM unnest(${limits.map((l) => l.key)}::text[], ${limits.map((l) => l.maxFailures)}::int[])
-      AS l(key, max_failures)
+    SELECT max(ceil(extract(epoch FROM
+             c.latest
+             + least(${backoff.maxDelaySeconds}::float8,
+                     ${backoff.firstDelaySeconds}::float8 * power(2, least(c.n - l.free_failures, 40)))
+               * interval '1 second'
+             - now())))::int AS seconds
+    FROM unnest(${limits.map((l) => l.key)}::text[], ${limits.map((l) => l.freeFailures)}::int[])
+      AS l(key, free_failures)
     CROSS JOIN LATERAL (
-      SELECT count(*)::int AS n, array_agg(a.attempted_at ORDER BY a.attempted_at) AS times
+      SELECT count(*)::int AS n, max(a.attempted_at) AS latest
       FROM login_attempt a
       WHERE a.key = l.key AND a.attempted_at > now() - ${window}
     ) c
-    WHERE c.n >= l.max_failures
+    WHERE c.n >= l.free_failures
   `.execute(db);
-  return rows[0]?.seconds ?? undefined;
+  const seconds = rows[0]?.seconds ?? 0;
+  return seconds > 0 ? seconds : undefined;
 }
 
 export async function insertAttempts(db: Executor, keys: readonly string[]): Promise<AttemptRow[]> {

@@ -118,52 +118,6 @@ export interface Window {
   afterId?: number | undefined;
 }
 
-/** One query: the page of matching devices with their current owner, ordered by id. */
-export async function listDevices(
-  db: Executor,
-  tenantId: number,
-  filter: DeviceFilter,
-  window: Window,
-): Promise<DeviceListRow[]> {
-  let query = db
-    .selectFrom('device')
-    .leftJoin('device_tenant as owner', (join) =>
-      join
-        .onRef('owner.device_id', '=', 'device.id')
-        .on('owner.tenant_id', '=', tenantId)
-        .on('owner.is_active', '=', true)
-        .on('owner.is_deleted', '=', false),
-    )
-    .select([
-      'device.id',
-      'device.iccid',
-      'device.msisdn',
-      'device.imei',
-      'device.status',
-      'owner.customer_id as customerId',
-      'owner.site_id as siteId',
-      'device.carrier_rate_plan as carrierRatePlan',
-      'device.communication_plan as communicationPlan',
-      'device.activated_at as activatedAt',
-      'device.is_archived as archived',
-    ])
-    .where(deviceFilterCondition(tenantId, filter));
-  if (window.afterId !== undefined) query = query.where('device.id', '>', window.afterId);
-  const rows = await query.orderBy('device.id').limit(window.limit).execute();
-  // An ownership row without a customer is no owner: show no site either.
-  return rows.map((row) => (row.customerId === null ? { ...row, siteId: null } : row));
-}
-
-export async function deviceExists(db: Executor, tenantId: number, deviceId: number): Promise<boolean> {
-  const row = await db
-    .selectFrom('device')
-    .select('id')
-    .where('id', '=', deviceId)
-    .where('tenant_id', '=', tenantId)
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
 export interface DeviceHistoryRow {
   id: number;
   changeType: string;
@@ -205,23 +159,4 @@ export async function listDeviceHistory(
     changedBy:
       changedById !== null && changedByName !== null ? { id: changedById, name: changedByName } : null,
   }));
-}
-
-/**
- * The identifiers (ICCID or MSISDN) of the devices matching `filter`, in id order, at most `limit`:
- * "all devices matching this filter" of a bulk change, through exactly the filter of `GET /devices`.
- */
-export async function findIdentifiersMatching(
-  db: Executor,
-  params: { tenantId: number; filter: DeviceFilter; kind: 'iccid' | 'msisdn'; limit: number },
-): Promise<string[]> {
-  const rows = await db
-    .selectFrom('device')
-    .select(`device.${params.kind} as identifier`)
-    .where(deviceFilterCondition(params.tenantId, params.filter))
-    .where(`device.${params.kind}`, 'is not', null)
-    .orderBy('device.id')
-    .limit(params.limit)
-    .execute();
-  return rows.map((r) => r.identifier!);
 }

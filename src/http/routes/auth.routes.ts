@@ -2,6 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { TypedApp } from '../app.ts';
 import { principalOf, SESSION_COOKIE } from '../auth.ts';
+import { BODY_LIMITS } from '../body-limits.ts';
 import { decodeCursor, DEFAULT_LIMIT, isIdCursor, toPage } from '../pagination.ts';
 import { described, errorResponses, IdParams, UNAUTHENTICATED } from '../schemas/common.schemas.ts';
 import {
@@ -24,6 +25,8 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
   app.post(
     '/auth/login',
     {
+      config: { public: true },
+      bodyLimit: BODY_LIMITS.credentials,
       schema: {
         tags,
         operationId: 'login',
@@ -49,7 +52,8 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
         signed: true,
         httpOnly: true,
         sameSite: 'lax',
-        secure: 'auto',
+        // https directly, or through a proxy trusted with TRUST_PROXY (X-Forwarded-Proto).
+        secure: request.protocol === 'https',
         path: '/',
         maxAge: signIn.maxAgeSeconds,
       });
@@ -60,6 +64,8 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
   app.post(
     '/auth/logout',
     {
+      config: { public: true },
+      bodyLimit: BODY_LIMITS.none,
       schema: {
         tags,
         operationId: 'logout',
@@ -77,7 +83,15 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
     async (request, reply) => {
       const sessionId = sessionIdOf(request);
       if (sessionId) await auth.logout(sessionId);
-      return reply.clearCookie(SESSION_COOKIE, { path: '/' }).code(204).send();
+      return reply
+        .clearCookie(SESSION_COOKIE, {
+          path: '/',
+          httpOnly: true,
+          sameSite: 'lax',
+          secure: request.protocol === 'https',
+        })
+        .code(204)
+        .send();
     },
   );
 
@@ -102,6 +116,7 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
   app.post(
     '/auth/tokens',
     {
+      bodyLimit: BODY_LIMITS.credentials,
       schema: {
         tags,
         operationId: 'createApiToken',

@@ -26,6 +26,7 @@ import {
 import type { Services } from '../../wiring.ts';
 import type { WorkOrderView } from '../../services/bulk-change.service.ts';
 import { DEFAULT_LIMIT } from '../pagination.ts';
+import { BODY_LIMITS } from '../body-limits.ts';
 
 const tags = ['bulk changes'];
 const TransitionResponse = Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts });
@@ -73,6 +74,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
   app.post(
     '/bulk-changes',
     {
+      bodyLimit: BODY_LIMITS.submission,
       schema: {
         tags,
         operationId: 'createBulkChange',
@@ -90,8 +92,8 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
           ...errorResponses({
             400: 'The request is malformed (shape, devices and filter together, missing options): `error.details` lists the fields.',
             401: UNAUTHENTICATED,
-            403: `${VIEWER} Also: the caller may not access this customer.`,
-            404: 'The service provider or the customer does not exist in the tenant.',
+            403: `${VIEWER} Also: a cookie session's request from another site (see the README's security section).`,
+            404: 'The service provider or the customer does not exist in the tenant, or the caller may not access that customer (the same answer: whether the customer exists is not revealed).',
             413: 'More than 100,000 devices, listed or matched by the filter.',
             422: 'The change cannot be made as asked (inactive provider or customer, foreign site, unknown plan, no device, Idempotency-Key reused with another body): `error.details` says why.',
           }),
@@ -194,6 +196,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
   app.post(
     '/bulk-changes/:id/retry',
     {
+      bodyLimit: BODY_LIMITS.none,
       schema: {
         tags,
         operationId: 'retryBulkChange',
@@ -207,7 +210,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
           ...errorResponses({
             400: BAD_ID,
             401: UNAUTHENTICATED,
-            403: VIEWER,
+            403: `${VIEWER} Also: a cookie session's request from another site.`,
             404: NOT_FOUND,
             409: 'The bulk change is not finished with failures, or none of its failures can be fixed by a retry.',
           }),
@@ -221,6 +224,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
   app.post(
     '/bulk-changes/:id/cancel',
     {
+      bodyLimit: BODY_LIMITS.none,
       schema: {
         tags,
         operationId: 'cancelBulkChange',
@@ -234,7 +238,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
           ...errorResponses({
             400: BAD_ID,
             401: UNAUTHENTICATED,
-            403: VIEWER,
+            403: `${VIEWER} Also: a cookie session's request from another site.`,
             404: NOT_FOUND,
             409: 'Nothing to cancel now (finished, already being cancelled, or every device begun): `error.message` says which.',
           }),

@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
 import type { TypedApp } from '../app.ts';
+import { BODY_LIMITS } from '../body-limits.ts';
 import { principalOf } from '../auth.ts';
 import { statusOf } from '../error-handler.ts';
 import { referenceTo } from '../schemas/common.schemas.ts';
@@ -23,11 +24,11 @@ const tags = ['older entry points'];
 /** The answers of both entry points: the submission's, in the older shape. */
 const answers = {
   200: referenceTo(LegacyResponse, '`{ Success: true, ChangeId }`: the bulk change is recorded and queued.'),
-  400: referenceTo(LegacyResponse, 'The body is invalid; `Message` names the fields.'),
+  400: referenceTo(LegacyResponse, 'The body is not JSON or is invalid; `Message` names the fields.'),
   401: referenceTo(LegacyResponse, 'Nobody is signed in: no valid session cookie or API token.'),
   403: referenceTo(LegacyResponse, 'The caller is a viewer, or may not access this customer.'),
   404: referenceTo(LegacyResponse, 'The service provider, the customer or the site does not exist.'),
-  413: referenceTo(LegacyResponse, 'More than 100,000 devices.'),
+  413: referenceTo(LegacyResponse, 'More than 100,000 devices, or a body over 16 MB.'),
   422: referenceTo(LegacyResponse, 'The change cannot be made as asked; `Message` says why.'),
 };
 
@@ -39,6 +40,9 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
         if (status < 500) return reply.code(status).send({ Success: false, Message: describe(error) });
       } else if ((error as FastifyError).validation) {
         return reply.code(400).send({ Success: false, Message: `Invalid request: ${error.message}` });
+      } else if (isClientError(error)) {
+        // Fastify's own refusals of the body (not JSON, too large, unsupported type): theirs, not ours.
+        return reply.code(error.statusCode).send({ Success: false, Message: error.message });
       }
       request.log.error({ err: error }, 'unhandled error');
       return reply.code(500).send({ Success: false, Message: 'Something went wrong on our side.' });
@@ -47,6 +51,7 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
     legacy.post(
       '/M2M/AssociateCustomer',
       {
+        bodyLimit: BODY_LIMITS.submission,
         schema: {
           tags,
           operationId: 'associateCustomer',
@@ -67,6 +72,7 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
     legacy.post(
       '/M2M/AssociateAmopCustomer',
       {
+        bodyLimit: BODY_LIMITS.submission,
         schema: {
           tags,
           operationId: 'associateAmopCustomer',
@@ -84,6 +90,11 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
       },
     );
   });
+}
+
+function isClientError(error: Error): error is FastifyError & { statusCode: number } {
+  const { statusCode } = error as FastifyError;
+  return statusCode !== undefined && statusCode >= 400 && statusCode < 500;
 }
 
 function describe(error: DomainError): string {

@@ -1,12 +1,12 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { ListQuery, ListResponse } from './common.schemas.ts';
+import { ListQuery, ListResponse, Text } from './common.schemas.ts';
 
 const Timestamp = Type.String({ format: 'date-time' });
 
 export const LoginBody = Type.Object(
   {
-    email: Type.String({ minLength: 1, maxLength: 320, description: 'Case-insensitive.' }),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
+    email: Text({ minLength: 1, maxLength: 320, description: 'Case-insensitive.' }),
+    password: Text({ minLength: 1, maxLength: 1024 }),
   },
   { examples: [{ email: 'operator@northwind.example', password: 'correct horse battery staple' }] },
 );
@@ -23,9 +23,13 @@ export const User = Type.Object({
 export const UserResponse = Type.Object({ user: User });
 
 export const CreateTokenBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: Text({ minLength: 1, maxLength: 100 }),
   expiresInDays: Type.Optional(
-    Type.Integer({ minimum: 1, maximum: 3650, description: 'No expiry when absent.' }),
+    Type.Integer({
+      minimum: 1,
+      maximum: 3650,
+      description: 'Days until the token expires. Default: API_TOKEN_DAYS (90); no expiry when that is 0.',
+    }),
   ),
 });
 

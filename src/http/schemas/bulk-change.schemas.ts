@@ -1,7 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
-import { ListQuery } from './common.schemas.ts';
+import { Id as IdOf, ListQuery, Text } from './common.schemas.ts';
 
-const Id = Type.Integer({ minimum: 1 });
+const Id = IdOf();
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'yyyy-MM-dd' });
 
 export const BulkChangeStatus = Type.Union([
@@ -26,14 +26,14 @@ export const CreateBulkChangeBody = Type.Object(
     changeType: Type.Literal('customer_assignment'),
     serviceProviderId: Id,
     devices: Type.Optional(
-      Type.Array(Type.String({ maxLength: 64 }), {
+      Type.Array(Text({ maxLength: 64 }), {
         description: 'ICCIDs (M2M providers) or MSISDNs (Mobility, LNP). At most 100,000.',
       }),
     ),
     filter: Type.Optional(
       Type.Object(
         {
-          q: Type.Optional(Type.String({ maxLength: 20 })),
+          q: Type.Optional(Text({ maxLength: 20 })),
           status: Type.Optional(
             Type.Union([
               Type.Literal('active'),
@@ -75,7 +75,7 @@ export const CreateBulkChangeBody = Type.Object(
           prorate: Type.Optional(Type.Boolean()),
           providerId: Type.Optional(Id),
           usagePlanGroupId: Type.Optional(Id),
-          description: Type.Optional(Type.String({ maxLength: 1000 })),
+          description: Type.Optional(Text({ maxLength: 1000 })),
         },
         { additionalProperties: false },
       ),
@@ -84,8 +84,8 @@ export const CreateBulkChangeBody = Type.Object(
     carrierRatePlan: Type.Optional(
       Type.Object(
         {
-          ratePlan: Type.String({ minLength: 1, maxLength: 100 }),
-          communicationPlan: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          ratePlan: Text({ minLength: 1, maxLength: 100 }),
+          communicationPlan: Type.Optional(Text({ minLength: 1, maxLength: 100 })),
         },
         { additionalProperties: false },
       ),
@@ -228,5 +228,5 @@ export const ListBulkChangesQuery = Type.Object({ ...ListQuery, status: Type.Opt
 export const ListWorkOrdersQuery = Type.Object({ ...ListQuery, status: Type.Optional(WorkOrderStatus) });
 export const ListLogsQuery = Type.Object({ ...ListQuery, deviceId: Type.Optional(Id) });
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 200 })),
 });

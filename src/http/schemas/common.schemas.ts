@@ -1,6 +1,25 @@
 import { Type, type Static, type TSchema } from '@fastify/type-provider-typebox';
 
 /**
+ * What every request field is held to (issues 10 and 18). Ids are bigint in PostgreSQL, but a JSON
+ * or JavaScript number is exact only up to 2^53 − 1: past that, `9007199254740993` already reads as
+ * another id, and past 2^63 − 1 the query fails (500). PostgreSQL stores no NUL in text or jsonb
+ * either (500), so no request string may carry one.
+ */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+export const NO_NUL = '^[^\\u0000]*$';
+
+/** A database id as it arrives in a body, a path or a query string. */
+export function Id(options: { description?: string } = {}) {
+  return Type.Integer({ minimum: 1, maximum: MAX_ID, ...options });
+}
+
+/** A request string: any text but NUL. */
+export function Text(options: { minLength?: number; maxLength?: number; description?: string } = {}) {
+  return Type.String({ pattern: NO_NUL, ...options });
+}
+
+/**
  * The one error body. app.ts registers it with `addSchema`, so the OpenAPI document holds it once
  * (`#/components/schemas/ErrorResponse`) and every error answer refers to it through `errorResponses`.
  */
@@ -70,11 +89,15 @@ export function referenceTo<T extends TSchema>(schema: T, description: string) {
 export const ListQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
   cursor: Type.Optional(
-    Type.String({ maxLength: 500, description: 'The `nextCursor` of the previous page, as it came.' }),
+    Type.String({
+      maxLength: 500,
+      pattern: '^[A-Za-z0-9_-]*$',
+      description: 'The `nextCursor` of the previous page, as it came.',
+    }),
   ),
 };
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+export const IdParams = Type.Object({ id: Id() });
 
 export function ListResponse<T extends TSchema>(item: T) {
   return Type.Object({

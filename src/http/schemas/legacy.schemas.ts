@@ -1,15 +1,23 @@
 import { Type } from '@fastify/type-provider-typebox';
+import { Id, Text } from './common.schemas.ts';
 
-/** The older system's bodies, kept for its clients. Numbers may arrive as strings, as they did. */
+/**
+ * The older system's bodies, kept for its clients. Numbers may arrive as strings, as they did;
+ * nothing else is converted (a `"false"` or a `null` where a boolean goes is refused, not read as no).
+ */
 
-const NumberLike = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^\\d+$' })]);
+/**
+ * An id, or its digits: at most 15 of them past any leading zeros, so that `Number()` of the string
+ * is exact and within bigint (a number is held to the bound of the API's ids).
+ */
+const NumberLike = Type.Union([Id(), Type.String({ pattern: '^0*[0-9]{1,15}$', maxLength: 20 })]);
 const DateLike = Type.String({
   pattern: '^\\d{4}-\\d{2}-\\d{2}(Z|T[0-9:.]+(Z|[+-]\\d{2}:?\\d{2})?)?$',
   description: 'yyyy-MM-dd, yyyy-MM-ddZ or an ISO date-time',
 });
 
 export const AssociateCustomerBody = Type.Object({
-  Devices: Type.Array(Type.String({ maxLength: 64 })),
+  Devices: Type.Array(Text({ maxLength: 64 })),
   ServiceProviderId: NumberLike,
   RevCustomerId: NumberLike,
   CreateRevService: Type.Optional(Type.Boolean()),
@@ -17,24 +25,24 @@ export const AssociateCustomerBody = Type.Object({
   RevPackageId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
   RevProductIdList: Type.Optional(Type.Array(NumberLike, { maxItems: 50 })),
   RateList: Type.Optional(
-    Type.Array(Type.Union([Type.Number({ minimum: 0 }), Type.String()]), { maxItems: 50 }),
+    Type.Array(Type.Union([Type.Number({ minimum: 0 }), Text({ maxLength: 32 })]), { maxItems: 50 }),
   ),
   Prorate: Type.Optional(Type.Boolean()),
-  Description: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
+  Description: Type.Optional(Type.Union([Text({ maxLength: 1000 }), Type.Null()])),
   ProviderId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
   UsagePlanGroupId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
   EffectiveDate: Type.Optional(Type.Union([DateLike, Type.Null()])),
   ActivatedDate: Type.Optional(Type.Union([DateLike, Type.Null()])),
   AddCarrierRatePlan: Type.Optional(Type.Boolean()),
-  CarrierRatePlan: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-  CommPlan: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+  CarrierRatePlan: Type.Optional(Type.Union([Text({ maxLength: 100 }), Type.Null()])),
+  CommPlan: Type.Optional(Type.Union([Text({ maxLength: 100 }), Type.Null()])),
   AddCustomerRatePlan: Type.Optional(Type.Boolean()),
   CustomerRatePlan: Type.Optional(Type.Union([NumberLike, Type.Null()])),
   CustomerRatePool: Type.Optional(Type.Union([NumberLike, Type.Null()])),
 });
 
 export const AssociateAmopCustomerBody = Type.Object({
-  Devices: Type.Array(Type.String({ maxLength: 64 })),
+  Devices: Type.Array(Text({ maxLength: 64 })),
   ServiceProviderId: NumberLike,
   SiteId: NumberLike,
 });

@@ -1,13 +1,13 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { DeviceStatus } from '../../db/schema.ts';
-import { ListQuery, ListResponse } from './common.schemas.ts';
+import { Id as IdOf, ListQuery, ListResponse, Text } from './common.schemas.ts';
 
 /**
  * Schemas of the reference-data routes. Response schemas list every field the API answers and no
  * other: the serializer drops anything else a row might carry.
  */
 
-const Id = Type.Integer({ minimum: 1 });
+const Id = IdOf();
 const NullableId = Type.Union([Type.Integer(), Type.Null()]);
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
@@ -36,7 +36,7 @@ export const DeviceListQuery = Type.Object({
     }),
   ),
   status: Type.Optional(Type.Enum(DEVICE_STATUSES)),
-  customerId: Type.Optional(Type.Integer({ minimum: 1, description: 'Devices owned by this customer.' })),
+  customerId: Type.Optional(IdOf({ description: 'Devices owned by this customer.' })),
   unassigned: Type.Optional(
     Type.Boolean({ description: 'true: devices no customer owns; false: devices a customer owns.' }),
   ),
@@ -69,7 +69,7 @@ export const DeviceHistoryEntry = Type.Object({
 
 export const CustomerListQuery = Type.Object({
   q: Type.Optional(
-    Type.String({
+    Text({
       minLength: 1,
       maxLength: 100,
       description: 'Part of the name (any case); digits also match the exact Rev customer id.',
@@ -96,9 +96,7 @@ export const Site = Type.Object({
 
 export const RatePlanQuery = Type.Object({
   kind: Type.Enum(['customer', 'carrier']),
-  serviceProviderId: Type.Optional(
-    Type.Integer({ minimum: 1, description: 'Required with kind=carrier: whose carrier plans.' }),
-  ),
+  serviceProviderId: Type.Optional(IdOf({ description: 'Required with kind=carrier: whose carrier plans.' })),
 });
 
 export const CustomerRatePlan = Type.Object({

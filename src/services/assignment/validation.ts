@@ -1,12 +1,6 @@
 import type { Database } from '../../db/database.ts';
 import * as assignments from '../../db/repositories/assignment.repository.ts';
-import {
-  ForbiddenError,
-  NotFoundError,
-  PayloadTooLargeError,
-  UnprocessableError,
-  type FieldProblem,
-} from '../../errors.ts';
+import { NotFoundError, PayloadTooLargeError, UnprocessableError, type FieldProblem } from '../../errors.ts';
 import type { FilterResolver } from '../assignment.service.ts';
 import { assertMayChange, mayAccessCustomer, type Principal } from '../principal.ts';
 import { judgeDevice, type DeviceCandidate } from './eligibility.ts';
@@ -48,9 +42,10 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
     const provider = await assignments.findServiceProvider(db, tenantId, request.serviceProviderId);
     if (!provider) throw new NotFoundError(`Service provider ${request.serviceProviderId} not found.`);
     const customer = await assignments.findCustomer(db, tenantId, request.customerId);
-    if (!customer) throw new NotFoundError(`Customer ${request.customerId} not found.`);
-    if (!mayAccessCustomer(principal, customer.id)) {
-      throw new ForbiddenError(`You do not have access to customer ${customer.name}.`);
+    // A customer the principal may not access does not exist for it: a 403 with its name would
+    // confirm the id and disclose the name (the reference routes answer 404 the same way).
+    if (!customer || !mayAccessCustomer(principal, customer.id)) {
+      throw new NotFoundError(`Customer ${request.customerId} not found.`);
     }
 
     const problems: FieldProblem[] = [];

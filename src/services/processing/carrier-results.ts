@@ -14,7 +14,9 @@ import { contextOf, logOf, mapWithConcurrency } from './step-kit.ts';
 /**
  * The carriers' asynchronous answers (ThingSpace plan changes): from the callback, from the
  * safety-net poll, or found in the inbox when they beat the worker's own bookkeeping. Every result
- * is kept first; waiting work orders are then claimed atomically, so a result is applied once.
+ * belongs to one ThingSpace account (credentials row) and settles only the waits on requests sent
+ * with that account. Every result is kept first; waiting work orders are then claimed atomically,
+ * so a result is applied once.
  */
 
 export interface CarrierResult {
@@ -24,7 +26,15 @@ export interface CarrierResult {
 }
 
 export interface CarrierResults {
-  complete(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number>;
+  /**
+   * Keeps and applies an account's results. A callback's Failed is not taken on its word (anyone
+   * who learnt the URL could send one): it counts only once ThingSpace's status call says Failed
+   * too; while the request is still Pending there, or the call fails, the callback changes nothing
+   * and the poll settles the wait later.
+   */
+  complete(credentialsId: number, results: CarrierResult[], via: 'callback' | 'poll'): Promise<number>;
+  /** Applies results found in the inbox (already kept; their failures already confirmed). */
+  applyKept(credentialsId: number, results: CarrierResult[]): Promise<number>;
   /**
    * Ends the waits past their deadline, asks ThingSpace about the others, and queues the next poll
    * (later each round, never after the next deadline) while some are still pending.
@@ -81,15 +91,56 @@ export function createCarrierResults(deps: {
 }): CarrierResults {
   const { db, finishIfDone } = deps;
 
-  async function complete(results: CarrierResult[], via: 'callback' | 'poll'): Promise<number> {
+  /** ThingSpace's own word on each Failed result; Pending or unknown ones are dropped. */
+  async function confirmFailures(credentialsId: number, results: CarrierResult[]): Promise<CarrierResult[]> {
+    const failed = results.filter((r) => r.status === 'Failed');
+    if (failed.length === 0) return results;
+    const creds = await deps.accounts.thingspace(credentialsId);
+    const answers = await mapWithConcurrency(failed, 4, async (r): Promise<CarrierResult | undefined> => {
+      try {
+        const { value } = await deps.thingspace.getRequestStatus(creds, r.requestId);
+        if (value.status === 'Pending') return undefined;
+        return {
+          requestId: r.requestId,
+          status: value.status,
+          faultString: value.faultString ?? r.faultString,
+        };
+      } catch {
+        // Unknown to this account, or ThingSpace unreachable: nothing is applied; the poll asks again.
+        return undefined;
+      }
+    });
+    return [
+      ...results.filter((r) => r.status === 'Success'),
+      ...answers.filter((a): a is CarrierResult => a !== undefined),
+    ];
+  }
+
+  async function complete(
+    credentialsId: number,
+    given: CarrierResult[],
+    via: 'callback' | 'poll',
+  ): Promise<number> {
+    const results = via === 'callback' ? await confirmFailures(credentialsId, given) : given;
     if (results.length === 0) return 0;
-    await waits.storeCarrierResults(db, results);
+    await waits.storeCarrierResults(db, credentialsId, results);
+    return apply(credentialsId, results, via);
+  }
+
+  async function apply(
+    credentialsId: number,
+    results: CarrierResult[],
+    via: 'callback' | 'poll',
+  ): Promise<number> {
+    if (results.length === 0) return 0;
     const byRequest = new Map(results.map((r) => [r.requestId, r]));
     const touched = await db.transaction().execute(async (trx) => {
       const claimed = await waits.claimWaitingByRequestIds(
         trx,
+        credentialsId,
         results.map((r) => r.requestId),
       );
+      await waits.forgetCarrierResults(trx, credentialsId, [...new Set(claimed.map((w) => w.requestId))]);
       const bulkChangeIds = [...new Set(claimed.map((w) => w.bulkChangeId))];
       for (const bulkChangeId of bulkChangeIds) {
         const bc = await repo.loadBulkChange(trx, bulkChangeId);
@@ -116,13 +167,15 @@ export function createCarrierResults(deps: {
           trx,
           ok.map((w) => w.item.id),
         );
+        // The carrier refused this change (device not active, monthly limit, unknown plan): once
+        // the cause is fixed at the carrier, "retry failed" sends it again.
         await repo.failWorkOrders(
           trx,
           failed.map((w) => ({
             id: w.item.id,
             category: 'integration',
             message: `ThingSpace plan change failed: ${byRequest.get(w.requestId)?.faultString ?? 'no reason given'}`,
-            retryable: false,
+            retryable: true,
           })),
         );
         await repo.insertLogs(trx, ctx, [
@@ -169,26 +222,33 @@ export function createCarrierResults(deps: {
         ),
       );
     if (ended > 0) await finishIfDone(bulkChangeId);
-    if (bc.credentials_id === null || bc.integration !== 'thingspace') return;
+    if (bc.integration !== 'thingspace') return;
     const waiting = await waits.findWaitingInBulkChange(db, bulkChangeId);
     if (waiting.length === 0) return;
-    const creds = await deps.accounts.thingspace(bc.credentials_id);
-    const requestIds = [...new Set(waiting.map((w) => w.requestId))];
-    const answers = await mapWithConcurrency(requestIds, 4, async (requestId) => {
+    // Each request is asked about, and settled, with the account that sent it (the service
+    // provider's credentials may have changed since).
+    const requests = [...new Map(waiting.map((w) => [w.requestId, w])).values()];
+    const answers = await mapWithConcurrency(requests, 4, async ({ requestId, credentialsId }) => {
+      const creds = await deps.accounts.thingspace(credentialsId);
       const outcome = await withRetries(deps.policy, () =>
         deps.thingspace.getRequestStatus(creds, requestId),
       );
-      return outcome.ok ? { requestId, ...outcome.value.value } : undefined;
+      return outcome.ok ? { requestId, credentialsId, ...outcome.value.value } : undefined;
     });
     const settled = answers.filter(
       (a): a is NonNullable<typeof a> & { status: 'Success' | 'Failed' } =>
         a !== undefined && a.status !== 'Pending',
     );
-    await complete(
-      settled.map((a) => ({ requestId: a.requestId, status: a.status, faultString: a.faultString })),
-      'poll',
-    );
-    if (settled.length < requestIds.length) {
+    for (const credentialsId of new Set(settled.map((a) => a.credentialsId))) {
+      await complete(
+        credentialsId,
+        settled
+          .filter((a) => a.credentialsId === credentialsId)
+          .map((a) => ({ requestId: a.requestId, status: a.status, faultString: a.faultString })),
+        'poll',
+      );
+    }
+    if (settled.length < requests.length) {
       const deadline = await waits.nextCarrierDeadline(db, bulkChangeId);
       const untilDeadline = deadline ? (deadline.getTime() - Date.now()) / 1000 + 1 : Infinity;
       const backoff = Math.min(POLL_MAX_SECONDS, POLL_FIRST_SECONDS * 2 ** (round + 1));
@@ -196,7 +256,12 @@ export function createCarrierResults(deps: {
     }
   }
 
-  return { complete, poll, schedulePoll };
+  return {
+    complete,
+    applyKept: (credentialsId, results) => apply(credentialsId, results, 'callback'),
+    poll,
+    schedulePoll,
+  };
 }
 
 function overdueMessage(minutes: number): string {
