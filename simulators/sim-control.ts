@@ -41,6 +41,8 @@ export interface RecordedRequest {
   body: unknown;
   status: number | undefined;
   at: string;
+  /** The faults applied to it (`latency`, `hang`, `commitThenDrop`, `status`), so a test can tell a lost answer. */
+  faults: string[];
 }
 
 export interface SimControlOptions {
@@ -82,6 +84,7 @@ export function registerSimControl(app: FastifyInstance, options: SimControlOpti
       body: request.body,
       status: undefined,
       at: new Date().toISOString(),
+      faults: [],
     };
     requests.push(record);
     recordOf.set(request, record);
@@ -90,14 +93,20 @@ export function registerSimControl(app: FastifyInstance, options: SimControlOpti
       if (!matches(rule, request.method, path)) continue;
       if (rule.rate !== undefined && Math.random() >= rule.rate) continue;
       rule.used += 1;
+      if (rule.latencyMs) record.faults.push('latency');
       if (rule.latencyMs) await sleep(rule.latencyMs);
       if (rule.hang) {
+        record.faults.push('hang');
         await new Promise<void>((resolve) => hanging.add(resolve));
         request.raw.socket.destroy();
         return reply;
       }
-      if (rule.commitThenDrop) dropAfterHandler.add(request);
+      if (rule.commitThenDrop) {
+        record.faults.push('commitThenDrop');
+        dropAfterHandler.add(request);
+      }
       if (rule.status !== undefined) {
+        record.faults.push('status');
         if (rule.retryAfterSeconds !== undefined) reply.header('retry-after', String(rule.retryAfterSeconds));
         return reply.code(rule.status).send(options.errorBody(rule.status));
       }

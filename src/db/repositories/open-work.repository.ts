@@ -28,6 +28,17 @@ export async function findAbandonedChunkJobs(db: Executor, graceSeconds: number)
   return rows.map((r) => r.id);
 }
 
+/**
+ * The abandoned jobs just failed back to the queue start now, not after pg-boss's retry backoff
+ * (2^retries × 1–2 s: a chunk killed for the fourth time would have waited up to 32 s more).
+ */
+export async function startNow(db: Executor, jobIds: string[]): Promise<void> {
+  await sql`
+    UPDATE pgboss.job SET start_after = now()
+    WHERE name = 'bulk-change.process-chunk' AND id = ANY(${jobIds}::uuid[]) AND state = 'retry'
+  `.execute(db);
+}
+
 export interface AbandonedWorkOrder {
   id: number;
   deviceId: number;

@@ -95,18 +95,6 @@ export async function claimGroup(
   return rows.sort((a, b) => a.id - b.id);
 }
 
-/** Session-level lock of one chunk: held by the live run; released by PostgreSQL if its worker dies. */
-export async function tryLockChunk(db: Executor, bulkChangeId: number, chunk: number): Promise<boolean> {
-  const { rows } = await sql<{ locked: boolean }>`
-    SELECT pg_try_advisory_lock(${bulkChangeId}::int, ${chunk}::int) AS locked
-  `.execute(db);
-  return rows[0]?.locked ?? false;
-}
-
-export async function unlockChunk(db: Executor, bulkChangeId: number, chunk: number): Promise<void> {
-  await sql`SELECT pg_advisory_unlock(${bulkChangeId}::int, ${chunk}::int)`.execute(db);
-}
-
 export async function markStepDone(db: Executor, ids: number[], step: string): Promise<void> {
   if (ids.length === 0) return;
   await sql`

