@@ -15,6 +15,7 @@ import {
 import { expectExactlyOnce, type ExactlyOnceEnv } from './fixtures/exactly-once.ts';
 import { carrierTargets, failuresOf, processedOf, usableDevices } from './fixtures/fleet-picks.ts';
 import { between, sleep, until, workerPool, type WorkerPool } from './fixtures/worker-pool.ts';
+import { QUEUES } from '../../src/jobs/queue.ts';
 
 /**
  * "A worker killed at any instant loses nothing": three worker processes run a 2,000-device
@@ -308,6 +309,6 @@ describe('worker processes killed at random moments', () => {
     const [restored] = await q<{ expire_seconds: number }>(
       "SELECT expire_seconds FROM pgboss.queue WHERE name = 'bulk-change.process-chunk'",
     );
-    expect(restored!.expire_seconds).toBe(300);
+    expect(restored!.expire_seconds).toBe(QUEUES['bulk-change.process-chunk'].expireInSeconds);
   }, 400_000);
 });
