@@ -284,6 +284,8 @@ describe('web UI', () => {
     };
     const rev = customers.items.find((c) => c.kind === 'rev' && c.active)!;
     const submitted = await page.request.post(`${baseUrl}/api/v1/bulk-changes`, {
+      // The page's own origin, as the UI's fetch sends it (cookie sessions refuse cross-site changes).
+      headers: { origin: baseUrl },
       data: {
         changeType: 'customer_assignment',
         serviceProviderId: jasper.id,
