@@ -44,8 +44,14 @@ describe('a worker killed mid-chunk', () => {
     });
     const id = res.json<{ id: number }>().id;
 
-    child = spawn(process.execPath, ['--import', 'tsx', 'test/e2e-processing/fixtures/worker-process.ts'], {
-      env: { ...process.env, DATABASE_URL: world.database.url, SIM_URLS: JSON.stringify(world.simUrls) },
+    child = spawn(process.execPath, ['--import', 'tsx', 'test/resilience/fixtures/worker-process.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: world.database.url,
+        SIM_URLS: JSON.stringify(world.simUrls),
+        PUBLIC_URL: world.config.http.publicUrl!,
+        WORKER_CONCURRENCY: '1',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     // Kill while some services exist in Rev.io that the worker has not recorded yet (a group's
