@@ -67,6 +67,8 @@ export class RateLimitedError extends DomainError {
 
 /** One HTTP exchange with an external system, secrets already redacted, for the change log. */
 export interface Exchange {
+  /** `revio`, `thingspace`, `jasper`, `webhook`: which external system was called. */
+  system: string;
   method: string;
   url: string;
   requestHeaders: Record<string, string>;

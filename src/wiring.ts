@@ -8,6 +8,7 @@ import type { DatabaseHandle } from './db/database.ts';
 import { sessionLocks } from './db/session-lock.ts';
 import type { JobQueue } from './jobs/queue.ts';
 import { createAssignmentService, type AssignmentService } from './services/assignment.service.ts';
+import { createAuditService, type AuditService } from './services/audit.service.ts';
 import { createAuthService, type AuthService } from './services/auth.service.ts';
 import { createBulkChangeService, type BulkChangeService } from './services/bulk-change.service.ts';
 import {
@@ -45,6 +46,7 @@ export interface Services {
   notifications: NotificationService;
   ratePlanSchedule: RatePlanScheduleService;
   carrierCallbacks: CarrierCallbackService;
+  audit: AuditService;
 }
 
 export interface ServiceDeps {
@@ -81,10 +83,12 @@ export function createServices(deps: ServiceDeps): Services {
   const publicUrl = config.http.publicUrl ?? `http://localhost:${config.http.port}`;
 
   const reference = createReferenceService({ db });
+  const audit = createAuditService({ db, log: deps.log });
   const assignments = createAssignmentService({
     db,
     queue,
     config,
+    audit,
     today: deps.today,
     // The device list's access rule: a restricted operator's filter matches only what they may see.
     resolveFilter: (principal, params) => reference.findMatchingIdentifiers(principal, params),
@@ -126,7 +130,8 @@ export function createServices(deps: ServiceDeps): Services {
     bulkChanges: createBulkChangeService({ db }),
     legacy: createLegacyService({ db, assignments }),
     processing,
-    lifecycle: createLifecycleService({ db, queue, config, notifications }),
+    lifecycle: createLifecycleService({ db, queue, config, notifications, audit }),
+    audit,
     notifications,
     ratePlanSchedule: createRatePlanScheduleService({ db }),
     carrierCallbacks,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { createPlanChangeProcessor } from './plan-changes.ts';
-import { TS_ERRORS, type DeviceId, type SimDevice, type ThingSpaceState } from './state.ts';
+import { applyDuePlan, TS_ERRORS, type DeviceId, type SimDevice, type ThingSpaceState } from './state.ts';
 import { isDeviceId, isRecord, tsError } from './wire.ts';
 
 /** The Connectivity Management calls simbind makes; the guard has already checked both tokens. */
@@ -140,7 +140,8 @@ function deviceIdsOf(entry: unknown): DeviceId[] | undefined {
   return entry.deviceIds.every(isDeviceId) ? entry.deviceIds : undefined;
 }
 
-function deviceView(device: SimDevice) {
+function deviceView(found: SimDevice) {
+  const device = applyDuePlan(found);
   const deviceIds: DeviceId[] = [{ kind: 'iccid', id: device.iccid }];
   if (device.imei) deviceIds.push({ kind: 'imei', id: device.imei });
   if (device.mdn) deviceIds.push({ kind: 'mdn', id: device.mdn });

@@ -34,10 +34,16 @@ export function createPlanChangeProcessor(state: ThingSpaceState, options: PlanC
       change.status = 'Failed';
       change.faultResponse = fault;
     } else {
+      const today = new Date().toISOString().slice(0, 10);
       for (const iccid of change.iccids) {
         const device = state.device(iccid);
         if (!device) continue;
-        device.servicePlan = change.servicePlan;
+        // Accepted now, in force from `takeEffect` when that is a later day.
+        if (change.takeEffect !== undefined && change.takeEffect.slice(0, 10) > today) {
+          device.scheduledPlan = { servicePlan: change.servicePlan, takeEffect: change.takeEffect };
+        } else {
+          device.servicePlan = change.servicePlan;
+        }
         device.planChangesThisMonth += 1;
       }
       change.status = 'Success';

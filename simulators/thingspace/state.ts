@@ -44,6 +44,17 @@ export interface SimDevice {
   servicePlan: string;
   state: DeviceState;
   planChangesThisMonth: number;
+  /** A plan change accepted with a later `takeEffect`: it replaces `servicePlan` on that day. */
+  scheduledPlan?: { servicePlan: string; takeEffect: string };
+}
+
+/** A scheduled plan whose day has come takes effect the first time the device is looked at. */
+export function applyDuePlan(device: SimDevice, today = new Date().toISOString().slice(0, 10)): SimDevice {
+  if (device.scheduledPlan && device.scheduledPlan.takeEffect.slice(0, 10) <= today) {
+    device.servicePlan = device.scheduledPlan.servicePlan;
+    delete device.scheduledPlan;
+  }
+  return device;
 }
 
 export type DeviceSeed = Omit<SimDevice, 'planChangesThisMonth' | 'state'> &

@@ -59,6 +59,7 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
   const known = secretValues({ url: req.url, headers, body: payload });
   const started = performance.now();
   const exchange: Exchange = {
+    system: req.system,
     method: req.method,
     url: redact(req.url, known),
     requestHeaders: redactHeaders(headers, known),

@@ -287,6 +287,8 @@ export interface ChangeLogTable {
   has_error: Generated<boolean>;
   error_text: string | null;
   processed_by: string;
+  submitted_by: string | null;
+  system: string | null;
   processed_at: Generated<Date>;
 }
 
@@ -317,6 +319,35 @@ export interface ScheduledRatePlanChangeTable {
   created_by: number | null;
   created_at: CreatedAt;
   applied_at: Timestamp | null;
+}
+
+export interface ScheduledCarrierPlanChangeTable {
+  id: Generated<number>;
+  tenant_id: number;
+  device_id: number;
+  bulk_change_id: number | null;
+  bulk_change_device_id: number | null;
+  carrier_rate_plan: string;
+  communication_plan: string | null;
+  effective_date: DateOnly;
+  status: Generated<'scheduled' | 'applied' | 'cancelled'>;
+  created_by: number | null;
+  created_at: CreatedAt;
+  applied_at: Timestamp | null;
+}
+
+export interface AuditEventTable {
+  id: Generated<number>;
+  tenant_id: number;
+  at: CreatedAt;
+  user_id: number | null;
+  user_email: string | null;
+  action: string;
+  outcome: 'refused';
+  customer_id: number | null;
+  device_count: number | null;
+  reason: string;
+  details: Json<Record<string, unknown>>;
 }
 
 export interface WebhookEndpointTable {
@@ -394,6 +425,8 @@ export interface DB {
   change_log: ChangeLogTable;
   device_history: DeviceHistoryTable;
   scheduled_rate_plan_change: ScheduledRatePlanChangeTable;
+  scheduled_carrier_plan_change: ScheduledCarrierPlanChangeTable;
+  audit_event: AuditEventTable;
   webhook_endpoint: WebhookEndpointTable;
   notification_delivery: NotificationDeliveryTable;
   notification_attempt: NotificationAttemptTable;

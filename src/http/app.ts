@@ -17,6 +17,7 @@ import { DOCS_CSP, registerSecurityHeaders } from './security-headers.ts';
 import { serializeRequest } from './log-redaction.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { refuseAnonymousBeforeBody } from './principal-gate.ts';
+import { auditRoutes } from './routes/audit.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
@@ -124,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       referenceRoutes(api, options.services);
       bulkChangeRoutes(api, options.services);
       carrierCallbackRoutes(api, options.services);
+      auditRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

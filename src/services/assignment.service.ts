@@ -8,6 +8,7 @@ import type { JobQueue } from '../jobs/queue.ts';
 import { MESSAGES } from './assignment/eligibility.ts';
 import { createValidator } from './assignment/validation.ts';
 import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
+import type { AuditService } from './audit.service.ts';
 import type { Principal } from './principal.ts';
 
 /**
@@ -74,9 +75,13 @@ export interface AssignmentDeps {
   resolveFilter?: FilterResolver;
   /** Today as yyyy-MM-dd (tests pin it). */
   today?: () => string;
+  /** Where refused submissions are recorded for administrators. */
+  audit?: AuditService;
 }
 
 const REJECTION_LOG = 'Customer Assignment: Validate Device';
+/** The change log's `processed_by` for what the API itself decided at submission. */
+const API_PROCESS = 'simbind-api';
 
 export function createAssignmentService(deps: AssignmentDeps): AssignmentService {
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
@@ -91,7 +96,12 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         if (replay) return replay;
       }
 
-      const { provider, customer, siteId, verdicts, duplicates } = await validate(principal, request);
+      const { provider, customer, siteId, verdicts, duplicates } = await validate(principal, request).catch(
+        async (error: unknown) => {
+          await deps.audit?.submissionFailed(principal, request, options.source ?? 'api', error);
+          throw error;
+        },
+      );
 
       if (request.dryRun) {
         const devices = verdicts.map(({ identifier, candidate, verdict }) => ({
@@ -162,7 +172,9 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
             await bulkChanges.insertRejectionLogs(trx, {
               bulkChangeId,
               portalType: provider.portal_type,
-              processedBy: principal.email,
+              // Refused while the request was checked, by the API process, for this person.
+              processedBy: API_PROCESS,
+              submittedBy: principal.email,
               description: REJECTION_LOG,
             });
             const chunks = await bulkChanges.pendingChunks(trx, bulkChangeId);

@@ -31,6 +31,33 @@ export interface BulkChangeView {
   counts: StatusCounts;
   /** What the caller may do now; the same rule guards the actions themselves. */
   actions: BulkChangeAction[];
+  /** Written when the bulk change finishes; null while it runs. */
+  stats: BulkChangeStats | null;
+}
+
+export interface BulkChangeStats {
+  durationMs: number;
+  /** Devices that went through processing (all but the cancelled) per second of the run. */
+  devicesPerSecond: number;
+  /** Requests to each external system recorded in the change log (`revio`, `thingspace`, `jasper`). */
+  externalCalls: Record<string, number>;
+}
+
+/** The statistics the finish wrote (`bulk_change.stats`), as the API shows them. */
+export function statsOf(stats: unknown): BulkChangeStats | null {
+  if (stats === null || typeof stats !== 'object') return null;
+  const { durationMs, counts, externalCalls } = stats as {
+    durationMs?: number;
+    counts?: { total?: number; cancelled?: number };
+    externalCalls?: Record<string, number>;
+  };
+  if (typeof durationMs !== 'number') return null;
+  const devices = (counts?.total ?? 0) - (counts?.cancelled ?? 0);
+  return {
+    durationMs,
+    devicesPerSecond: durationMs > 0 ? Math.round((devices / durationMs) * 1000 * 10) / 10 : 0,
+    externalCalls: externalCalls ?? {},
+  };
 }
 
 export interface WorkOrderView {
@@ -59,6 +86,8 @@ export interface ChangeLogView {
   hasError: boolean;
   errorText: string | null;
   processedBy: string;
+  submittedBy: string | null;
+  system: string | null;
   processedAt: string;
 }
 
@@ -171,6 +200,8 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
           hasError: l.has_error,
           errorText: l.error_text,
           processedBy: l.processed_by,
+          submittedBy: l.submitted_by,
+          system: l.system,
           processedAt: l.processed_at.toISOString(),
         })),
         nextCursor: page.nextCursor,
@@ -208,6 +239,7 @@ function toView(
     cancelRequestedAt: row.cancel_requested_at?.toISOString() ?? null,
     counts,
     actions: actionsOf(principal, facts),
+    stats: statsOf(row.stats),
   };
 }
 

@@ -16,6 +16,7 @@ import type { BulkChangeStatus } from '../db/schema.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { CompletionStatus, NotificationService } from './notification.service.ts';
+import type { AuditService } from './audit.service.ts';
 import { assertMayChange, mayAccessCustomer, type Principal } from './principal.ts';
 
 const CANCELLED_WAIT =
@@ -45,11 +46,17 @@ export function createLifecycleService(deps: {
   queue: JobQueue;
   config: Config;
   notifications: NotificationService;
+  audit?: AuditService;
 }): LifecycleService {
   const { db } = deps;
 
-  async function changeable(principal: Principal, id: number) {
-    assertMayChange(principal);
+  async function changeable(principal: Principal, id: number, action: string) {
+    try {
+      assertMayChange(principal);
+    } catch (error) {
+      await deps.audit?.actionRefused(principal, action, id, error);
+      throw error;
+    }
     const row = await findBulkChange(db, principal.tenantId, id);
     if (!row || !mayAccessCustomer(principal, row.customer_id))
       throw new NotFoundError(`Bulk change ${id} not found.`);
@@ -108,7 +115,7 @@ export function createLifecycleService(deps: {
     },
 
     async retryFailed(principal, id) {
-      await changeable(principal, id);
+      await changeable(principal, id, 'bulk_change.retry');
       const reopened = await db.transaction().execute(async (trx) => {
         const refusal = retryRefusal(await factsOf(trx, id));
         if (refusal) return refusal;
@@ -126,7 +133,7 @@ export function createLifecycleService(deps: {
     },
 
     async cancel(principal, id) {
-      await changeable(principal, id);
+      await changeable(principal, id, 'bulk_change.cancel');
       const refusal = await db.transaction().execute(async (trx) => {
         // The row lock orders this cancel with the finish step and with other cancels.
         const refused = cancelRefusal(await factsOf(trx, id));

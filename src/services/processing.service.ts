@@ -125,6 +125,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     accounts: deps.accounts,
     policy: deps.rev.policy,
     finishIfDone,
+    today,
   });
 
   /**
@@ -231,18 +232,22 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
         { integration: bc.integration, credentialsId: bc.credentials_id },
         plan,
         alive,
+        today(),
       );
       const succeeded = new Set(result.succeeded);
-      const confirmed = alive.filter((item) => succeeded.has(item.id)).map((item) => item.deviceId);
+      const confirmed = alive.filter((item) => succeeded.has(item.id));
       const credentialsId = bc.credentials_id;
       // The device row and its history, and the waits for ThingSpace's confirmations, are written
       // with the step's log: a kill in between can neither record a plan twice nor leave a request
       // logged without its wait (which a rerun would send again).
       result.record = async (trx) => {
-        await repo.applyCarrierPlan(trx, ctx, confirmed, {
-          ratePlan: plan.ratePlan,
-          communicationPlan: plan.communicationPlan ?? null,
-        });
+        await repo.applyCarrierPlan(
+          trx,
+          ctx,
+          confirmed,
+          { ratePlan: plan.ratePlan, communicationPlan: plan.communicationPlan ?? null },
+          today(),
+        );
         // Requests were sent only when the service provider has credentials (the step fails otherwise).
         if (credentialsId !== null) {
           await carrierWaits.markWaitingForCarrier(

@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.ts';
 import {
+  applyDueCarrierPlans,
   applyDueChanges,
   lockAppliers,
   lockDueOwners,
@@ -16,9 +17,10 @@ export interface RatePlanScheduleService {
    * device_tenant takes the fields the change sets, one device_history row and (for a bulk change)
    * one change_log row per change, status `applied`. A change whose device is no longer owned (row
    * gone or deleted, or now owned by another customer than its bulk change's) is `cancelled` and
-   * changes nothing. Idempotent, and safe from any number of workers at once.
+   * changes nothing. Future-dated carrier plans due by then move onto their device rows
+   * (`carrierPlans`). Idempotent, and safe from any number of workers at once.
    */
-  applyDue(today: string): Promise<{ applied: number; cancelled: number }>;
+  applyDue(today: string): Promise<{ applied: number; cancelled: number; carrierPlans: number }>;
 }
 
 /**
@@ -44,7 +46,9 @@ export function createRatePlanScheduleService(deps: { db: Database }): RatePlanS
       return deps.db.transaction().execute(async (trx) => {
         await lockAppliers(trx);
         await lockDueOwners(trx, today);
-        return applyDueChanges(trx, today);
+        const customerPlans = await applyDueChanges(trx, today);
+        const carrierPlans = await applyDueCarrierPlans(trx, today);
+        return { ...customerPlans, carrierPlans };
       });
     },
   };

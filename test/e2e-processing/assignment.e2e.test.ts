@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JasperSimState } from '../../simulators/jasper.simulator.ts';
 import { revioSimState } from '../../simulators/revio.simulator.ts';
 import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { authHeaders } from '../helpers/auth.ts';
@@ -180,17 +181,34 @@ describe('a 1,000-device assignment end to end', () => {
       ),
     ).toEqual([{ n: 300, d: '2027-01-01' }]);
 
-    // carrier plans applied through the carriers
+    // carrier plans applied through the carriers: A's now; B's (dated 2027-01-01) sent to Jasper
+    // with that date and kept as scheduled, the devices keeping the plan in force until then
     const plans = await q<{ bulk: number; plan: string; n: number }>(
       `SELECT w.bulk_change_id AS bulk, dv.carrier_rate_plan AS plan, count(*)::int AS n FROM bulk_change_device w
        JOIN device dv ON dv.id = w.device_id WHERE w.bulk_change_id = ANY($1) AND w.status = 'PROCESSED'
+         AND dv.carrier_rate_plan = ANY($2)
        GROUP BY 1, 2 ORDER BY 1`,
-      [[a.id, b.id]],
+      [
+        [a.id, b.id],
+        ['M2M-5GB-SHR', 'IOT-1GB'],
+      ],
     );
-    expect(plans).toEqual([
-      { bulk: a.id, plan: 'M2M-5GB-SHR', n: 380 },
-      { bulk: b.id, plan: 'IOT-1GB', n: 300 },
-    ]);
+    expect(plans).toEqual([{ bulk: a.id, plan: 'M2M-5GB-SHR', n: 380 }]);
+    expect(
+      await q(
+        `SELECT carrier_rate_plan AS plan, communication_plan AS comm, effective_date::text AS d, count(*)::int AS n
+         FROM scheduled_carrier_plan_change WHERE bulk_change_id = $1 AND status = 'scheduled' GROUP BY 1, 2, 3`,
+        [b.id],
+      ),
+    ).toEqual([{ plan: 'IOT-1GB', comm: 'CP-Standard-Data', d: '2027-01-01', n: 300 }]);
+    const jasperState = (
+      await world.sims.jasper.inject({ method: 'GET', url: '/__sim/state' })
+    ).json<JasperSimState>();
+    expect(
+      jasperState.devices.filter((device) =>
+        device.pending.some((p) => p.effectiveDate === '2027-01-01' && p.changes.ratePlan === 'IOT-1GB'),
+      ),
+    ).toHaveLength(300);
 
     // one log entry per step per device
     const logs = await q<{ bulk: number; description: string; n: number }>(
@@ -233,7 +251,8 @@ describe('a 1,000-device assignment end to end', () => {
       [[a.id, b.id, c.id, d.id]],
     );
     expect(history).toEqual([
-      { change_type: 'carrier_rate_plan', n: 680 },
+      { change_type: 'carrier_rate_plan', n: 380 },
+      { change_type: 'carrier_rate_plan_scheduled', n: 300 },
       { change_type: 'customer_assignment', n: 980 },
       { change_type: 'customer_rate_plan', n: 380 },
     ]);

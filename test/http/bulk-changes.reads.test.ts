@@ -155,7 +155,12 @@ describe('reads', () => {
   it('lists the rejection in the change log', async () => {
     const res = await app.inject({ method: 'GET', url: `/api/v1/bulk-changes/${id}/logs`, headers: admin });
     expect(res.json<{ items: unknown[] }>().items).toEqual([
-      expect.objectContaining({ hasError: true, portalType: 'm2m', processedBy: 'admin@northwind.example' }),
+      expect.objectContaining({
+        hasError: true,
+        portalType: 'm2m',
+        processedBy: 'simbind-api',
+        submittedBy: 'admin@northwind.example',
+      }),
     ]);
   });
 

@@ -111,7 +111,11 @@ describe('applying scheduled customer rate plan changes', () => {
     expect(onTheDay).toBe(owned);
     expect(earlier).toBeGreaterThan(1000);
 
-    expect(await service().applyDue(DUE)).toEqual({ applied: onTheDay + earlier, cancelled: 0 });
+    expect(await service().applyDue(DUE)).toEqual({
+      applied: onTheDay + earlier,
+      cancelled: 0,
+      carrierPlans: 0,
+    });
 
     const state = await one<{ ok: number; total: number }>(`
       SELECT count(*) FILTER (WHERE dt.customer_rate_plan_id = p.id AND dt.data_allocation_mb = 100
@@ -168,7 +172,7 @@ describe('applying scheduled customer rate plan changes', () => {
     ).toBe(0);
     expect(await count('change_log')).toBe(onTheDay);
 
-    expect(await service().applyDue(DUE)).toEqual({ applied: 0, cancelled: 0 });
+    expect(await service().applyDue(DUE)).toEqual({ applied: 0, cancelled: 0, carrierPlans: 0 });
     expect(await count('device_history')).toBe(onTheDay + earlier);
     expect(await count('change_log')).toBe(onTheDay);
   });
@@ -176,12 +180,12 @@ describe('applying scheduled customer rate plan changes', () => {
   it('applies a change on its date and not the day before', async () => {
     const due = await schedule({ effectiveDate: DUE, plan: 3, allocation: 'plan' });
 
-    expect(await service().applyDue('2026-05-31')).toEqual({ applied: 0, cancelled: 0 });
+    expect(await service().applyDue('2026-05-31')).toEqual({ applied: 0, cancelled: 0, carrierPlans: 0 });
     expect(await count(`scheduled_rate_plan_change WHERE status = 'scheduled'`)).toBe(due);
     expect(await count('device_tenant WHERE customer_rate_plan_id IS NOT NULL')).toBe(0);
     expect(await count('device_history')).toBe(0);
 
-    expect(await service().applyDue(DUE)).toEqual({ applied: due, cancelled: 0 });
+    expect(await service().applyDue(DUE)).toEqual({ applied: due, cancelled: 0, carrierPlans: 0 });
     expect(await count('device_tenant WHERE customer_rate_plan_id IS NOT NULL')).toBe(owned);
   }, 120_000);
 
@@ -220,7 +224,7 @@ describe('applying scheduled customer rate plan changes', () => {
       [moved],
     );
 
-    expect(await service().applyDue(DUE)).toEqual({ applied: 1, cancelled: 3 });
+    expect(await service().applyDue(DUE)).toEqual({ applied: 1, cancelled: 3, carrierPlans: 0 });
 
     const changes = await q<{ device_id: number; status: string; applied_at: Date | null }>(
       'SELECT device_id, status, applied_at FROM scheduled_rate_plan_change ORDER BY device_id',
@@ -258,7 +262,7 @@ describe('applying scheduled customer rate plan changes', () => {
     );
     await schedule({ effectiveDate: DUE, where: `dt.device_id = ${device}`, pool: 1 });
 
-    expect(await service().applyDue(DUE)).toEqual({ applied: 1, cancelled: 0 });
+    expect(await service().applyDue(DUE)).toEqual({ applied: 1, cancelled: 0, carrierPlans: 0 });
 
     const row = await one<{ plan: string; pool: number; allocation: string }>(
       `SELECT p.code AS plan, dt.customer_rate_pool_id AS pool, dt.data_allocation_mb AS allocation

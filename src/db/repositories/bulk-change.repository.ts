@@ -147,13 +147,19 @@ export async function insertConflictWorkOrders(
 /** One change-log entry per rejected work order of the bulk change, in one statement. */
 export async function insertRejectionLogs(
   db: Executor,
-  params: { bulkChangeId: number; portalType: PortalType; processedBy: string; description: string },
+  params: {
+    bulkChangeId: number;
+    portalType: PortalType;
+    processedBy: string;
+    submittedBy: string;
+    description: string;
+  },
 ): Promise<void> {
   await sql`
     INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description, portal_type,
-                            request_text, response_status, has_error, error_text, processed_by)
+                            request_text, response_status, has_error, error_text, processed_by, submitted_by)
     SELECT w.tenant_id, w.bulk_change_id, w.id, w.device_id, ${params.description}, ${params.portalType},
-           w.identifier, w.error_category, true, w.message, ${params.processedBy}
+           w.identifier, w.error_category, true, w.message, ${params.processedBy}, ${params.submittedBy}
     FROM bulk_change_device w
     WHERE w.bulk_change_id = ${params.bulkChangeId} AND w.status = 'ERROR'
   `.execute(db);
@@ -250,6 +256,7 @@ export const BULK_CHANGE_COLUMNS = [
   'b.completed_at',
   'b.cancel_requested_at',
   'b.source',
+  'b.stats',
 ] as const;
 
 export async function findBulkChange(db: Executor, tenantId: number, id: number) {
@@ -337,6 +344,8 @@ export async function listChangeLogs(
       'l.has_error',
       'l.error_text',
       'l.processed_by',
+      'l.submitted_by',
+      'l.system',
       'l.processed_at',
     ])
     .where('l.bulk_change_id', '=', params.bulkChangeId);

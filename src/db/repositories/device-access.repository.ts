@@ -73,6 +73,12 @@ export async function listVisibleDevices(
       'owner.site_id as siteId',
       'device.carrier_rate_plan as carrierRatePlan',
       'device.communication_plan as communicationPlan',
+      sql<DeviceListRow['scheduledCarrierPlan']>`(
+        SELECT jsonb_build_object('ratePlan', s.carrier_rate_plan, 'communicationPlan', s.communication_plan,
+                                  'effectiveDate', s.effective_date)
+        FROM scheduled_carrier_plan_change s
+        WHERE s.device_id = device.id AND s.tenant_id = ${tenantId} AND s.status = 'scheduled'
+        ORDER BY s.effective_date DESC, s.id DESC LIMIT 1)`.as('scheduledCarrierPlan'),
       'device.activated_at as activatedAt',
       'device.is_archived as archived',
     ])

@@ -108,6 +108,8 @@ export interface DeviceListRow {
   siteId: number | null;
   carrierRatePlan: string | null;
   communicationPlan: string | null;
+  /** A carrier plan sent with a later effective date, in force from that day. */
+  scheduledCarrierPlan: { ratePlan: string; communicationPlan: string | null; effectiveDate: string } | null;
   activatedAt: string | null;
   archived: boolean;
 }

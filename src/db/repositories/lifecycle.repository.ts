@@ -45,7 +45,12 @@ export async function finishIfNothingOpen(
                  END,
         completed_at = now(),
         stats = jsonb_build_object('counts', to_jsonb(c),
-                                   'durationMs', round(extract(epoch FROM now() - coalesce(b.started_at, b.created_at)) * 1000))
+                                   'durationMs', round(extract(epoch FROM now() - coalesce(b.started_at, b.created_at)) * 1000),
+                                   'externalCalls', (
+                                     SELECT coalesce(jsonb_object_agg(calls.system, calls.n), '{}'::jsonb)
+                                     FROM (SELECT l.system, count(*) AS n FROM change_log l
+                                           WHERE l.bulk_change_id = b.id AND l.system IS NOT NULL
+                                           GROUP BY l.system) AS calls))
     FROM c
     WHERE b.id = ${bulkChangeId} AND b.status IN ('NEW', 'PROCESSING')
       AND c.pending + c.processing + c.waiting = 0

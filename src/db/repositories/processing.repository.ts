@@ -14,6 +14,9 @@ export interface ChunkContext {
   portalType: PortalType;
   customerId: number;
   createdBy: number;
+  /** The person who submitted the bulk change (e-mail), recorded on each change-log entry. */
+  submittedBy: string;
+  /** The process that runs the step: a worker, the scheduler, a ThingSpace callback. */
   processedBy: string;
 }
 
@@ -141,6 +144,8 @@ export interface LogEntry {
   responseText: string | null;
   hasError: boolean;
   errorText: string | null;
+  /** The external system the request went to; absent or null for a local step. */
+  system?: string | null;
 }
 
 export async function insertLogs(db: Executor, ctx: ChunkContext, entries: LogEntry[]): Promise<void> {
@@ -148,13 +153,16 @@ export async function insertLogs(db: Executor, ctx: ChunkContext, entries: LogEn
   const col = <K extends keyof LogEntry>(key: K) => entries.map((e) => e[key]);
   await sql`
     INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description, portal_type,
-                            request_text, response_status, response_text, has_error, error_text, processed_by)
+                            request_text, response_status, response_text, has_error, error_text, processed_by,
+                            submitted_by, system)
     SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, e.work_order_id, e.device_id, e.description, ${ctx.portalType},
-           e.request_text, e.response_status, e.response_text, e.has_error, e.error_text, ${ctx.processedBy}
+           e.request_text, e.response_status, e.response_text, e.has_error, e.error_text, ${ctx.processedBy},
+           ${ctx.submittedBy}, e.system
     FROM unnest(${col('workOrderId')}::bigint[], ${col('deviceId')}::bigint[], ${col('description')}::text[],
                 ${col('requestText')}::text[], ${col('responseStatus')}::text[], ${col('responseText')}::text[],
-                ${col('hasError')}::boolean[], ${col('errorText')}::text[])
-         AS e(work_order_id, device_id, description, request_text, response_status, response_text, has_error, error_text)
+                ${col('hasError')}::boolean[], ${col('errorText')}::text[], ${entries.map((e) => e.system ?? null)}::text[])
+         AS e(work_order_id, device_id, description, request_text, response_status, response_text, has_error, error_text,
+              system)
   `.execute(db);
 }
 
@@ -271,31 +279,69 @@ export async function applyCustomerRatePlan(
   };
 }
 
-/** The carrier's plan as confirmed by the carrier, on the device row, with history. */
+/**
+ * The carrier's plan as confirmed by the carrier. A change in force today goes on the device row,
+ * with history; a future-dated one (sent with its date: Jasper `effectiveDate`, ThingSpace
+ * `takeEffect`) is kept as a `scheduled_carrier_plan_change`, with a `carrier_rate_plan_scheduled`
+ * history entry, until the scheduler moves it onto the row on its date.
+ */
 export async function applyCarrierPlan(
   db: Executor,
   ctx: Pick<ChunkContext, 'tenantId' | 'bulkChangeId' | 'createdBy'>,
-  deviceIds: number[],
+  items: Pick<WorkItem, 'id' | 'deviceId' | 'request'>[],
   plan: { ratePlan: string; communicationPlan: string | null },
+  today: string,
 ): Promise<void> {
-  if (deviceIds.length === 0) return;
-  await sql`
-    WITH previous AS (
-      SELECT id, carrier_rate_plan, communication_plan FROM device WHERE id = ANY(${deviceIds}::bigint[])
-    ), updated AS (
-      UPDATE device d SET carrier_rate_plan = ${plan.ratePlan},
-                          communication_plan = coalesce(${plan.communicationPlan}, d.communication_plan),
-                          updated_at = now()
-      WHERE d.id = ANY(${deviceIds}::bigint[])
-      RETURNING d.id, d.carrier_rate_plan, d.communication_plan
-    )
-    INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
-    SELECT ${ctx.tenantId}, u.id, ${ctx.bulkChangeId}, 'carrier_rate_plan',
-           jsonb_build_object('ratePlan', p.carrier_rate_plan, 'communicationPlan', p.communication_plan),
-           jsonb_build_object('ratePlan', u.carrier_rate_plan, 'communicationPlan', u.communication_plan),
-           ${ctx.createdBy}
-    FROM updated u JOIN previous p ON p.id = u.id
-  `.execute(db);
+  const [later, now] = partition(items, (item) => item.request.effectiveDate > today);
+  const deviceIds = now.map((item) => item.deviceId);
+  if (deviceIds.length > 0) {
+    await sql`
+      WITH previous AS (
+        SELECT id, carrier_rate_plan, communication_plan FROM device WHERE id = ANY(${deviceIds}::bigint[])
+      ), updated AS (
+        UPDATE device d SET carrier_rate_plan = ${plan.ratePlan},
+                            communication_plan = coalesce(${plan.communicationPlan}, d.communication_plan),
+                            updated_at = now()
+        WHERE d.id = ANY(${deviceIds}::bigint[])
+        RETURNING d.id, d.carrier_rate_plan, d.communication_plan
+      )
+      INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
+      SELECT ${ctx.tenantId}, u.id, ${ctx.bulkChangeId}, 'carrier_rate_plan',
+             jsonb_build_object('ratePlan', p.carrier_rate_plan, 'communicationPlan', p.communication_plan),
+             jsonb_build_object('ratePlan', u.carrier_rate_plan, 'communicationPlan', u.communication_plan),
+             ${ctx.createdBy}
+      FROM updated u JOIN previous p ON p.id = u.id
+    `.execute(db);
+  }
+  if (later.length > 0) {
+    await sql`
+      WITH scheduled AS (
+        INSERT INTO scheduled_carrier_plan_change (tenant_id, device_id, bulk_change_id, bulk_change_device_id,
+                                                   carrier_rate_plan, communication_plan, effective_date, created_by)
+        SELECT ${ctx.tenantId}, w.device_id, ${ctx.bulkChangeId}, w.id, ${plan.ratePlan}, ${plan.communicationPlan}::text,
+               (w.request->>'effectiveDate')::date, ${ctx.createdBy}
+        FROM bulk_change_device w
+        WHERE w.id = ANY(${later.map((item) => item.id)}::bigint[])
+        ON CONFLICT (bulk_change_device_id) DO NOTHING
+        RETURNING device_id, carrier_rate_plan, communication_plan, effective_date
+      )
+      INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
+      SELECT ${ctx.tenantId}, s.device_id, ${ctx.bulkChangeId}, 'carrier_rate_plan_scheduled',
+             jsonb_build_object('ratePlan', d.carrier_rate_plan, 'communicationPlan', d.communication_plan),
+             jsonb_build_object('ratePlan', s.carrier_rate_plan,
+                                'communicationPlan', coalesce(s.communication_plan, d.communication_plan),
+                                'effectiveDate', s.effective_date),
+             ${ctx.createdBy}
+      FROM scheduled s JOIN device d ON d.id = s.device_id
+    `.execute(db);
+  }
+}
+
+function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
 }
 
 export async function countOpenWorkOrders(db: Executor, bulkChangeId: number): Promise<number> {

@@ -146,15 +146,18 @@ export async function applyDueChanges(db: Executor, today: string): Promise<Appl
     ),
     logged AS (
       INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description,
-                              portal_type, request_text, response_status, has_error, error_text, processed_by)
+                              portal_type, request_text, response_status, has_error, error_text, processed_by,
+                              submitted_by)
       SELECT m.tenant_id, m.bulk_change_id, m.bulk_change_device_id, m.device_id, ${SCHEDULED_CHANGE_DESCRIPTION},
              m.portal_type,
              jsonb_build_object('ratePlanId', m.customer_rate_plan_id, 'ratePoolId', m.customer_rate_pool_id,
                                 'dataAllocationMb', m.data_allocation_mb, 'effectiveDate', m.effective_date)::text,
              m.status, m.status = 'cancelled',
              CASE WHEN m.status = 'cancelled' THEN ${NOT_OWNED_MESSAGE} END,
-             ${SCHEDULER}
+             ${SCHEDULER}, u.email
       FROM marked m
+      JOIN bulk_change b ON b.id = m.bulk_change_id
+      LEFT JOIN app_user u ON u.id = b.created_by
       WHERE m.bulk_change_id IS NOT NULL
       ORDER BY m.id
     )
@@ -163,4 +166,68 @@ export async function applyDueChanges(db: Executor, today: string): Promise<Appl
     FROM marked m
   `.execute(db);
   return rows[0] ?? { applied: 0, cancelled: 0 };
+}
+
+export const CARRIER_PLAN_IN_FORCE = 'Carrier Rate Plan: in force from its effective date';
+
+/**
+ * Future-dated carrier plan changes (`scheduled_carrier_plan_change`) whose day has come: the carrier
+ * applied them itself on that day (it got the date with the request), so this moves the plan onto
+ * the device row, with history and a change-log entry, in ONE statement. When one device has several
+ * due changes, the latest (effective date, then id) is the plan in force; all are marked applied.
+ * Claimed rows are locked: a concurrent applier skips what this one takes.
+ */
+export async function applyDueCarrierPlans(db: Executor, today: string): Promise<number> {
+  const { rows } = await sql<{ applied: number }>`
+    WITH claimed AS MATERIALIZED (
+      SELECT s.id, s.tenant_id, s.device_id, s.bulk_change_id, s.bulk_change_device_id, s.carrier_rate_plan,
+             s.communication_plan, s.effective_date, s.created_by
+      FROM scheduled_carrier_plan_change s
+      WHERE s.status = 'scheduled' AND s.effective_date <= ${today}::date
+      FOR UPDATE
+    ),
+    latest AS MATERIALIZED (
+      SELECT DISTINCT ON (c.device_id) c.*
+      FROM claimed c
+      ORDER BY c.device_id, c.effective_date DESC, c.id DESC
+    ),
+    updated AS (
+      UPDATE device d
+      SET carrier_rate_plan = l.carrier_rate_plan,
+          communication_plan = coalesce(l.communication_plan, d.communication_plan),
+          updated_at = now()
+      FROM latest l
+      WHERE d.id = l.device_id
+    ),
+    -- The statement's snapshot: d holds the plan as it was before this update.
+    history AS (
+      INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
+      SELECT l.tenant_id, l.device_id, l.bulk_change_id, 'carrier_rate_plan',
+             jsonb_build_object('ratePlan', d.carrier_rate_plan, 'communicationPlan', d.communication_plan),
+             jsonb_build_object('ratePlan', l.carrier_rate_plan,
+                                'communicationPlan', coalesce(l.communication_plan, d.communication_plan)),
+             l.created_by
+      FROM latest l JOIN device d ON d.id = l.device_id
+    ),
+    marked AS (
+      UPDATE scheduled_carrier_plan_change t SET status = 'applied', applied_at = now()
+      FROM claimed c WHERE t.id = c.id
+      RETURNING t.*
+    ),
+    logged AS (
+      INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description,
+                              portal_type, request_text, response_status, has_error, processed_by, submitted_by)
+      SELECT m.tenant_id, m.bulk_change_id, m.bulk_change_device_id, m.device_id, ${CARRIER_PLAN_IN_FORCE},
+             b.portal_type,
+             jsonb_build_object('ratePlan', m.carrier_rate_plan, 'communicationPlan', m.communication_plan,
+                                'effectiveDate', m.effective_date)::text,
+             'applied', false, ${SCHEDULER}, u.email
+      FROM marked m
+      JOIN bulk_change b ON b.id = m.bulk_change_id
+      LEFT JOIN app_user u ON u.id = b.created_by
+      ORDER BY m.id
+    )
+    SELECT count(*)::int AS applied FROM marked
+  `.execute(db);
+  return rows[0]?.applied ?? 0;
 }

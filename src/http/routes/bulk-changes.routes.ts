@@ -63,6 +63,7 @@ const BULK_CHANGE_EXAMPLE: Static<typeof BulkChange> = {
   cancelRequestedAt: null,
   counts: { total: 3, pending: 1, processing: 1, waiting: 0, processed: 1, error: 0, cancelled: 0 },
   actions: ['cancel'],
+  stats: null,
 };
 
 export function linksOf(id: number) {

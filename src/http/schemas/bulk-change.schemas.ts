@@ -193,6 +193,22 @@ export const BulkChange = Type.Object({
     description:
       'What the caller may do now (`POST …/cancel`, `POST …/retry`); the same rule guards the actions, so a client need never offer one the server refuses.',
   }),
+  stats: Type.Union(
+    [
+      Type.Object({
+        durationMs: Type.Integer({ description: 'From the start of processing to the finish.' }),
+        devicesPerSecond: Type.Number({
+          description: 'Devices processed (all but the cancelled) per second.',
+        }),
+        externalCalls: Type.Record(Type.String(), Type.Integer(), {
+          description:
+            'Requests recorded in the change log per external system (`revio`, `thingspace`, `jasper`).',
+        }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'Completion statistics, written when the bulk change finishes; null while it runs.' },
+  ),
 });
 
 export const WorkOrder = Type.Object({
@@ -220,7 +236,21 @@ export const ChangeLog = Type.Object({
   responseText: Nullable(Type.String()),
   hasError: Type.Boolean(),
   errorText: Nullable(Type.String()),
-  processedBy: Type.String(),
+  processedBy: Type.String({
+    description:
+      'The process that ran the step: `simbind-api` (checked at submission), a worker, `scheduler`, `thingspace-callback` / `thingspace-poll`.',
+  }),
+  submittedBy: Nullable(
+    Type.String({
+      description: 'The person who submitted the bulk change (the older platform\'s "processed by").',
+    }),
+  ),
+  system: Nullable(
+    Type.String({
+      description:
+        'The external system the request went to (`revio`, `thingspace`, `jasper`); null for a local step.',
+    }),
+  ),
   processedAt: Type.String(),
 });
 

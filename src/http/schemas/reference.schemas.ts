@@ -53,6 +53,20 @@ export const Device = Type.Object({
   siteId: NullableId,
   carrierRatePlan: NullableString,
   communicationPlan: NullableString,
+  scheduledCarrierPlan: Type.Union(
+    [
+      Type.Object({
+        ratePlan: Type.String(),
+        communicationPlan: NullableString,
+        effectiveDate: Type.String({ format: 'date' }),
+      }),
+      Type.Null(),
+    ],
+    {
+      description:
+        'A carrier plan change sent to the carrier with a later effective date: `carrierRatePlan` shows the plan in force until then.',
+    },
+  ),
   activatedAt: Type.Union([Type.String({ format: 'date' }), Type.Null()]),
   archived: Type.Boolean(),
 });

@@ -88,6 +88,8 @@ export function createCarrierResults(deps: {
   accounts: IntegrationAccounts;
   policy: RetryPolicy;
   finishIfDone: (bulkChangeId: number) => Promise<void>;
+  /** Today as yyyy-MM-dd: a confirmed change dated later is kept as scheduled. */
+  today: () => string;
 }): CarrierResults {
   const { db, finishIfDone } = deps;
 
@@ -154,8 +156,9 @@ export function createCarrierResults(deps: {
           await repo.applyCarrierPlan(
             trx,
             ctx,
-            ok.map((w) => w.item.deviceId),
+            ok.map((w) => w.item),
             { ratePlan: plan.ratePlan, communicationPlan: plan.communicationPlan ?? null },
+            deps.today(),
           );
         }
         await repo.markStepDone(

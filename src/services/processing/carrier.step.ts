@@ -37,7 +37,11 @@ export async function runCarrierStep(
   carrier: { integration: CarrierIntegration; credentialsId: number | null },
   plan: { ratePlan: string; communicationPlan?: string },
   items: WorkItem[],
+  today: string,
 ): Promise<CarrierStepResult> {
+  /** The device's effective date when it is after today: the carrier applies the change then. */
+  const laterDate = (item: WorkItem) =>
+    item.request.effectiveDate > today ? item.request.effectiveDate : undefined;
   const result: CarrierStepResult = { ...emptyResult(), waiting: [] };
   const todo = items.filter((item) => !item.stepsDone.includes(STEP));
   if (todo.length === 0) return result;
@@ -59,8 +63,10 @@ export async function runCarrierStep(
     await mapWithConcurrency(todo, deps.concurrency, async (item) => {
       const outcome = await withRetries(deps.policy, async ({ previousError }) => {
         // An earlier run (or attempt) may have changed the plan and lost the answer: look first,
-        // and send nothing when Control Center already has the target plan.
-        if (item.attempts > 1 || previousError) {
+        // and send nothing when Control Center already has the target plan. (A future-dated change
+        // does not show until its date, so it is sent again: the same change on the same date.)
+        const effectiveDate = laterDate(item);
+        if ((item.attempts > 1 || previousError) && effectiveDate === undefined) {
           const found = await deps.jasper.getDevice(creds, item.iccid);
           const applied =
             found.value.ratePlan === plan.ratePlan &&
@@ -71,6 +77,7 @@ export async function runCarrierStep(
         const edited = await deps.jasper.editDevice(creds, item.iccid, {
           ratePlan: plan.ratePlan,
           communicationPlan: plan.communicationPlan,
+          effectiveDate,
         });
         return { exchange: edited.exchange, adopted: false };
       });
@@ -93,8 +100,13 @@ export async function runCarrierStep(
   await mapWithConcurrency(todo, deps.concurrency, async (item) => {
     // A plan change is idempotent at the carrier (same plan again), so a resend after a lost
     // answer does no harm beyond one of the device's four monthly changes.
+    const effectiveDate = laterDate(item);
     const outcome = await withRetries(deps.policy, () =>
-      deps.thingspace.changeServicePlan(creds, { iccid: item.iccid, servicePlan: plan.ratePlan }),
+      deps.thingspace.changeServicePlan(creds, {
+        iccid: item.iccid,
+        servicePlan: plan.ratePlan,
+        takeEffect: effectiveDate === undefined ? undefined : `${effectiveDate}T00:00:00Z`,
+      }),
     );
     if (outcome.ok) {
       result.waiting.push({ id: item.id, requestId: outcome.value.value.requestId });

@@ -67,6 +67,7 @@ export function logOf(
     responseText: exchange?.responseBody ?? null,
     hasError: error !== undefined,
     errorText: error?.message ?? null,
+    system: exchange?.system ?? null,
   };
 }
 
@@ -86,6 +87,7 @@ export function contextOf(bc: BulkChangeContextRow, processedBy: string): ChunkC
     portalType: bc.portal_type,
     customerId: bc.customer_id,
     createdBy: bc.created_by,
+    submittedBy: bc.created_by_email,
     processedBy,
   };
 }
