@@ -666,6 +666,9 @@ async function newView() {
   customer.addEventListener('change', () => void loadSites());
   fillCustomers();
 
+  // Option: move devices that another customer owns (off by default: they are refused as `owned`)
+  const reassign = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'opt-reassign' }));
+
   // Option: Rev.io service
   const createRev = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'opt-rev' }));
   const serviceType = /** @type {HTMLInputElement} */ (
@@ -848,6 +851,7 @@ async function newView() {
       devices: parseIdentifiers(devices.value),
       customerId: num(customer.value),
       siteId: num(site.value),
+      reassign: reassign.checked || undefined,
       createRevService: createRev.checked,
       addCustomerRatePlan: addCustomerPlan.checked,
       addCarrierRatePlan: addCarrierPlan.checked,
@@ -949,18 +953,42 @@ async function newView() {
     }
   };
 
+  /** "312 to Acme Fleet, 4 to Contoso Labs": who owns these devices today. */
+  const ownersOf = (/** @type {any[]} */ devices) => {
+    /** @type {Map<string, number>} */
+    const by = new Map();
+    for (const d of devices) {
+      const name = d.currentOwner?.name ?? `customer ${d.currentOwner?.customerId}`;
+      by.set(name, (by.get(name) ?? 0) + 1);
+    }
+    const list = [...by].sort((a, b) => b[1] - a[1]);
+    const top = list.slice(0, 3).map(([name, n]) => `${fmtNum(n)} of ${name}`);
+    return list.length > 3 ? `${top.join(', ')} and ${list.length - 3} more customers` : top.join(', ');
+  };
+
   const showCheck = (/** @type {any} */ answer) => {
     const bad = answer.devices.filter((/** @type {any} */ d) => !d.eligible);
     const dup = answer.duplicates?.length ?? 0;
     const shown = bad.slice(0, 500);
+    const owned = bad.filter((/** @type {any} */ d) => d.errorCategory === 'owned').length;
+    const moving = answer.counts.changingHands ?? 0;
     replace(
       result,
       h(
         'div',
-        { class: `banner ${bad.length ? 'warn' : 'ok'}`, 'data-testid': 'check-summary' },
+        { class: `banner ${bad.length || moving ? 'warn' : 'ok'}`, 'data-testid': 'check-summary' },
         h('strong', {
           text: `${fmtNum(answer.counts.eligible)} eligible, ${fmtNum(answer.counts.ineligible)} ineligible, ${fmtNum(dup)} duplicate${dup === 1 ? '' : 's'}`,
         }),
+        moving > 0 &&
+          h('div', {
+            'data-testid': 'changing-hands',
+            text: `${fmtNum(moving)} ${moving === 1 ? 'device belongs' : 'devices belong'} to other customers and will change hands: ${ownersOf(answer.devices.filter((/** @type {any} */ d) => d.eligible && d.changesHands))}.`,
+          }),
+        owned > 0 &&
+          h('div', {
+            text: `${fmtNum(owned)} ${owned === 1 ? 'device belongs' : 'devices belong'} to other customers (${ownersOf(bad.filter((/** @type {any} */ d) => d.errorCategory === 'owned'))}); tick "Also move devices that belong to other customers" to move them.`,
+          }),
         dup > 0 &&
           h('div', {
             class: 'small',
@@ -1062,6 +1090,11 @@ async function newView() {
         'div',
         { class: 'panel' },
         h('h2', { text: 'Options' }),
+        h(
+          'div',
+          { class: 'option' },
+          h('label', { class: 'check' }, reassign, 'Also move devices that belong to other customers'),
+        ),
         h(
           'div',
           { class: 'option' },

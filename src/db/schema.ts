@@ -21,7 +21,7 @@ export type BulkChangeStatus =
   'NEW' | 'PROCESSING' | 'PROCESSED' | 'PROCESSED_WITH_ERRORS' | 'ERROR' | 'CANCELLED';
 export type WorkOrderStatus =
   'PENDING' | 'PROCESSING' | 'WAITING_CARRIER' | 'PROCESSED' | 'ERROR' | 'CANCELLED';
-export type ErrorCategory = 'eligibility' | 'permission' | 'integration' | 'internal';
+export type ErrorCategory = 'eligibility' | 'owned' | 'permission' | 'integration' | 'internal';
 
 export interface TenantTable {
   id: Generated<number>;

@@ -5,7 +5,7 @@ import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts'
 import type { BulkChangeStatus, ErrorCategory } from '../db/schema.ts';
 import { UnprocessableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
-import { MESSAGES } from './assignment/eligibility.ts';
+import { changesHands, MESSAGES } from './assignment/eligibility.ts';
 import { createValidator } from './assignment/validation.ts';
 import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
 import type { AuditService } from './audit.service.ts';
@@ -28,6 +28,8 @@ export interface DeviceVerdict {
   eligible: boolean;
   errorCategory: ErrorCategory | null;
   message: string | null;
+  currentOwner: { customerId: number; name: string | null; siteId: number | null; siteName: string | null } | null;
+  changesHands: boolean;
 }
 
 export interface SubmitResult {
@@ -41,7 +43,7 @@ export interface SubmitResult {
 
 export interface DryRunResult {
   dryRun: true;
-  counts: { total: number; eligible: number; ineligible: number };
+  counts: { total: number; eligible: number; ineligible: number; changingHands: number };
   duplicates: string[];
   devices: DeviceVerdict[];
 }
@@ -96,7 +98,7 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         if (replay) return replay;
       }
 
-      const { provider, customer, siteId, verdicts, duplicates } = await validate(principal, request).catch(
+      const { provider, customer, siteId, verdicts, duplicates, target } = await validate(principal, request).catch(
         async (error: unknown) => {
           await deps.audit?.submissionFailed(principal, request, options.source ?? 'api', error);
           throw error;
@@ -104,17 +106,32 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
       );
 
       if (request.dryRun) {
-        const devices = verdicts.map(({ identifier, candidate, verdict }) => ({
+        const devices: DeviceVerdict[] = verdicts.map(({ identifier, candidate, verdict }) => ({
           identifier,
           deviceId: candidate?.deviceId ?? null,
           eligible: verdict.eligible,
           errorCategory: verdict.eligible ? null : verdict.category,
           message: verdict.eligible ? null : verdict.message,
+          currentOwner:
+            candidate?.ownerCustomerId != null
+              ? {
+                  customerId: candidate.ownerCustomerId,
+                  name: candidate.ownerCustomerName,
+                  siteId: candidate.ownerSiteId,
+                  siteName: candidate.ownerSiteName,
+                }
+              : null,
+          changesHands: candidate !== undefined && changesHands(candidate, target),
         }));
         const eligible = devices.filter((d) => d.eligible).length;
         return {
           dryRun: true,
-          counts: { total: devices.length, eligible, ineligible: devices.length - eligible },
+          counts: {
+            total: devices.length,
+            eligible,
+            ineligible: devices.length - eligible,
+            changingHands: devices.filter((d) => d.eligible && d.changesHands).length,
+          },
           duplicates,
           devices,
         };

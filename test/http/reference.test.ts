@@ -21,6 +21,7 @@ interface DeviceItem {
   siteId: number | null;
   carrierRatePlan: string | null;
   communicationPlan: string | null;
+  scheduledCarrierPlan: { ratePlan: string; communicationPlan: string | null; effectiveDate: string } | null;
   activatedAt: string | null;
   archived: boolean;
 }
@@ -118,6 +119,10 @@ async function devicesBySql(where: string, values: unknown[]): Promise<DeviceIte
     `SELECT d.id, d.iccid, d.msisdn, d.imei, d.status,
             dt.customer_id AS "customerId", CASE WHEN dt.customer_id IS NOT NULL THEN dt.site_id END AS "siteId",
             d.carrier_rate_plan AS "carrierRatePlan", d.communication_plan AS "communicationPlan",
+            (SELECT jsonb_build_object('ratePlan', s.carrier_rate_plan, 'communicationPlan', s.communication_plan,
+                                       'effectiveDate', to_char(s.effective_date, 'YYYY-MM-DD'))
+             FROM scheduled_carrier_plan_change s WHERE s.device_id = d.id AND s.status = 'scheduled'
+             ORDER BY s.effective_date DESC, s.id DESC LIMIT 1) AS "scheduledCarrierPlan",
             to_char(d.activated_at, 'YYYY-MM-DD') AS "activatedAt", d.is_archived AS archived
      FROM device d
      LEFT JOIN device_tenant dt ON dt.device_id = d.id AND dt.is_active AND NOT dt.is_deleted
@@ -176,7 +181,7 @@ describe('GET /devices', () => {
     );
     const expected = await devicesBySql('d.service_provider_id = $1', [provider]);
     expect(first).toEqual({ items: expected, nextCursor: null });
-    expect(first.items.every((d) => Object.keys(d).length === 11)).toBe(true);
+    expect(first.items.every((d) => Object.keys(d).length === 12)).toBe(true);
     expect(first.items.some((d) => d.archived)).toBe(true);
     expect(first.items.some((d) => d.customerId !== null && d.siteId !== null)).toBe(true);
     expect(first.items.some((d) => d.activatedAt === null)).toBe(true);

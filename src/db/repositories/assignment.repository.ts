@@ -84,6 +84,19 @@ export async function findCarrierRatePlan(db: Executor, serviceProviderId: numbe
     .executeTakeFirst();
 }
 
+/** The communication plans of a carrier account: those its active rate plans name. */
+export async function listCommunicationPlans(db: Executor, serviceProviderId: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('carrier_rate_plan')
+    .select('communication_plan')
+    .distinct()
+    .where('service_provider_id', '=', serviceProviderId)
+    .where('active', '=', true)
+    .where('communication_plan', 'is not', null)
+    .execute();
+  return rows.map((r) => r.communication_plan!);
+}
+
 /**
  * Everything the eligibility rules need, for every identifier, in one statement: the device under
  * this tenant and service provider, its ownership, the customers holding an active Rev.io service
@@ -106,6 +119,9 @@ export async function findDeviceCandidates(
            coalesce(dt.is_deleted, false) AS "isDeleted",
            d.activated_at AS "activatedAt",
            CASE WHEN dt.is_active AND NOT dt.is_deleted THEN dt.customer_id END AS "ownerCustomerId",
+           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN oc.name END AS "ownerCustomerName",
+           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN dt.site_id END AS "ownerSiteId",
+           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN os.name END AS "ownerSiteName",
            coalesce(rs.customer_ids, '{}') AS "activeRevServiceCustomerIds",
            o.bulk_change_id AS "openBulkChangeId"
     FROM unnest(${params.identifiers}::text[]) WITH ORDINALITY AS i(identifier, ord)
@@ -114,6 +130,8 @@ export async function findDeviceCandidates(
           AND d.service_provider_id = ${params.serviceProviderId}
           AND ${column} = i.identifier
     LEFT JOIN device_tenant dt ON dt.device_id = d.id AND dt.tenant_id = d.tenant_id
+    LEFT JOIN customer oc ON oc.id = dt.customer_id
+    LEFT JOIN site os ON os.id = dt.site_id
     LEFT JOIN LATERAL (
            SELECT array_agg(DISTINCT s.customer_id) AS customer_ids
            FROM rev_service s

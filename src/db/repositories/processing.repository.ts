@@ -169,7 +169,10 @@ export async function insertLogs(db: Executor, ctx: ChunkContext, entries: LogEn
 /**
  * Ownership of the chunk's devices (≙ the older usp_Assign_Customer_Update_Site / …_Non_Rev_Customer):
  * customer, site, active, not deleted; on the Rev path also account number, Rev credentials and the
- * Rev service created for the work order. One history row per device, before → after.
+ * Rev service created for the work order. Off the Rev path, a device that changes hands loses the
+ * previous owner's billing fields (the older system kept them, so the device showed another
+ * customer's Rev.io account); one that stays with its customer keeps them. One history row per
+ * device, before → after, billing fields included (undo restores them).
  */
 export async function assignOwnership(
   db: Executor,
@@ -178,6 +181,9 @@ export async function assignOwnership(
   revPath: boolean,
 ): Promise<void> {
   if (ids.length === 0) return;
+  // The previous owner was this customer, active and not deleted: its billing fields are still its own.
+  const keepsBilling = sql`(device_tenant.customer_id = EXCLUDED.customer_id AND device_tenant.is_active
+                            AND NOT device_tenant.is_deleted)`;
   await sql`
     WITH input AS (
       SELECT w.id AS work_order_id, w.device_id, (w.request->>'siteId')::bigint AS site_id,
@@ -188,6 +194,8 @@ export async function assignOwnership(
       WHERE w.id = ANY(${ids}::bigint[])
     ), previous AS (
       SELECT dt.device_id, jsonb_build_object('customerId', dt.customer_id, 'siteId', dt.site_id,
+                                              'accountNumber', dt.account_number,
+                                              'revCredentialsId', dt.rev_credentials_id,
                                               'revServiceId', dt.rev_service_id, 'isActive', dt.is_active,
                                               'isDeleted', dt.is_deleted) AS before
       FROM device_tenant dt JOIN input i ON i.device_id = dt.device_id AND dt.tenant_id = ${ctx.tenantId}
@@ -200,15 +208,19 @@ export async function assignOwnership(
       FROM input i
       ON CONFLICT (device_id, tenant_id) DO UPDATE
         SET customer_id = EXCLUDED.customer_id, site_id = EXCLUDED.site_id,
-            account_number = CASE WHEN ${revPath} THEN EXCLUDED.account_number ELSE device_tenant.account_number END,
-            rev_credentials_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_credentials_id ELSE device_tenant.rev_credentials_id END,
-            rev_service_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_service_id ELSE device_tenant.rev_service_id END,
+            account_number = CASE WHEN ${revPath} THEN EXCLUDED.account_number
+                                  WHEN ${keepsBilling} THEN device_tenant.account_number END,
+            rev_credentials_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_credentials_id
+                                      WHEN ${keepsBilling} THEN device_tenant.rev_credentials_id END,
+            rev_service_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_service_id
+                                  WHEN ${keepsBilling} THEN device_tenant.rev_service_id END,
             is_active = true, is_deleted = false, modified_at = now(), modified_by = EXCLUDED.modified_by
-      RETURNING device_id, customer_id, site_id, rev_service_id
+      RETURNING device_id, customer_id, site_id, account_number, rev_credentials_id, rev_service_id
     )
     INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
     SELECT ${ctx.tenantId}, u.device_id, ${ctx.bulkChangeId}, 'customer_assignment', p.before,
-           jsonb_build_object('customerId', u.customer_id, 'siteId', u.site_id, 'revServiceId', u.rev_service_id,
+           jsonb_build_object('customerId', u.customer_id, 'siteId', u.site_id, 'accountNumber', u.account_number,
+                              'revCredentialsId', u.rev_credentials_id, 'revServiceId', u.rev_service_id,
                               'isActive', true, 'isDeleted', false),
            ${ctx.createdBy}
     FROM upserted u LEFT JOIN previous p ON p.device_id = u.device_id

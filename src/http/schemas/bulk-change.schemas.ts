@@ -55,6 +55,13 @@ export const CreateBulkChangeBody = Type.Object(
     ),
     customerId: Id,
     siteId: Type.Optional(Id),
+    reassign: Type.Optional(
+      Type.Boolean({
+        description:
+          'Also move devices that belong to another customer. Absent or false: such a device is ineligible ' +
+          '(category `owned`, the message names its owner). The dry run counts the devices that would change hands.',
+      }),
+    ),
     createRevService: Type.Boolean({ default: false }),
     revService: Type.Optional(
       Type.Object(
@@ -157,15 +164,37 @@ export const SubmitResponse = Type.Object({
 
 export const DryRunResponse = Type.Object({
   dryRun: Type.Literal(true),
-  counts: Type.Object({ total: Type.Integer(), eligible: Type.Integer(), ineligible: Type.Integer() }),
+  counts: Type.Object({
+    total: Type.Integer(),
+    eligible: Type.Integer(),
+    ineligible: Type.Integer(),
+    changingHands: Type.Integer({
+      description: 'Eligible devices that another customer owns today (they move only with `reassign`).',
+    }),
+  }),
   duplicates: Type.Array(Type.String()),
   devices: Type.Array(
     Type.Object({
       identifier: Type.String(),
       deviceId: Type.Union([Type.Integer(), Type.Null()]),
       eligible: Type.Boolean(),
-      errorCategory: Type.Union([Type.String(), Type.Null()]),
+      errorCategory: Type.Union([Type.String(), Type.Null()], {
+        description: '`eligibility`, `owned` (another customer owns it), `permission`; null when eligible.',
+      }),
       message: Type.Union([Type.String(), Type.Null()]),
+      currentOwner: Type.Union(
+        [
+          Type.Object({
+            customerId: Type.Integer(),
+            name: Type.Union([Type.String(), Type.Null()]),
+            siteId: Type.Union([Type.Integer(), Type.Null()]),
+            siteName: Type.Union([Type.String(), Type.Null()]),
+          }),
+          Type.Null(),
+        ],
+        { description: 'Who owns the device today (null: nobody).' },
+      ),
+      changesHands: Type.Boolean({ description: 'Owned by a customer other than the one named.' }),
     }),
   ),
 });

@@ -17,8 +17,11 @@ export interface DeviceCandidate {
   /** The ownership row is marked deleted. */
   isDeleted: boolean;
   activatedAt: string | null;
-  /** Current owner (an active, not deleted ownership row), if any. */
+  /** Current owner (an active, not deleted ownership row), if any, with its name and site. */
   ownerCustomerId: number | null;
+  ownerCustomerName: string | null;
+  ownerSiteId: number | null;
+  ownerSiteName: string | null;
   /** Customers that hold an active Rev.io service line on this device. */
   activeRevServiceCustomerIds: number[];
   /** An open work order of another bulk change holding the device. */
@@ -28,6 +31,8 @@ export interface DeviceCandidate {
 export interface AssignmentTarget {
   customerId: number;
   createRevService: boolean;
+  /** Move devices that another customer owns (off by default: they are refused as `owned`). */
+  reassign: boolean;
 }
 
 export type Verdict = { eligible: true } | { eligible: false; category: ErrorCategory; message: string };
@@ -42,6 +47,8 @@ export const MESSAGES = {
   conflictTemplate: 'Conflict: the device is in bulk change %s, which is still open.',
   conflict: (bulkChangeId: number) => MESSAGES.conflictTemplate.replace('%s', String(bulkChangeId)),
   ownerNotAccessible: 'Permission denied: the device belongs to a customer you do not have access to.',
+  owned: (owner: string) =>
+    `Device already belongs to ${owner}. Set reassign (on the screen: "also move devices that belong to other customers") to move it.`,
 } as const;
 
 export function judgeDevice(
@@ -71,5 +78,19 @@ export function judgeDevice(
   }
   if (candidate.openBulkChangeId !== null)
     return reject('eligibility', MESSAGES.conflict(candidate.openBulkChangeId));
+  if (changesHands(candidate, target) && !target.reassign) {
+    return reject('owned', MESSAGES.owned(ownerLabel(candidate)));
+  }
   return { eligible: true };
+}
+
+/** The device is owned, by a customer other than the target. */
+export function changesHands(candidate: DeviceCandidate, target: AssignmentTarget): boolean {
+  return candidate.ownerCustomerId !== null && candidate.ownerCustomerId !== target.customerId;
+}
+
+/** "Acme Fleet (customer 18), site Depot 3". */
+export function ownerLabel(candidate: DeviceCandidate): string {
+  const site = candidate.ownerSiteName ? `, site ${candidate.ownerSiteName}` : '';
+  return `${candidate.ownerCustomerName ?? 'another customer'} (customer ${candidate.ownerCustomerId})${site}`;
 }

@@ -36,6 +36,8 @@ export interface AssignmentRequest {
   filter?: DeviceSelection;
   customerId: number;
   siteId?: number;
+  /** Also move devices that belong to other customers; absent or false: they are refused (`owned`). */
+  reassign?: boolean;
   createRevService: boolean;
   revService?: RevServiceOptions;
   addCarrierRatePlan: boolean;

@@ -1,9 +1,9 @@
 import type { Database } from '../../db/database.ts';
 import * as assignments from '../../db/repositories/assignment.repository.ts';
-import { NotFoundError, PayloadTooLargeError, UnprocessableError, type FieldProblem } from '../../errors.ts';
+import { InvalidInputError, NotFoundError, PayloadTooLargeError, UnprocessableError, type FieldProblem } from '../../errors.ts';
 import type { FilterResolver } from '../assignment.service.ts';
 import { assertMayChange, mayAccessCustomer, type Principal } from '../principal.ts';
-import { judgeDevice, type DeviceCandidate } from './eligibility.ts';
+import { judgeDevice, type AssignmentTarget, type DeviceCandidate } from './eligibility.ts';
 import {
   checkRequestShape,
   identifierKind,
@@ -91,11 +91,31 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
       }
     }
     if (request.addCarrierRatePlan && request.carrierRatePlan) {
-      const plan = await assignments.findCarrierRatePlan(db, provider.id, request.carrierRatePlan.ratePlan);
+      const { ratePlan, communicationPlan } = request.carrierRatePlan;
+      if (communicationPlan !== undefined && provider.integration === 'thingspace') {
+        // ThingSpace's plan change takes a service plan only: a communication plan would be recorded
+        // as applied without ever reaching the carrier.
+        throw new InvalidInputError('The bulk change request is invalid.', [
+          {
+            path: '/carrierRatePlan/communicationPlan',
+            message: `${provider.name} (ThingSpace) takes a service plan only; leave communicationPlan out`,
+          },
+        ]);
+      }
+      const plan = await assignments.findCarrierRatePlan(db, provider.id, ratePlan);
       if (!plan?.active) {
         problems.push({
           path: '/carrierRatePlan/ratePlan',
-          message: `${provider.name} has no active carrier rate plan "${request.carrierRatePlan.ratePlan}"`,
+          message: `${provider.name} has no active carrier rate plan "${ratePlan}"`,
+        });
+      }
+      if (
+        communicationPlan !== undefined &&
+        !(await assignments.listCommunicationPlans(db, provider.id)).includes(communicationPlan)
+      ) {
+        problems.push({
+          path: '/carrierRatePlan/communicationPlan',
+          message: `${provider.name} has no communication plan "${communicationPlan}"`,
         });
       }
     }
@@ -124,7 +144,11 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
       identifiers: wellFormed,
     });
     const byIdentifier = new Map(found.map((c) => [c.identifier, c]));
-    const target = { customerId: customer.id, createRevService: request.createRevService };
+    const target: AssignmentTarget = {
+      customerId: customer.id,
+      createRevService: request.createRevService,
+      reassign: request.reassign === true,
+    };
 
     const verdicts = unique.map((identifier) => {
       const malformed = identifierProblem(identifier, kind);
@@ -135,6 +159,6 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
       return { identifier, candidate, verdict };
     });
 
-    return { provider, customer, siteId, verdicts, duplicates };
+    return { provider, customer, siteId, verdicts, duplicates, target };
   };
 }

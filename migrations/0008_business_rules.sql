@@ -1,4 +1,4 @@
--- Business rules an operator relies on (issue 12, rules 2, 7, 8 and 9).
+-- Business rules an operator relies on (issue 12, rules 1, 2, 7, 8 and 9).
 
 -- Rule 9, who did it: each change-log entry names the person who submitted the change (the older
 -- platform's "processed by") beside the process that ran the step (`processed_by`: a worker, the
@@ -52,3 +52,9 @@ CREATE TABLE audit_event (
   details       jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX audit_event_tenant_idx ON audit_event (tenant_id, id DESC);
+
+-- Rule 1, a device already owned by another customer: it is refused with its own category unless
+-- the request says `reassign`, so that an operator can filter and count them apart.
+ALTER TABLE bulk_change_device DROP CONSTRAINT bulk_change_device_error_category_check;
+ALTER TABLE bulk_change_device ADD CONSTRAINT bulk_change_device_error_category_check
+  CHECK (error_category IN ('eligibility', 'owned', 'permission', 'integration', 'internal'));
