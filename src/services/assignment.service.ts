@@ -28,7 +28,12 @@ export interface DeviceVerdict {
   eligible: boolean;
   errorCategory: ErrorCategory | null;
   message: string | null;
-  currentOwner: { customerId: number; name: string | null; siteId: number | null; siteName: string | null } | null;
+  currentOwner: {
+    customerId: number;
+    name: string | null;
+    siteId: number | null;
+    siteName: string | null;
+  } | null;
   changesHands: boolean;
 }
 
@@ -98,12 +103,13 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         if (replay) return replay;
       }
 
-      const { provider, customer, siteId, verdicts, duplicates, target } = await validate(principal, request).catch(
-        async (error: unknown) => {
-          await deps.audit?.submissionFailed(principal, request, options.source ?? 'api', error);
-          throw error;
-        },
-      );
+      const { provider, customer, siteId, verdicts, duplicates, target } = await validate(
+        principal,
+        request,
+      ).catch(async (error: unknown) => {
+        await deps.audit?.submissionFailed(principal, request, options.source ?? 'api', error);
+        throw error;
+      });
 
       if (request.dryRun) {
         const devices: DeviceVerdict[] = verdicts.map(({ identifier, candidate, verdict }) => ({

@@ -1,6 +1,12 @@
 import type { Database } from '../../db/database.ts';
 import * as assignments from '../../db/repositories/assignment.repository.ts';
-import { InvalidInputError, NotFoundError, PayloadTooLargeError, UnprocessableError, type FieldProblem } from '../../errors.ts';
+import {
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnprocessableError,
+  type FieldProblem,
+} from '../../errors.ts';
 import type { FilterResolver } from '../assignment.service.ts';
 import { assertMayChange, mayAccessCustomer, type Principal } from '../principal.ts';
 import { judgeDevice, type AssignmentTarget, type DeviceCandidate } from './eligibility.ts';
