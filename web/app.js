@@ -84,6 +84,19 @@ function fmtDuration(from, to) {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
+/** "Rev.io 1,204 · Jasper 300", or "none" (what a finished bulk change asked of each partner). */
+function externalCalls(/** @type {Record<string, number>} */ calls) {
+  const names = /** @type {Record<string, string>} */ ({
+    revio: 'Rev.io',
+    thingspace: 'ThingSpace',
+    jasper: 'Jasper',
+  });
+  const parts = Object.entries(calls ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([system, n]) => `${names[system] ?? system} ${fmtNum(n)}`);
+  return parts.length ? parts.join(' · ') : 'none';
+}
+
 /** @param {number} n */
 const fmtNum = (n) => Number(n ?? 0).toLocaleString('en-US');
 
@@ -1293,6 +1306,12 @@ async function detailView(id) {
           ['Completed', fmtTime(bc.completedAt)],
           ['Duration', bc.startedAt ? fmtDuration(bc.startedAt, bc.completedAt) : '—'],
           ['Source', bc.source],
+          ...(bc.stats
+            ? /** @type {[string, any][]} */ ([
+                ['Throughput', `${fmtNum(bc.stats.devicesPerSecond)} devices/s`],
+                ['External calls', externalCalls(bc.stats.externalCalls)],
+              ])
+            : []),
         ]),
       ),
       h(

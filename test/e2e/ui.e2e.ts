@@ -212,6 +212,10 @@ describe('web UI', () => {
     // The only failure is an ineligible device: nothing a retry could fix, so no Retry offered.
     expect(await page.getByRole('button', { name: 'Retry failed' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
+    // Completion statistics: throughput and the calls made (an AMOP change on ThingSpace: none).
+    const facts = page.locator('dl.facts').first();
+    await expect.poll(() => facts.textContent()).toMatch(/Throughput[\d.,]+ devices\/s/);
+    expect(await facts.textContent()).toContain('External calls');
     await shot('4-detail');
 
     await page.getByRole('tab', { name: 'Errors' }).click();
@@ -231,6 +235,48 @@ describe('web UI', () => {
     await page.getByRole('tab', { name: 'Change log' }).click();
     const logRows = page.getByRole('table', { name: 'Change log' }).locator('tbody tr.clickable');
     await expect.poll(() => logRows.count()).toBeGreaterThan(0);
+  });
+
+  it('refuses devices of other customers unless asked to move them, and says whose they are', async () => {
+    const providers = (await (await page.request.get(`${baseUrl}/api/v1/service-providers`)).json()) as {
+      items: { id: number; name: string }[];
+    };
+    const thingspace = providers.items.find((p) => p.name === 'Verizon ThingSpace M2M')!;
+    const customers = (await (await page.request.get(`${baseUrl}/api/v1/customers?limit=1000`)).json()) as {
+      items: { id: number; name: string; kind: string; active: boolean }[];
+    };
+    const [target, owner] = customers.items.filter((c) => c.kind === 'amop' && c.active);
+    const owned = (await (
+      await page.request.get(
+        `${baseUrl}/api/v1/devices?serviceProviderId=${thingspace.id}&customerId=${owner!.id}&status=active&limit=2`,
+      )
+    ).json()) as { items: { iccid: string }[] };
+    expect(owned.items).toHaveLength(2);
+
+    await page.getByRole('link', { name: 'New assignment' }).first().click();
+    await page.getByRole('heading', { name: 'New assignment' }).waitFor();
+    await page.getByLabel('Service provider').selectOption({ label: 'Verizon ThingSpace M2M' });
+    await page.getByLabel('ICCIDs or MSISDNs').fill(owned.items.map((d) => d.iccid).join('\n'));
+    await page.locator('#customer-filter').fill(target!.name);
+    await page.locator('#customer').selectOption({ label: `${target!.name} — AMOP` });
+    await page.getByRole('button', { name: 'Check' }).click();
+    const summary = page.getByTestId('check-summary');
+    await expect.poll(() => summary.textContent()).toContain('0 eligible, 2 ineligible');
+    expect(await summary.textContent()).toContain(
+      `2 devices belong to other customers (2 of ${owner!.name})`,
+    );
+    const rows = page.getByRole('table', { name: 'Ineligible devices' }).locator('tbody tr');
+    expect(await rows.first().textContent()).toContain('owned');
+
+    const option = page.getByLabel('Also move devices that belong to other customers');
+    expect(await option.isChecked()).toBe(false);
+    await option.check();
+    await page.getByRole('button', { name: 'Check' }).click();
+    await expect.poll(() => summary.textContent()).toContain('2 eligible, 0 ineligible');
+    expect(await page.getByTestId('changing-hands').textContent()).toBe(
+      `2 devices belong to other customers and will change hands: 2 of ${owner!.name}.`,
+    );
+    await shot('3b-new-assignment-changing-hands');
   });
 
   it('lists the bulk change and opens it from the list (back button works)', async () => {
