@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseSecretKey } from './services/secret-box.ts';
 
 /**
  * The only reader of `process.env`. One table of variables → a nested, typed, frozen Config.
@@ -73,6 +74,18 @@ export const VARIABLES = {
     kind: 'string',
     description:
       'Signs session cookies (≥ 32 chars). When unset, a random one is generated once and kept in the database.',
+    secret: true,
+  },
+  SECRETS_KEY: {
+    kind: 'string',
+    description:
+      'Seals integration secrets at rest (AES-256-GCM): 32 random bytes, base64 or hex (`npx simbind secrets keygen`). Required with `DATABASE_URL`; with the embedded database, one is generated once into `DATA_DIR/secrets.key`. Keep it out of the database and its backups.',
+    secret: true,
+  },
+  SECRETS_KEY_PREVIOUS: {
+    kind: 'string',
+    description:
+      'Older keys (comma-separated) that still open what they sealed, while `npx simbind secrets rekey` seals everything again with `SECRETS_KEY`.',
     secret: true,
   },
   SESSION_TTL_HOURS: { kind: 'int', default: '12', min: 1, max: 720, description: 'Session lifetime.' },
@@ -166,6 +179,8 @@ export interface Config {
   };
   seed: { onStart: boolean; devices: number };
   auth: { sessionSecret: string | undefined; sessionTtlHours: number; apiTokenDays: number };
+  /** Keys for integration secrets at rest (see secret-box.ts), as configured (base64 or hex). */
+  secrets: { key: string | undefined; previous: string[] };
   metrics: { token: string | undefined };
   worker: {
     concurrency: number;
@@ -276,6 +291,22 @@ export function loadConfig(
     problems.push('SESSION_SECRET: must be at least 32 characters');
   }
 
+  const secretsKey = str('SECRETS_KEY');
+  const previousKeys = (str('SECRETS_KEY_PREVIOUS') ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  for (const [name, key] of [
+    ...(secretsKey !== undefined ? [['SECRETS_KEY', secretsKey] as const] : []),
+    ...previousKeys.map((k) => ['SECRETS_KEY_PREVIOUS', k] as const),
+  ]) {
+    try {
+      parseSecretKey(key, name);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+
   const config: Config = {
     http: {
       port: int('PORT'),
@@ -291,6 +322,7 @@ export function loadConfig(
     },
     seed: { onStart: bool('SEED_ON_START'), devices: int('SEED_DEVICES') },
     auth: { sessionSecret, sessionTtlHours: int('SESSION_TTL_HOURS'), apiTokenDays: int('API_TOKEN_DAYS') },
+    secrets: { key: secretsKey, previous: previousKeys },
     metrics: { token: metricsToken },
     worker: {
       concurrency: int('WORKER_CONCURRENCY'),

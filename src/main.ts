@@ -6,7 +6,9 @@ import { buildApp } from './http/app.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { webRoutes } from './http/routes/web.routes.ts';
 import { startQueue, type JobQueue } from './jobs/queue.ts';
-import { openDatabase, sessionSecret, type DatabaseRuntime } from './runtime.ts';
+import { countUnsealed, rekeySecrets } from './db/repositories/credentials.repository.ts';
+import { openDatabase, resolveSecretBox, sessionSecret, type DatabaseRuntime } from './runtime.ts';
+import { generateSecretKey, SecretKeyError, type SecretBox } from './services/secret-box.ts';
 import { DomainError } from './errors.ts';
 import { createAuthService } from './services/auth.service.ts';
 import { DEMO_LOGINS, isEmpty, seedDemoData } from './services/seed.service.ts';
@@ -32,6 +34,9 @@ Commands:
   token create --user EMAIL [--name NAME]
                         create an API token for that user; prints it once, alone on stdout
   token revoke --id N   revoke the API token with that id
+  secrets keygen        print a new random SECRETS_KEY
+  secrets rekey         seal every integration secret with SECRETS_KEY (plain ones and those
+                        sealed with a key listed in SECRETS_KEY_PREVIOUS); all or nothing
 
 Configuration comes from environment variables: see README.md or 'simbind config'.`;
 
@@ -72,6 +77,8 @@ async function main(argv: string[]): Promise<void> {
       return seed(loadConfig(), values.devices, values.reset);
     case 'token':
       return token(loadConfig(), rest[0], values);
+    case 'secrets':
+      return secrets(rest[0]);
     case 'serve':
     case 'api':
     case 'worker':
@@ -82,6 +89,42 @@ async function main(argv: string[]): Promise<void> {
 }
 
 class UsageError extends Error {}
+
+/** The key problem as a start-up failure (no stack): the operator fixes it in the configuration. */
+async function secretBoxOrExit(config: Config): Promise<SecretBox> {
+  try {
+    return await resolveSecretBox(config);
+  } catch (error) {
+    if (error instanceof SecretKeyError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+async function secrets(action: string | undefined): Promise<void> {
+  if (action === 'keygen') {
+    console.log(generateSecretKey());
+    return;
+  }
+  if (action !== 'rekey') throw new UsageError('secrets needs keygen or rekey');
+  const config = loadConfig();
+  const box = await secretBoxOrExit(config);
+  const runtime = await openDatabase(config, {
+    migrate: true,
+    applicationName: 'simbind-secrets',
+    log: console.error,
+  });
+  try {
+    const result = await rekeySecrets(runtime.database.db, box).catch((error: unknown) => {
+      if (error instanceof SecretKeyError) throw new StartupError(`nothing changed: ${error.message}`);
+      throw error;
+    });
+    console.log(
+      `${result.rows} integration account(s): ${result.plain} plain and ${result.previous} under a previous key now sealed with key ${box.keyId}; ${result.current} already were`,
+    );
+  } finally {
+    await runtime.close();
+  }
+}
 /** A start-up failure the operator can fix; printed without a stack or the usage text. */
 class StartupError extends Error {}
 
@@ -100,13 +143,14 @@ async function seed(config: Config, devicesArg: string | undefined, reset: boole
   if (!Number.isInteger(devices) || devices < 0 || devices > 1_000_000) {
     throw new UsageError('--devices must be an integer from 0 to 1,000,000');
   }
+  const secretBox = await secretBoxOrExit(config);
   const runtime = await openDatabase(config, {
     migrate: true,
     applicationName: 'simbind-seed',
     log: console.log,
   });
   try {
-    const result = await seedDemoData(runtime.database.db, { devices, reset });
+    const result = await seedDemoData(runtime.database.db, { devices, reset, secretBox });
     console.log(
       `seeded ${result.devices.toLocaleString('en')} devices in ${(result.durationMs / 1000).toFixed(1)} s`,
     );
@@ -170,6 +214,7 @@ async function simulate(system: string | undefined, portArg: string | undefined)
 
 async function run(config: Config, role: Role): Promise<void> {
   const log = (line: string) => console.log(line);
+  const secretBox = await secretBoxOrExit(config);
   const runtime: DatabaseRuntime = await openDatabase(config, {
     migrate: true,
     applicationName: `simbind-${role}`,
@@ -220,7 +265,7 @@ async function run(config: Config, role: Role): Promise<void> {
 
     if (role === 'serve' && config.seed.onStart && (await isEmpty(db))) {
       log(`empty database: loading the demo data (${config.seed.devices.toLocaleString('en')} devices)…`);
-      const result = await seedDemoData(db, { devices: config.seed.devices });
+      const result = await seedDemoData(db, { devices: config.seed.devices, secretBox });
       log(`demo data loaded in ${(result.durationMs / 1000).toFixed(1)} s`);
     }
 
@@ -242,8 +287,15 @@ async function run(config: Config, role: Role): Promise<void> {
       database: runtime.database,
       queue,
       resolveBaseUrl: (url) => resolveBaseUrl(url, host),
+      secretBox,
       log,
     });
+    const unsealed = await countUnsealed(db, secretBox);
+    if (unsealed > 0) {
+      log(
+        `warning: ${unsealed} integration account(s) hold secrets not sealed with SECRETS_KEY: run \`npx simbind secrets rekey\``,
+      );
+    }
     if (role !== 'api') await startWorker(queue, services, config);
 
     if (role !== 'worker') {

@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Config } from './config.ts';
 import { createDatabase, type DatabaseHandle } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
 import { migrate } from './db/migrate.ts';
 import { installQueues } from './jobs/queue.ts';
+import {
+  generateSecretKey,
+  parseSecretKey,
+  secretBoxOf,
+  SecretKeyError,
+  type SecretBox,
+} from './services/secret-box.ts';
 
 /**
  * Getting a database for a process: DATABASE_URL's server, or the embedded PostgreSQL in DATA_DIR
@@ -82,4 +91,34 @@ export async function sessionSecret(config: Config, database: DatabaseHandle): P
     "SELECT value FROM app_setting WHERE key = 'session_secret'",
   );
   return rows[0]!.value;
+}
+
+/**
+ * The box for integration secrets: `SECRETS_KEY`; or, with the embedded database only, a key
+ * generated on first start into `DATA_DIR/secrets.key` (owner-only), so that `npm start` seals the
+ * demo's secrets with nothing to configure. A server database needs `SECRETS_KEY`: several
+ * processes on several machines must share it, and a key file beside one of them would not be.
+ */
+export async function resolveSecretBox(config: Config): Promise<SecretBox> {
+  if (config.secrets.key !== undefined) return secretBoxOf(config);
+  if (config.database.url) {
+    throw new SecretKeyError(
+      'SECRETS_KEY is required with DATABASE_URL: it seals the integration secrets at rest. ' +
+        'Generate one with `npx simbind secrets keygen` and give the same value to every simbind process.',
+    );
+  }
+  const file = path.join(config.database.embedded.dataDir, 'secrets.key');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(path.dirname(file), { recursive: true });
+    // `wx`: two processes starting at once do not overwrite each other's key.
+    await writeFile(file, `${generateSecretKey()}\n`, { mode: 0o600, flag: 'wx' }).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    });
+    text = await readFile(file, 'utf8');
+  }
+  return secretBoxOf(config, parseSecretKey(text, file));
 }

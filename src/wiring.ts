@@ -17,6 +17,7 @@ import {
 } from './services/carrier-callback.service.ts';
 import { createHealthService, type HealthService } from './services/health.service.ts';
 import { createIntegrationAccounts } from './services/integration-accounts.ts';
+import { secretBoxOf, type SecretBox } from './services/secret-box.ts';
 import { createLegacyService, type LegacyService } from './services/legacy.service.ts';
 import { createLifecycleService, type LifecycleService } from './services/lifecycle.service.ts';
 import { createNotificationService, type NotificationService } from './services/notification.service.ts';
@@ -55,6 +56,8 @@ export interface ServiceDeps {
   queue: JobQueue;
   /** Resolves `simulator://…` credentials to the running simulators; real URLs pass through. */
   resolveBaseUrl?: (baseUrl: string) => string;
+  /** Opens integration secrets; default: the configured keys (see `resolveSecretBox` for the embedded key file). */
+  secretBox?: SecretBox;
   /** Overrides for tests: a faster retry policy, a pinned "today". */
   retryPolicy?: Partial<RetryPolicy>;
   today?: () => string;
@@ -74,6 +77,7 @@ export function createServices(deps: ServiceDeps): Services {
   const accounts = createIntegrationAccounts({
     db,
     resolveBaseUrl: deps.resolveBaseUrl ?? ((url) => resolveWithoutSimulators(url, undefined)),
+    secretBox: deps.secretBox ?? secretBoxOf(config),
   });
   const policy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,

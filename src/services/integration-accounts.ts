@@ -5,6 +5,7 @@ import type { Database } from '../db/database.ts';
 import { findCredentialsWithSecrets } from '../db/repositories/credentials.repository.ts';
 import type { Integration } from '../db/schema.ts';
 import { PermanentError } from '../errors.ts';
+import type { SecretBox, Secrets } from './secret-box.ts';
 
 /**
  * Turns a credentials row into what a client needs, with `simulator://…` base URLs resolved to the
@@ -22,16 +23,29 @@ const TTL_MS = 60_000;
 export function createIntegrationAccounts(deps: {
   db: Database;
   resolveBaseUrl: (baseUrl: string) => string;
+  /** Opens the row's sealed secrets. */
+  secretBox: SecretBox;
 }): IntegrationAccounts {
   const cache = new Map<number, { at: number; row: Row }>();
-  type Row = NonNullable<Awaited<ReturnType<typeof findCredentialsWithSecrets>>>;
+  type Row = Omit<NonNullable<Awaited<ReturnType<typeof findCredentialsWithSecrets>>>, 'secrets'> & {
+    secrets: Secrets;
+  };
 
   async function load(id: number, integration: Integration): Promise<Row & { baseUrl: string }> {
     let entry = cache.get(id);
     if (!entry || Date.now() - entry.at > TTL_MS) {
-      const row = await findCredentialsWithSecrets(deps.db, id);
-      if (!row) throw new PermanentError(`credentials ${id} do not exist`, { system: integration });
-      entry = { at: Date.now(), row };
+      const stored = await findCredentialsWithSecrets(deps.db, id);
+      if (!stored) throw new PermanentError(`credentials ${id} do not exist`, { system: integration });
+      let secrets: Secrets;
+      try {
+        secrets = deps.secretBox.open(stored.secrets, {
+          tenantId: stored.tenant_id,
+          integration: stored.integration,
+        });
+      } catch (error) {
+        throw new PermanentError(`credentials ${id}: ${(error as Error).message}`, { system: integration });
+      }
+      entry = { at: Date.now(), row: { ...stored, secrets } };
       cache.set(id, entry);
     }
     if (entry.row.integration !== integration) {

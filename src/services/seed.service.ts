@@ -11,6 +11,7 @@ import {
 } from '../db/repositories/seed.repository.ts';
 import { ConflictError } from '../errors.ts';
 import { hashPassword } from './passwords.ts';
+import type { SecretBox } from './secret-box.ts';
 
 /**
  * The demo data set: two tenants (so isolation can be seen), each with a ThingSpace M2M, a Jasper M2M
@@ -60,6 +61,8 @@ export interface SeedOptions {
   devices: number;
   /** Empty every table first; otherwise a database that has data is refused. */
   reset?: boolean;
+  /** Seals the demo accounts' secrets (simbind's own starts always give one; tests may not). */
+  secretBox?: SecretBox;
 }
 
 export interface SeedResult {
@@ -86,7 +89,7 @@ export async function seedDemoData(db: Database, options: SeedOptions): Promise<
     else if ((await countTenants(trx)) > 0) {
       throw new ConflictError('the database already has data; use --reset to replace it with the demo data');
     }
-    await insertReferenceData(trx, DEMO_TENANTS, users);
+    await insertReferenceData(trx, DEMO_TENANTS, users, options.secretBox?.seal.bind(options.secretBox));
     let remaining = options.devices;
     for (const [index, tenant] of DEMO_TENANTS.entries()) {
       const count =

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
+import type { SecretBox } from '../../services/secret-box.ts';
 
 /**
  * The demo data set, written set-based: every statement is one INSERT … SELECT over
@@ -100,10 +101,18 @@ export const demoPlansOf = (integration: 'thingspace' | 'jasper') => ({
   ],
 });
 
+/** The demo accounts' secrets, as the simulators expect them. Tests grep every output for these. */
+export const DEMO_SECRETS = {
+  revio: { password: 'demo-password', subscriptionKey: 'demo-subscription-key' },
+  thingspace: { appKey: 'demo-app-key', appSecret: 'demo-app-secret', password: 'demo-password' },
+  jasper: { apiKey: 'demo-jasper-key' },
+} as const satisfies Record<string, Record<string, string>>;
+
 export async function insertReferenceData(
   db: Executor,
   tenants: DemoTenant[],
   users: DemoUser[],
+  seal?: SecretBox['seal'],
 ): Promise<void> {
   for (const t of tenants) {
     const { id: tenantId } = await db
@@ -112,19 +121,22 @@ export async function insertReferenceData(
       .returning('id')
       .executeTakeFirstOrThrow();
 
-    // One account per external system; `simulator://` is resolved to the built-in simulators.
+    // One account per external system; `simulator://` is resolved to the built-in simulators. The
+    // secrets are sealed when a key is given (always, from `simbind serve` and `seed`).
+    const secrets = (integration: keyof typeof DEMO_SECRETS) =>
+      JSON.stringify(
+        seal ? seal(DEMO_SECRETS[integration], { tenantId, integration }) : DEMO_SECRETS[integration],
+      );
     await sql`
       INSERT INTO integration_credentials (tenant_id, integration, name, base_url, settings, secrets)
       VALUES
         (${tenantId}, 'revio', 'Rev.io billing', 'simulator://revio',
-         ${JSON.stringify({ username: 'simbind', clientCode: 'demo' })}::jsonb,
-         ${JSON.stringify({ password: 'demo-password', subscriptionKey: 'demo-subscription-key' })}::jsonb),
+         ${JSON.stringify({ username: 'simbind', clientCode: 'demo' })}::jsonb, ${secrets('revio')}::jsonb),
         (${tenantId}, 'thingspace', 'Verizon ThingSpace', 'simulator://thingspace',
          ${JSON.stringify({ username: 'simbind', accountName: DEMO_THINGSPACE_ACCOUNT })}::jsonb,
-         ${JSON.stringify({ appKey: 'demo-app-key', appSecret: 'demo-app-secret', password: 'demo-password' })}::jsonb),
+         ${secrets('thingspace')}::jsonb),
         (${tenantId}, 'jasper', 'Cisco Control Center', 'simulator://jasper',
-         ${JSON.stringify({ username: 'simbind' })}::jsonb,
-         ${JSON.stringify({ apiKey: 'demo-jasper-key' })}::jsonb)
+         ${JSON.stringify({ username: 'simbind' })}::jsonb, ${secrets('jasper')}::jsonb)
     `.execute(db);
 
     await sql`
