@@ -10,6 +10,7 @@ import { startQueue, type JobQueue } from '../../src/jobs/queue.ts';
 import { startWorker } from '../../src/jobs/worker.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
 import { createServices, type Services } from '../../src/wiring.ts';
+import type { SecretBox } from '../../src/services/secret-box.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort } from './ports.ts';
 
@@ -43,11 +44,15 @@ export interface WorldOptions {
   jasperConcurrency?: number;
   /** false: no worker in this process (a test starts its own, e.g. in a child process). */
   worker?: boolean;
+  /** Seal the demo accounts' secrets with this box (and open them with it). */
+  secretBox?: SecretBox;
+  /** Every log line of the app (level debug) and of the services, for tests that read them. */
+  logLines?: string[];
 }
 
 export async function createWorld(options: WorldOptions): Promise<World> {
   const database = await createTestDatabase(20);
-  await seedDemoData(database.db, { devices: options.devices });
+  await seedDemoData(database.db, { devices: options.devices, secretBox: options.secretBox });
 
   const revio = buildRevioSimulator({ rateLimit: { requestsPerWindow: 1_000_000, windowMs: 1000 } });
   const thingspace = buildThingSpaceSimulator({
@@ -128,12 +133,17 @@ export async function createWorld(options: WorldOptions): Promise<World> {
       url.startsWith('simulator://') ? simUrls[url.slice(12) as keyof typeof simUrls] : url,
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200 },
     ...(options.today ? { today: () => options.today! } : {}),
+    ...(options.secretBox ? { secretBox: options.secretBox } : {}),
+    ...(options.logLines ? { log: (line: string) => void options.logLines!.push(line) } : {}),
   });
   const extraQueues: JobQueue[] = [];
   const app = await buildApp({
     services,
     cookieSecret: 'test-cookie-secret-0123456789abcdef',
-    logLevel: 'silent',
+    logLevel: options.logLines ? 'debug' : 'silent',
+    ...(options.logLines
+      ? { logStream: { write: (line: string) => void options.logLines!.push(line) } }
+      : {}),
   });
   await app.listen({ port, host: '127.0.0.1' });
   if (options.worker !== false) await startWorker(queue, services, config);
