@@ -15,6 +15,7 @@ import { DEMO_LOGINS, isEmpty, seedDemoData } from './services/seed.service.ts';
 import { startWorker } from './jobs/worker.ts';
 import { buildSimulator, resolveBaseUrl, startSimulators, type SimulatorHost } from './simulator-host.ts';
 import { createServices } from './wiring.ts';
+import { createUsersService } from './services/users.service.ts';
 
 const USAGE = `simbind — bulk assignment of IoT/M2M devices to customers
 
@@ -25,6 +26,9 @@ Commands:
   api                   the HTTP API only
   worker                a queue worker only (start as many as you like, on any machine)
   migrate               apply database migrations and exit
+  init --tenant NAME --admin EMAIL [--name NAME]
+                        a production start: create a tenant and its first admin (prints a one-time
+                        password), no demo data; then \`serve\` with SEED_ON_START=false
   seed [--devices N] [--reset]
                         load the demo data set (N devices, default SEED_DEVICES)
   simulate <revio|thingspace|jasper> [--port N]
@@ -53,6 +57,8 @@ async function main(argv: string[]): Promise<void> {
       user: { type: 'string' },
       name: { type: 'string' },
       id: { type: 'string' },
+      tenant: { type: 'string' },
+      admin: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -79,6 +85,8 @@ async function main(argv: string[]): Promise<void> {
       return token(loadConfig(), rest[0], values);
     case 'secrets':
       return secrets(rest[0]);
+    case 'init':
+      return init(loadConfig(), values);
     case 'serve':
     case 'api':
     case 'worker':
@@ -97,6 +105,33 @@ async function secretBoxOrExit(config: Config): Promise<SecretBox> {
   } catch (error) {
     if (error instanceof SecretKeyError) throw new StartupError(error.message);
     throw error;
+  }
+}
+
+async function init(
+  config: Config,
+  options: { tenant?: string; admin?: string; name?: string },
+): Promise<void> {
+  if (!options.tenant || !options.admin) throw new UsageError('init needs --tenant NAME and --admin EMAIL');
+  const runtime = await openDatabase(config, {
+    migrate: true,
+    applicationName: 'simbind-init',
+    log: console.error,
+  });
+  try {
+    const users = createUsersService({ db: runtime.database.db });
+    const created = await users
+      .initTenant({ tenantName: options.tenant, adminEmail: options.admin, adminName: options.name })
+      .catch((error: unknown) => {
+        if (error instanceof DomainError) throw new StartupError(error.message);
+        throw error;
+      });
+    console.log(`tenant "${created.tenant.name}" (${created.tenant.slug}) created, no demo data.`);
+    console.log(`admin: ${created.admin.email}`);
+    console.log(`one-time password: ${created.initialPassword}`);
+    console.log('Sign in and change it (POST /api/v1/auth/password, or the screen); it is not shown again.');
+  } finally {
+    await runtime.close();
   }
 }
 
@@ -267,6 +302,10 @@ async function run(config: Config, role: Role): Promise<void> {
       log(`empty database: loading the demo data (${config.seed.devices.toLocaleString('en')} devices)…`);
       const result = await seedDemoData(db, { devices: config.seed.devices, secretBox });
       log(`demo data loaded in ${(result.durationMs / 1000).toFixed(1)} s`);
+    } else if (role !== 'worker' && (await isEmpty(db))) {
+      log(
+        'The database has no tenant yet: create yours with `npx simbind init --tenant NAME --admin EMAIL`.',
+      );
     }
 
     if (role === 'serve' && (await wantsSimulators(config, runtime))) {

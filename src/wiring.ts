@@ -18,6 +18,7 @@ import {
 import { createHealthService, type HealthService } from './services/health.service.ts';
 import { createIntegrationAccounts } from './services/integration-accounts.ts';
 import { secretBoxOf, type SecretBox } from './services/secret-box.ts';
+import { createUsersService, type UsersService } from './services/users.service.ts';
 import { createLegacyService, type LegacyService } from './services/legacy.service.ts';
 import { createLifecycleService, type LifecycleService } from './services/lifecycle.service.ts';
 import { createNotificationService, type NotificationService } from './services/notification.service.ts';
@@ -48,6 +49,7 @@ export interface Services {
   ratePlanSchedule: RatePlanScheduleService;
   carrierCallbacks: CarrierCallbackService;
   audit: AuditService;
+  users: UsersService;
 }
 
 export interface ServiceDeps {
@@ -129,6 +131,7 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     health: createHealthService({ db, pool, config }),
     auth: createAuthService({ db, config }),
+    users: createUsersService({ db }),
     reference,
     assignments,
     bulkChanges: createBulkChangeService({ db }),

@@ -18,6 +18,7 @@ import { serializeRequest } from './log-redaction.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { refuseAnonymousBeforeBody } from './principal-gate.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
+import { usersRoutes } from './routes/users.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
@@ -126,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       bulkChangeRoutes(api, options.services);
       carrierCallbackRoutes(api, options.services);
       auditRoutes(api, options.services);
+      usersRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

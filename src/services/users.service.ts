@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import type { Role } from '../db/schema.ts';
+import * as users from '../db/repositories/user.repository.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  UnprocessableError,
+} from '../errors.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+import type { Principal } from './principal.ts';
+
+/**
+ * People (issue 11): a tenant's first admin (`simbind init`), and the admins' management of users —
+ * create with a one-time password, change role and customer access, disable (sessions and tokens stop
+ * at once) — and everyone's own password change (every other session of that user ends).
+ */
+
+export interface UserView {
+  id: number;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  /** null: every customer of the tenant; otherwise only these. */
+  customerIds: number[] | null;
+  createdAt: string;
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  /** Absent or null: every customer. */
+  customerIds?: number[] | null;
+}
+
+export interface UserChange {
+  name?: string;
+  role?: Role;
+  active?: boolean;
+  customerIds?: number[] | null;
+}
+
+export interface UsersService {
+  list(principal: Principal, page: { limit: number; afterId?: number }): Promise<UserView[]>;
+  /** The user and a one-time password, shown once. */
+  create(principal: Principal, input: NewUser): Promise<{ user: UserView; initialPassword: string }>;
+  update(principal: Principal, id: number, change: UserChange): Promise<UserView>;
+  /** The caller's own password; every other session of the caller ends. */
+  changePassword(
+    principal: Principal,
+    input: { currentPassword: string; newPassword: string },
+    currentSessionIdHash?: Buffer,
+  ): Promise<void>;
+  /** A new tenant and its first admin (no demo data); the admin's one-time password, shown once. */
+  initTenant(input: { tenantName: string; adminEmail: string; adminName?: string }): Promise<{
+    tenant: { id: number; slug: string; name: string };
+    admin: UserView;
+    initialPassword: string;
+  }>;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+export const MIN_PASSWORD_LENGTH = 12;
+
+/** 20 characters of base64url: ~120 random bits, typed once and then changed. */
+export function oneTimePassword(): string {
+  return randomBytes(15).toString('base64url');
+}
+
+export function slugOf(name: string): string {
+  return name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+}
+
+function viewOf(row: users.UserRow): UserView {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    active: row.active,
+    customerIds: row.allCustomers ? null : row.customerIds,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+function assertAdmin(principal: Principal): void {
+  if (principal.role !== 'admin') throw new ForbiddenError('Only administrators manage users.');
+}
+
+export function createUsersService(deps: { db: Database }): UsersService {
+  const { db } = deps;
+
+  async function checkCustomers(tenantId: number, ids: number[] | null | undefined): Promise<void> {
+    if (!ids || ids.length === 0) return;
+    const unique = [...new Set(ids)];
+    if ((await users.countTenantCustomers(db, tenantId, unique)) !== unique.length) {
+      throw new UnprocessableError('Some customers do not exist.', [
+        { path: '/customerIds', message: 'lists a customer that is not one of this tenant' },
+      ]);
+    }
+  }
+
+  async function checkNewEmail(email: string, path = '/email'): Promise<string> {
+    const normalized = email.trim().toLowerCase();
+    if (!EMAIL.test(normalized)) {
+      throw new InvalidInputError('The e-mail address is invalid.', [
+        { path, message: 'is not an e-mail address' },
+      ]);
+    }
+    if (await users.emailTaken(db, normalized)) {
+      throw new ConflictError(`A user with the e-mail ${normalized} already exists.`);
+    }
+    return normalized;
+  }
+
+  return {
+    async list(principal, page) {
+      assertAdmin(principal);
+      return (await users.listUsers(db, principal.tenantId, page)).map(viewOf);
+    },
+
+    async create(principal, input) {
+      assertAdmin(principal);
+      const email = await checkNewEmail(input.email);
+      await checkCustomers(principal.tenantId, input.customerIds);
+      const initialPassword = oneTimePassword();
+      const passwordHash = await hashPassword(initialPassword);
+      const id = await db.transaction().execute(async (trx) => {
+        const userId = await users.insertUser(trx, {
+          tenantId: principal.tenantId,
+          email,
+          name: input.name.trim() || email,
+          role: input.role,
+          passwordHash,
+          allCustomers: input.customerIds == null,
+        });
+        if (input.customerIds) await users.setCustomerAccess(trx, userId, [...new Set(input.customerIds)]);
+        return userId;
+      });
+      return { user: viewOf((await users.findUser(db, principal.tenantId, id))!), initialPassword };
+    },
+
+    async update(principal, id, change) {
+      assertAdmin(principal);
+      const existing = await users.findUser(db, principal.tenantId, id);
+      if (!existing) throw new NotFoundError(`User ${id} not found.`);
+      if (id === principal.userId && (change.active === false || (change.role && change.role !== 'admin'))) {
+        // The last way back in must not be closed by a slip: another admin can do it.
+        throw new UnprocessableError('You cannot disable yourself or take away your own admin role.', [
+          { path: change.active === false ? '/active' : '/role', message: 'not for your own account' },
+        ]);
+      }
+      await checkCustomers(principal.tenantId, change.customerIds);
+      await db.transaction().execute(async (trx) => {
+        await users.updateUser(trx, principal.tenantId, id, {
+          name: change.name?.trim() || undefined,
+          role: change.role,
+          active: change.active,
+          ...(change.customerIds !== undefined ? { allCustomers: change.customerIds === null } : {}),
+        });
+        if (change.customerIds !== undefined) {
+          await users.setCustomerAccess(trx, id, [...new Set(change.customerIds ?? [])]);
+        }
+        // Disabled: its sessions go (its tokens stop with `active`, and stay stopped if re-enabled
+        // only until an admin revokes them: they are the user's to keep).
+        if (change.active === false) await users.deleteSessions(trx, id);
+      });
+      return viewOf((await users.findUser(db, principal.tenantId, id))!);
+    },
+
+    async changePassword(principal, input, currentSessionIdHash) {
+      const stored = await users.passwordHashOf(db, principal.userId);
+      if (!stored || !(await verifyPassword(input.currentPassword, stored))) {
+        throw new UnprocessableError('The current password is incorrect.', [
+          { path: '/currentPassword', message: 'does not match' },
+        ]);
+      }
+      if (input.newPassword.length < MIN_PASSWORD_LENGTH) {
+        throw new InvalidInputError('The new password is too short.', [
+          { path: '/newPassword', message: `must have at least ${MIN_PASSWORD_LENGTH} characters` },
+        ]);
+      }
+      const hash = await hashPassword(input.newPassword);
+      await db.transaction().execute(async (trx) => {
+        await users.setPasswordHash(trx, principal.userId, hash);
+        await users.deleteSessions(trx, principal.userId, currentSessionIdHash);
+      });
+    },
+
+    async initTenant(input) {
+      const name = input.tenantName.trim();
+      const slug = slugOf(name);
+      if (slug.length < 2) {
+        throw new InvalidInputError('The tenant needs a name of at least two letters or digits.', [
+          { path: '/tenant', message: 'too short' },
+        ]);
+      }
+      if (await users.tenantSlugTaken(db, slug))
+        throw new ConflictError(`A tenant "${slug}" already exists.`);
+      const email = await checkNewEmail(input.adminEmail, '/admin');
+      const initialPassword = oneTimePassword();
+      const passwordHash = await hashPassword(initialPassword);
+      const { tenantId, userId } = await db.transaction().execute(async (trx) => {
+        const tenantId = await users.insertTenant(trx, { slug, name });
+        const userId = await users.insertUser(trx, {
+          tenantId,
+          email,
+          name: input.adminName?.trim() || 'Administrator',
+          role: 'admin',
+          passwordHash,
+          allCustomers: true,
+        });
+        return { tenantId, userId };
+      });
+      return {
+        tenant: { id: tenantId, slug, name },
+        admin: viewOf((await users.findUser(db, tenantId, userId))!),
+        initialPassword,
+      };
+    },
+  };
+}
