@@ -19,6 +19,7 @@ import { createHealthService, type HealthService } from './services/health.servi
 import { createIntegrationAccounts } from './services/integration-accounts.ts';
 import { secretBoxOf, type SecretBox } from './services/secret-box.ts';
 import { createUsersService, type UsersService } from './services/users.service.ts';
+import { createIntegrationsService, type IntegrationsService } from './services/integrations.service.ts';
 import { createLegacyService, type LegacyService } from './services/legacy.service.ts';
 import { createLifecycleService, type LifecycleService } from './services/lifecycle.service.ts';
 import { createNotificationService, type NotificationService } from './services/notification.service.ts';
@@ -50,6 +51,7 @@ export interface Services {
   carrierCallbacks: CarrierCallbackService;
   audit: AuditService;
   users: UsersService;
+  integrations: IntegrationsService;
 }
 
 export interface ServiceDeps {
@@ -76,10 +78,11 @@ export function createServices(deps: ServiceDeps): Services {
   const revio = createRevioClient({ gate, timeoutMs });
   const thingspace = createThingSpaceClient({ gate, timeoutMs });
   const jasper = createJasperClient({ gate, timeoutMs });
+  const secretBox = deps.secretBox ?? secretBoxOf(config);
   const accounts = createIntegrationAccounts({
     db,
     resolveBaseUrl: deps.resolveBaseUrl ?? ((url) => resolveWithoutSimulators(url, undefined)),
-    secretBox: deps.secretBox ?? secretBoxOf(config),
+    secretBox,
   });
   const policy: RetryPolicy = {
     ...DEFAULT_RETRY_POLICY,
@@ -132,6 +135,7 @@ export function createServices(deps: ServiceDeps): Services {
     health: createHealthService({ db, pool, config }),
     auth: createAuthService({ db, config }),
     users: createUsersService({ db }),
+    integrations: createIntegrationsService({ db, box: secretBox, accounts, revio, thingspace, jasper }),
     reference,
     assignments,
     bulkChanges: createBulkChangeService({ db }),

@@ -93,6 +93,8 @@ export interface IntegrationCredentialsTable {
   rate_limit_concurrency: number | null;
   created_at: CreatedAt;
   updated_at: Generated<Date>;
+  secrets_set_at: Date | null;
+  secrets_set_by: number | null;
 }
 
 export interface ServiceProviderTable {

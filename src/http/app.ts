@@ -19,6 +19,7 @@ import { BODY_LIMITS } from './body-limits.ts';
 import { refuseAnonymousBeforeBody } from './principal-gate.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { usersRoutes } from './routes/users.routes.ts';
+import { integrationsRoutes } from './routes/integrations.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       carrierCallbackRoutes(api, options.services);
       auditRoutes(api, options.services);
       usersRoutes(api, options.services);
+      integrationsRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

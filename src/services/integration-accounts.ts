@@ -16,6 +16,8 @@ export interface IntegrationAccounts {
   revio(credentialsId: number): Promise<RevioCredentials>;
   thingspace(credentialsId: number): Promise<ThingSpaceCredentials>;
   jasper(credentialsId: number): Promise<JasperCredentials>;
+  /** Drops this process's cached row (after an edit; other processes pick it up within a minute). */
+  forget(credentialsId: number): void;
 }
 
 const TTL_MS = 60_000;
@@ -107,6 +109,9 @@ export function createIntegrationAccounts(deps: {
         apiKey: field(row.secrets, 'apiKey'),
         rateLimit: limit(row),
       };
+    },
+    forget(id) {
+      cache.delete(id);
     },
   };
 }

@@ -1,0 +1,363 @@
+import type { JasperClient } from '../clients/jasper.client.ts';
+import type { RevioClient } from '../clients/revio.client.ts';
+import type { ThingSpaceClient } from '../clients/thingspace.client.ts';
+import type { Database } from '../db/database.ts';
+import * as repo from '../db/repositories/integration-account.repository.ts';
+import type { CarrierIntegration, Integration, PortalType } from '../db/schema.ts';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  PermanentError,
+  RetryableError,
+  UnprocessableError,
+  type FieldProblem,
+} from '../errors.ts';
+import type { IntegrationAccounts } from './integration-accounts.ts';
+import type { Principal } from './principal.ts';
+import type { SecretBox } from './secret-box.ts';
+
+/**
+ * An operator's own accounts at Rev.io, ThingSpace and Jasper (issue 11, item 3), entered through
+ * the API by administrators: base URL, account settings, secrets (write-only: sealed, never read
+ * back; the answer says when and by whom they were set), rate limits; and **test connection**, one
+ * harmless read through the real client. Service providers name a carrier account and a portal.
+ */
+
+/** The fields each integration needs: settings are shown, secrets never. */
+export const ACCOUNT_FIELDS = {
+  revio: { settings: ['username', 'clientCode'], secrets: ['password', 'subscriptionKey'] },
+  thingspace: { settings: ['username', 'accountName'], secrets: ['appKey', 'appSecret', 'password'] },
+  jasper: { settings: ['username'], secrets: ['apiKey'] },
+} as const satisfies Record<Integration, { settings: readonly string[]; secrets: readonly string[] }>;
+
+export interface RateLimit {
+  requests: number;
+  windowMs: number;
+  concurrency?: number;
+}
+
+export interface AccountInput {
+  integration: Integration;
+  name: string;
+  baseUrl: string;
+  settings: Record<string, string>;
+  secrets: Record<string, string>;
+  rateLimit?: RateLimit | null;
+}
+
+export type AccountChange = Partial<Omit<AccountInput, 'integration'>>;
+
+export interface AccountView {
+  id: number;
+  integration: Integration;
+  name: string;
+  baseUrl: string;
+  settings: Record<string, string>;
+  secrets: { fields: string[]; setAt: string | null; setBy: { id: number; name: string } | null };
+  rateLimit: RateLimit | null;
+  createdAt: string;
+}
+
+export interface ConnectionTest {
+  ok: boolean;
+  integration: Integration;
+  /** What was tried, e.g. `GET /ServiceTypes`. */
+  check: string;
+  status: number | null;
+  durationMs: number;
+  message: string;
+  /** The beginning of the remote answer (secrets redacted), when there was one. */
+  remote: string | null;
+}
+
+export interface IntegrationsService {
+  list(principal: Principal): Promise<AccountView[]>;
+  create(principal: Principal, input: AccountInput): Promise<AccountView>;
+  update(principal: Principal, id: number, change: AccountChange): Promise<AccountView>;
+  testConnection(principal: Principal, id: number): Promise<ConnectionTest>;
+  createServiceProvider(
+    principal: Principal,
+    input: { name: string; credentialsId: number; portalType: PortalType },
+  ): Promise<{ id: number; name: string; integration: CarrierIntegration; portalType: PortalType }>;
+}
+
+/** An ICCID no carrier has (valid check digit): the lookup proves reachability and credentials. */
+const PROBE_ICCID = '89148000000000000000';
+
+function assertAdmin(principal: Principal): void {
+  if (principal.role !== 'admin') {
+    throw new ForbiddenError('Only administrators manage integration accounts.');
+  }
+}
+
+function viewOf(row: repo.IntegrationAccountRow): AccountView {
+  return {
+    id: row.id,
+    integration: row.integration,
+    name: row.name,
+    baseUrl: row.baseUrl,
+    settings: row.settings,
+    secrets: {
+      fields: [...ACCOUNT_FIELDS[row.integration].secrets],
+      setAt: row.secretsSetAt?.toISOString() ?? null,
+      setBy: row.secretsSetBy,
+    },
+    rateLimit:
+      row.rateLimitRequests && row.rateLimitWindowMs
+        ? {
+            requests: row.rateLimitRequests,
+            windowMs: row.rateLimitWindowMs,
+            ...(row.rateLimitConcurrency ? { concurrency: row.rateLimitConcurrency } : {}),
+          }
+        : null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Exactly these fields, each a non-empty string; problems name `/<bag>/<field>`. */
+function checkFields(
+  bag: 'settings' | 'secrets',
+  given: Record<string, string>,
+  wanted: readonly string[],
+  integration: Integration,
+): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  for (const field of wanted) {
+    if (typeof given[field] !== 'string' || given[field].trim() === '') {
+      problems.push({ path: `/${bag}/${field}`, message: `is required for ${integration}` });
+    }
+  }
+  for (const field of Object.keys(given)) {
+    if (!wanted.includes(field)) {
+      problems.push({ path: `/${bag}/${field}`, message: `is not a ${integration} ${bag} field` });
+    }
+  }
+  return problems;
+}
+
+function checkBaseUrl(baseUrl: string, integration: Integration): FieldProblem[] {
+  if (baseUrl === `simulator://${integration}`) return [];
+  try {
+    const url = new URL(baseUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      return [{ path: '/baseUrl', message: `must be https://… (or simulator://${integration})` }];
+    }
+    if (url.username || url.password) {
+      return [{ path: '/baseUrl', message: 'must not hold credentials: put them in secrets' }];
+    }
+    return [];
+  } catch {
+    return [{ path: '/baseUrl', message: 'is not a URL' }];
+  }
+}
+
+export function createIntegrationsService(deps: {
+  db: Database;
+  box: SecretBox;
+  accounts: IntegrationAccounts;
+  revio: RevioClient;
+  thingspace: ThingSpaceClient;
+  jasper: JasperClient;
+}): IntegrationsService {
+  const { db } = deps;
+
+  async function find(principal: Principal, id: number): Promise<repo.IntegrationAccountRow> {
+    const [row] = await repo.listIntegrationAccounts(db, principal.tenantId, id);
+    if (!row) throw new NotFoundError(`Integration account ${id} not found.`);
+    return row;
+  }
+
+  async function probe(
+    integration: Integration,
+    id: number,
+  ): Promise<{
+    check: string;
+    summary: string;
+    status: number | undefined;
+    durationMs: number;
+    remote: string | undefined;
+  }> {
+    switch (integration) {
+      case 'revio': {
+        const call = await deps.revio.listServiceTypes(await deps.accounts.revio(id));
+        return {
+          check: 'GET /ServiceTypes',
+          summary: `signed in; ${call.value.length} service types`,
+          status: call.exchange.status,
+          durationMs: call.exchange.durationMs,
+          remote: call.exchange.responseBody,
+        };
+      }
+      case 'thingspace': {
+        const call = await deps.thingspace.findDevice(await deps.accounts.thingspace(id), PROBE_ICCID);
+        return {
+          check: 'token, session, device lookup',
+          summary: 'signed in (token and session); the account answers device lookups',
+          status: call.exchange.status,
+          durationMs: call.exchange.durationMs,
+          remote: call.exchange.responseBody,
+        };
+      }
+      case 'jasper': {
+        try {
+          const call = await deps.jasper.getDevice(await deps.accounts.jasper(id), PROBE_ICCID);
+          return {
+            check: `GET /devices/${PROBE_ICCID}`,
+            summary: 'signed in; the account answers device lookups',
+            status: call.exchange.status,
+            durationMs: call.exchange.durationMs,
+            remote: call.exchange.responseBody,
+          };
+        } catch (error) {
+          // An unknown ICCID answers 404 only to a caller Control Center has authenticated.
+          if (error instanceof PermanentError && error.status === 404) {
+            return {
+              check: `GET /devices/${PROBE_ICCID}`,
+              summary:
+                'signed in; the account answers device lookups (the probe ICCID is unknown, as expected)',
+              status: 404,
+              durationMs: error.exchange?.durationMs ?? 0,
+              remote: error.exchange?.responseBody,
+            };
+          }
+          throw error;
+        }
+      }
+    }
+  }
+
+  return {
+    async list(principal) {
+      assertAdmin(principal);
+      return (await repo.listIntegrationAccounts(db, principal.tenantId)).map(viewOf);
+    },
+
+    async create(principal, input) {
+      assertAdmin(principal);
+      const fields = ACCOUNT_FIELDS[input.integration];
+      const problems = [
+        ...checkBaseUrl(input.baseUrl, input.integration),
+        ...checkFields('settings', input.settings, fields.settings, input.integration),
+        ...checkFields('secrets', input.secrets, fields.secrets, input.integration),
+      ];
+      if (problems.length > 0) throw new InvalidInputError('The integration account is invalid.', problems);
+      const name = input.name.trim();
+      if (await repo.accountNameTaken(db, principal.tenantId, name)) {
+        throw new ConflictError(`An integration account named "${name}" exists.`);
+      }
+      const id = await repo.insertIntegrationAccount(db, {
+        tenantId: principal.tenantId,
+        integration: input.integration,
+        userId: principal.userId,
+        name,
+        baseUrl: input.baseUrl,
+        settings: input.settings,
+        secrets: deps.box.seal(input.secrets, {
+          tenantId: principal.tenantId,
+          integration: input.integration,
+        }),
+        rateLimit: input.rateLimit ?? null,
+      });
+      return viewOf(await find(principal, id));
+    },
+
+    async update(principal, id, change) {
+      assertAdmin(principal);
+      const existing = await find(principal, id);
+      const fields = ACCOUNT_FIELDS[existing.integration];
+      const problems = [
+        ...(change.baseUrl !== undefined ? checkBaseUrl(change.baseUrl, existing.integration) : []),
+        ...(change.settings !== undefined
+          ? checkFields('settings', change.settings, fields.settings, existing.integration)
+          : []),
+        // Secrets are replaced whole: a partial set would leave an unknown mix.
+        ...(change.secrets !== undefined
+          ? checkFields('secrets', change.secrets, fields.secrets, existing.integration)
+          : []),
+      ];
+      if (problems.length > 0) throw new InvalidInputError('The integration account is invalid.', problems);
+      const name = change.name?.trim();
+      if (name !== undefined && (await repo.accountNameTaken(db, principal.tenantId, name, id))) {
+        throw new ConflictError(`An integration account named "${name}" exists.`);
+      }
+      await repo.updateIntegrationAccount(db, principal.tenantId, id, principal.userId, {
+        name,
+        baseUrl: change.baseUrl,
+        settings: change.settings,
+        secrets:
+          change.secrets !== undefined
+            ? deps.box.seal(change.secrets, {
+                tenantId: principal.tenantId,
+                integration: existing.integration,
+              })
+            : undefined,
+        rateLimit: change.rateLimit,
+      });
+      deps.accounts.forget(id);
+      return viewOf(await find(principal, id));
+    },
+
+    async testConnection(principal, id) {
+      assertAdmin(principal);
+      const account = await find(principal, id);
+      deps.accounts.forget(id);
+      const started = performance.now();
+      try {
+        const result = await probe(account.integration, id);
+        return {
+          ok: true,
+          integration: account.integration,
+          check: result.check,
+          status: result.status ?? null,
+          durationMs: Math.round(result.durationMs),
+          message: result.summary,
+          remote: result.remote?.slice(0, 500) ?? null,
+        };
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        const integrationError =
+          error instanceof PermanentError || error instanceof RetryableError ? error : undefined;
+        return {
+          ok: false,
+          integration: account.integration,
+          check: integrationError?.exchange
+            ? `${integrationError.exchange.method} ${new URL(integrationError.exchange.url).pathname}`
+            : 'connect',
+          status: integrationError?.status ?? null,
+          durationMs: Math.round(integrationError?.exchange?.durationMs ?? performance.now() - started),
+          message: error.message,
+          remote: integrationError?.exchange?.responseBody?.slice(0, 500) ?? null,
+        };
+      }
+    },
+
+    async createServiceProvider(principal, input) {
+      assertAdmin(principal);
+      const account = await find(principal, input.credentialsId).catch(() => {
+        throw new UnprocessableError('The carrier account does not exist.', [
+          { path: '/credentialsId', message: `no integration account ${input.credentialsId}` },
+        ]);
+      });
+      if (account.integration === 'revio') {
+        throw new UnprocessableError('A service provider is a carrier account (ThingSpace or Jasper).', [
+          { path: '/credentialsId', message: 'is a Rev.io account' },
+        ]);
+      }
+      const name = input.name.trim();
+      if (await repo.serviceProviderNameTaken(db, principal.tenantId, name)) {
+        throw new ConflictError(`A service provider named "${name}" exists.`);
+      }
+      const id = await repo.insertServiceProvider(db, {
+        tenantId: principal.tenantId,
+        name,
+        integration: account.integration,
+        portalType: input.portalType,
+        credentialsId: account.id,
+      });
+      return { id, name, integration: account.integration, portalType: input.portalType };
+    },
+  };
+}
