@@ -74,7 +74,7 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
  * The exact field as a JSON pointer (RFC 6901), so a screen can show the message under that field:
  * a missing or unexpected property is named by its own pointer, not its parent's.
  */
-function pointerOf(v: { instancePath: string; params: Record<string, unknown> }): string {
+export function pointerOf(v: { instancePath: string; params: Record<string, unknown> }): string {
   const child = v.params.missingProperty ?? v.params.additionalProperty;
   if (typeof child !== 'string') return v.instancePath;
   return `${v.instancePath}/${child.replaceAll('~', '~0').replaceAll('/', '~1')}`;

@@ -29,3 +29,25 @@ function partAware(externalSchemas: Parameters<typeof fromPool>[0], options: Ajv
 }
 
 export const buildValidator = partAware as unknown as BuildValidator;
+
+/**
+ * A JSON body validator built like the routes' (exact types, every error): for a request that did
+ * not come in as that body, e.g. the older entry points' translation into the API's request.
+ */
+export function compileBodyValidator(
+  schema: unknown,
+): (body: unknown) => { instancePath: string; params: Record<string, unknown>; message?: string }[] {
+  const compile = fromPool({}, {
+    customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false },
+  }) as unknown as RouteCompiler;
+  const validate = compile({
+    schema,
+    method: 'POST',
+    url: '/',
+    httpPart: 'body',
+  }) as unknown as {
+    (body: unknown): boolean;
+    errors?: { instancePath: string; params: Record<string, unknown>; message?: string }[] | null;
+  };
+  return (body) => (validate(body) ? [] : [...(validate.errors ?? [])]);
+}

@@ -100,7 +100,7 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(doc.components.schemas)).toContain('ErrorResponse');
     for (const [name, op] of operations) {
       // The older entry points answer in their own shape, kept for their clients.
-      const expected = name.includes(' /M2M/') ? LEGACY_RESPONSE : ERROR_RESPONSE;
+      const expected = / \/(M2M|Mobility)\//.test(name) ? LEGACY_RESPONSE : ERROR_RESPONSE;
       for (const [status, answer] of Object.entries(op.responses)) {
         if (!/^[45]/.test(status)) continue;
         expect(answer.content?.['application/json']?.schema, `${name} ${status}`).toEqual({ $ref: expected });

@@ -14,7 +14,8 @@ import type { Services } from '../../wiring.ts';
 
 /**
  * The older system's entry points, kept for its clients: `POST /M2M/AssociateCustomer` (Rev.io
- * customer, by Rev customer id) and `POST /M2M/AssociateAmopCustomer` (by site). Same service as
+ * customer, by Rev customer id) and `POST /M2M/AssociateAmopCustomer` (by site), and the same pair
+ * for the Mobility portal (`/Mobility/…`, devices by MSISDN). Same service as
  * `POST /api/v1/bulk-changes`; answers `{ Success, ChangeId }` or `{ Success: false, Message }`
  * with the status code of the failure. POST only (the older one also answered GET: a defect).
  */
@@ -29,7 +30,10 @@ const answers = {
   403: referenceTo(LegacyResponse, 'The caller is a viewer, or may not access this customer.'),
   404: referenceTo(LegacyResponse, 'The service provider, the customer or the site does not exist.'),
   413: referenceTo(LegacyResponse, 'More than 100,000 devices, or a body over 16 MB.'),
-  422: referenceTo(LegacyResponse, 'The change cannot be made as asked; `Message` says why.'),
+  422: referenceTo(
+    LegacyResponse,
+    'The change cannot be made as asked (a plan that does not exist, a provider of the other portal, a Rev.io customer’s site for the AMOP path); `Message` says why.',
+  ),
 };
 
 export async function legacyRoutes(app: TypedApp, services: Services): Promise<void> {
@@ -48,47 +52,59 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
       return reply.code(500).send({ Success: false, Message: 'Something went wrong on our side.' });
     });
 
-    legacy.post(
-      '/M2M/AssociateCustomer',
-      {
-        bodyLimit: BODY_LIMITS.submission,
-        schema: {
-          tags,
-          operationId: 'associateCustomer',
-          summary: 'Assign devices to a Rev.io customer (older clients)',
-          description:
-            "The older system's entry point, kept for its clients; `POST /api/v1/bulk-changes` does the same " +
-            "with the API's usual shapes. The customer is named by its Rev.io customer id.",
-          body: AssociateCustomerBody,
-          response: answers,
-        },
-      },
-      async (request) => {
-        const result = await services.legacy.associateCustomer(principalOf(request), request.body);
-        return { Success: true, ChangeId: result.id };
-      },
-    );
+    for (const portal of ['m2m', 'mobility'] as const) {
+      const prefix = portal === 'm2m' ? '/M2M' : '/Mobility';
+      const Portal = portal === 'm2m' ? '' : 'Mobility';
+      const devices = portal === 'm2m' ? 'ICCIDs (M2M portal)' : 'MSISDNs (Mobility portal)';
 
-    legacy.post(
-      '/M2M/AssociateAmopCustomer',
-      {
-        bodyLimit: BODY_LIMITS.submission,
-        schema: {
-          tags,
-          operationId: 'associateAmopCustomer',
-          summary: 'Assign devices to a customer site, no billing (older clients)',
-          description:
-            "The older system's entry point, kept for its clients: assigns the devices to the customer " +
-            'owning the site, without a Rev.io service.',
-          body: AssociateAmopCustomerBody,
-          response: answers,
+      legacy.post(
+        `${prefix}/AssociateCustomer`,
+        {
+          bodyLimit: BODY_LIMITS.submission,
+          schema: {
+            tags,
+            operationId: `associate${Portal}Customer`,
+            summary: `Assign devices to a Rev.io customer, by ${devices} (older clients)`,
+            description:
+              "The older system's entry point, kept for its clients; `POST /api/v1/bulk-changes` does the same " +
+              "with the API's usual shapes, and every rule of the API holds here too. The customer is named by its " +
+              `Rev.io customer id; the service provider must be a ${portal === 'm2m' ? 'M2M' : 'Mobility'} provider.`,
+            body: AssociateCustomerBody,
+            response: answers,
+          },
         },
-      },
-      async (request) => {
-        const result = await services.legacy.associateAmopCustomer(principalOf(request), request.body);
-        return { Success: true, ChangeId: result.id };
-      },
-    );
+        async (request) => {
+          const result = await services.legacy.associateCustomer(principalOf(request), request.body, portal);
+          return { Success: true, ChangeId: result.id };
+        },
+      );
+
+      legacy.post(
+        `${prefix}/AssociateAmopCustomer`,
+        {
+          bodyLimit: BODY_LIMITS.submission,
+          schema: {
+            tags,
+            operationId: `associate${Portal}AmopCustomer`,
+            summary: `Assign devices to a customer site, no billing, by ${devices} (older clients)`,
+            description:
+              "The older system's entry point, kept for its clients: assigns the devices to the customer " +
+              'owning the site, without a Rev.io service. A site of a Rev.io customer is refused (422): its devices ' +
+              'would be left unbilled.',
+            body: AssociateAmopCustomerBody,
+            response: answers,
+          },
+        },
+        async (request) => {
+          const result = await services.legacy.associateAmopCustomer(
+            principalOf(request),
+            request.body,
+            portal,
+          );
+          return { Success: true, ChangeId: result.id };
+        },
+      );
+    }
   });
 }
 

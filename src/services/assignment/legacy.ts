@@ -42,7 +42,8 @@ export function fromAssociateCustomer(body: AssociateCustomer, customerId: numbe
     createRevService: body.CreateRevService ?? false,
     revService: body.CreateRevService
       ? {
-          serviceTypeId: num(body.ServiceTypeId) ?? 0,
+          // Absent stays absent: the API's rules refuse it (the older system sent 0 to Rev.io).
+          serviceTypeId: num(body.ServiceTypeId) as number,
           ...(packageId !== undefined
             ? { packageId }
             : { products: productIds.map((productId, i) => ({ productId, rate: rates[i]! })) }),
@@ -80,4 +81,40 @@ export function fromAssociateAmopCustomer(
     addCarrierRatePlan: false,
     addCustomerRatePlan: false,
   };
+}
+
+/** The older bodies' field for each field of the API's request, for messages in their own terms. */
+const LEGACY_FIELDS: [RegExp, string][] = [
+  [/^\/devices(?=\/|$)/, '/Devices'],
+  [/^\/serviceProviderId$/, '/ServiceProviderId'],
+  [/^\/siteId$/, '/SiteId'],
+  [/^\/createRevService$/, '/CreateRevService'],
+  [/^\/revService\/serviceTypeId$/, '/ServiceTypeId'],
+  [/^\/revService\/packageId$/, '/RevPackageId'],
+  [/^\/revService\/products\/(\d+)\/rate$/, '/RateList/$1'],
+  [/^\/revService\/products\/(\d+)(\/productId)?$/, '/RevProductIdList/$1'],
+  [/^\/revService\/products$/, '/RevProductIdList'],
+  [/^\/revService\/prorate$/, '/Prorate'],
+  [/^\/revService\/providerId$/, '/ProviderId'],
+  [/^\/revService\/usagePlanGroupId$/, '/UsagePlanGroupId'],
+  [/^\/revService\/description$/, '/Description'],
+  [/^\/revService$/, '/ServiceTypeId'],
+  [/^\/addCarrierRatePlan$/, '/AddCarrierRatePlan'],
+  [/^\/carrierRatePlan\/communicationPlan$/, '/CommPlan'],
+  [/^\/carrierRatePlan(\/ratePlan)?$/, '/CarrierRatePlan'],
+  [/^\/addCustomerRatePlan$/, '/AddCustomerRatePlan'],
+  [/^\/customerRatePlan\/ratePoolId$/, '/CustomerRatePool'],
+  [/^\/customerRatePlan(\/ratePlanId)?$/, '/CustomerRatePlan'],
+  [/^\/effectiveDate$/, '/EffectiveDate'],
+  [/^\/activatedDate$/, '/ActivatedDate'],
+];
+
+/**
+ * `/revService/serviceTypeId` → `/ServiceTypeId`: the older field a problem is about. `customerId`
+ * is the older body's RevCustomerId or SiteId, whichever named the customer.
+ */
+export function legacyPath(path: string, customerField: '/RevCustomerId' | '/SiteId'): string {
+  if (path === '/customerId') return customerField;
+  for (const [pattern, field] of LEGACY_FIELDS) if (pattern.test(path)) return path.replace(pattern, field);
+  return path;
 }
