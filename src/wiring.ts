@@ -20,6 +20,8 @@ import { createIntegrationAccounts } from './services/integration-accounts.ts';
 import { secretBoxOf, type SecretBox } from './services/secret-box.ts';
 import { createUsersService, type UsersService } from './services/users.service.ts';
 import { createIntegrationsService, type IntegrationsService } from './services/integrations.service.ts';
+import { createCustomersService, type CustomersService } from './services/customers.service.ts';
+import { createDeviceImportService, type DeviceImportService } from './services/device-import.service.ts';
 import { createLegacyService, type LegacyService } from './services/legacy.service.ts';
 import { createLifecycleService, type LifecycleService } from './services/lifecycle.service.ts';
 import { createNotificationService, type NotificationService } from './services/notification.service.ts';
@@ -52,6 +54,8 @@ export interface Services {
   audit: AuditService;
   users: UsersService;
   integrations: IntegrationsService;
+  customers: CustomersService;
+  deviceImport: DeviceImportService;
 }
 
 export interface ServiceDeps {
@@ -136,6 +140,8 @@ export function createServices(deps: ServiceDeps): Services {
     auth: createAuthService({ db, config }),
     users: createUsersService({ db }),
     integrations: createIntegrationsService({ db, box: secretBox, accounts, revio, thingspace, jasper }),
+    customers: createCustomersService({ db, accounts, revio }),
+    deviceImport: createDeviceImportService({ db }),
     reference,
     assignments,
     bulkChanges: createBulkChangeService({ db }),

@@ -20,6 +20,7 @@ import { refuseAnonymousBeforeBody } from './principal-gate.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { usersRoutes } from './routes/users.routes.ts';
 import { integrationsRoutes } from './routes/integrations.routes.ts';
+import { onboardingRoutes } from './routes/onboarding.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
@@ -130,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       auditRoutes(api, options.services);
       usersRoutes(api, options.services);
       integrationsRoutes(api, options.services);
+      onboardingRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );
