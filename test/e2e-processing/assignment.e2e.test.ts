@@ -123,6 +123,35 @@ describe('a 1,000-device assignment end to end', () => {
       });
     }
 
+    // Completion statistics (issue 12, rule 7): the calls counted per system are the change log's,
+    // and devices per second follows from the devices and the duration.
+    for (const x of [a, b, c, d]) {
+      const detail = (
+        await world.app.inject({ method: 'GET', url: `/api/v1/bulk-changes/${x.id}`, headers: admin })
+      ).json<{
+        counts: { total: number; cancelled: number };
+        stats: { durationMs: number; devicesPerSecond: number; externalCalls: Record<string, number> } | null;
+      }>();
+      const calls = await q<{ system: string; n: number }>(
+        `SELECT system, count(*)::int AS n FROM change_log WHERE bulk_change_id = $1 AND system IS NOT NULL GROUP BY 1`,
+        [x.id],
+      );
+      expect(detail.stats).not.toBeNull();
+      expect(detail.stats!.externalCalls).toEqual(Object.fromEntries(calls.map((r) => [r.system, r.n])));
+      expect(detail.stats!.devicesPerSecond).toBeCloseTo(
+        (detail.counts.total / Math.max(detail.stats!.durationMs, 1)) * 1000,
+        0,
+      );
+    }
+    // Who did it (rule 9): every entry names the submitter beside the process that ran it.
+    const who = await q<{ submitted_by: string | null; processed_by: string; n: number }>(
+      `SELECT submitted_by, split_part(processed_by, ':', 1) AS processed_by, count(*)::int AS n
+       FROM change_log WHERE bulk_change_id = ANY($1) GROUP BY 1, 2 ORDER BY 2`,
+      [[a.id, b.id, c.id, d.id]],
+    );
+    expect(new Set(who.map((r) => r.submitted_by))).toEqual(new Set(['admin@northwind.example']));
+    expect(who.map((r) => r.processed_by)).toContain('simbind-api');
+
     // ownership: Rev path with account number and service id; AMOP path without
     const owners = await q<{
       bulk: number;
