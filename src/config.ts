@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { allowEntryProblem } from './clients/outbound-guard.ts';
 import { parseSecretKey } from './services/secret-box.ts';
 
 /**
@@ -140,6 +141,11 @@ export const VARIABLES = {
     max: 300_000,
     description: 'Timeout of one call to Rev.io, a carrier or a webhook.',
   },
+  WEBHOOK_ALLOW_ADDRESSES: {
+    kind: 'string',
+    description:
+      'Webhooks refuse any URL whose host is or resolves to a non-public address (checked on every redirect and connection) except these, comma-separated: `loopback`, `private` (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), `link-local`, `metadata`, `unspecified`, `multicast`, `reserved`, or addresses/CIDRs.',
+  },
   SIMULATORS: {
     kind: 'enum',
     default: 'auto',
@@ -190,6 +196,8 @@ export interface Config {
     carrierConfirmMinutes: number;
   };
   integrations: { httpTimeoutMs: number; simulators: 'auto' | 'on' | 'off' };
+  /** Non-public address categories and CIDRs webhook endpoints may reach (see outbound-guard.ts). */
+  webhooks: { allowAddresses: string[] };
   mail: { smtpUrl: string | undefined; from: string };
 }
 
@@ -281,6 +289,15 @@ export function loadConfig(
     return false;
   };
 
+  const webhookAllow = (str('WEBHOOK_ALLOW_ADDRESSES') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of webhookAllow) {
+    const problem = allowEntryProblem(entry);
+    if (problem !== undefined) problems.push(`WEBHOOK_ALLOW_ADDRESSES: ${problem}`);
+  }
+
   const metricsToken = str('METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters');
@@ -332,6 +349,7 @@ export function loadConfig(
       carrierConfirmMinutes: int('CARRIER_CONFIRM_MINUTES'),
     },
     integrations: { httpTimeoutMs: int('HTTP_TIMEOUT_MS'), simulators: oneOf('SIMULATORS') },
+    webhooks: { allowAddresses: webhookAllow },
     mail: { smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']), from: str('MAIL_FROM') ?? '' },
   };
 

@@ -312,6 +312,7 @@ async function run(config: Config, role: Role): Promise<void> {
       simulators = await startSimulators();
       log('No real Rev.io / ThingSpace / Jasper endpoints configured: using the built-in simulators:');
       for (const [system, url] of Object.entries(simulators.baseUrls)) log(`  ${system.padEnd(10)} ${url}`);
+      log('Webhooks may reach receivers on this machine (loopback) while the simulators run.');
     }
 
     queue = await startQueue({
@@ -328,6 +329,9 @@ async function run(config: Config, role: Role): Promise<void> {
       resolveBaseUrl: (url) => resolveBaseUrl(url, host),
       secretBox,
       log,
+      // The demo (built-in simulators) may send its webhooks to a receiver on this machine; a real
+      // deployment reaches loopback only through WEBHOOK_ALLOW_ADDRESSES.
+      ...(host ? { webhookAllow: ['loopback'] } : {}),
     });
     const unsealed = await countUnsealed(db, secretBox);
     if (unsealed > 0) {

@@ -3,6 +3,7 @@ import { createPostgresRateGate } from './clients/postgres-rate-gate.ts';
 import type { RateGate } from './clients/rate-gate.ts';
 import { createRevioClient } from './clients/revio.client.ts';
 import { createThingSpaceClient } from './clients/thingspace.client.ts';
+import { createWebhookClient } from './clients/webhook.client.ts';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
 import { sessionLocks } from './db/session-lock.ts';
@@ -71,6 +72,8 @@ export interface ServiceDeps {
   today?: () => string;
   gate?: RateGate;
   log?: (message: string) => void;
+  /** Added to `WEBHOOK_ALLOW_ADDRESSES`: the demo lets webhooks reach receivers on this machine. */
+  webhookAllow?: readonly string[];
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -106,7 +109,11 @@ export function createServices(deps: ServiceDeps): Services {
     // The device list's access rule: a restricted operator's filter matches only what they may see.
     resolveFilter: (principal, params) => reference.findMatchingIdentifiers(principal, params),
   });
-  const notifications = createNotificationService({ db, queue, config });
+  const webhooks = createWebhookClient({
+    timeoutMs,
+    allow: [...config.webhooks.allowAddresses, ...(deps.webhookAllow ?? [])],
+  });
+  const notifications = createNotificationService({ db, queue, config, webhooks });
   const carrierCallbacks = createCarrierCallbackService({
     db,
     publicUrl,

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { PermanentError, RetryableError, type Exchange } from '../errors.ts';
 import { redact, redactHeaders, secretValues } from './redact.ts';
 
@@ -28,6 +28,10 @@ export interface HttpRequest {
   timeoutMs: number;
   /** Pulls the remote system's code and message out of an error body. */
   describeError?: (status: number, body: unknown, text: string) => { code?: string; message?: string };
+  /** Another connection pool (the webhooks' guarded one); default: the shared keep-alive pool. */
+  dispatcher?: Dispatcher;
+  /** 3xx answers resolve instead of failing: the caller checks where a redirect leads before following it. */
+  returnRedirects?: boolean;
 }
 
 export interface HttpResponse<T = unknown> {
@@ -42,7 +46,8 @@ export interface HttpResponse<T = unknown> {
 /**
  * Sends one request. Resolves with 2xx answers; throws `RetryableError` for network errors,
  * timeouts, 408, 429 and 5xx (with `retryAfterMs` from `Retry-After`), and `PermanentError` for
- * other non-2xx answers, each carrying the redacted exchange.
+ * other non-2xx answers, each carrying the redacted exchange. Redirects are never followed (undici's
+ * `request` does not): a 3xx is a `PermanentError`, or an answer with `returnRedirects`.
  */
 export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
   const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
@@ -77,7 +82,7 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
       method: req.method,
       headers,
       body: payload,
-      dispatcher: sharedAgent,
+      dispatcher: req.dispatcher ?? sharedAgent,
       signal: AbortSignal.timeout(req.timeoutMs),
     });
     status = res.statusCode;
@@ -94,7 +99,7 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
   exchange.responseBody = redact(text, known);
   const body = parseJson(text) as T;
 
-  if (status >= 200 && status < 300) {
+  if ((status >= 200 && status < 300) || (req.returnRedirects === true && status >= 300 && status < 400)) {
     return { status, headers: responseHeaders, body, text, exchange };
   }
 

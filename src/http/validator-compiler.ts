@@ -37,9 +37,12 @@ export const buildValidator = partAware as unknown as BuildValidator;
 export function compileBodyValidator(
   schema: unknown,
 ): (body: unknown) => { instancePath: string; params: Record<string, unknown>; message?: string }[] {
-  const compile = fromPool({}, {
-    customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false },
-  }) as unknown as RouteCompiler;
+  const compile = fromPool(
+    {},
+    {
+      customOptions: { allErrors: true, coerceTypes: false, removeAdditional: false },
+    },
+  ) as unknown as RouteCompiler;
   const validate = compile({
     schema,
     method: 'POST',

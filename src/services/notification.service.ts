@@ -1,5 +1,5 @@
 import { createMailClient, type MailClient } from '../clients/mail.client.ts';
-import { createWebhookClient } from '../clients/webhook.client.ts';
+import type { WebhookClient } from '../clients/webhook.client.ts';
 import type { Config } from '../config.ts';
 import type { Database, Executor } from '../db/database.ts';
 import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
@@ -66,6 +66,8 @@ export interface NotificationServiceDeps {
   db: Database;
   queue: JobQueue;
   config: Config;
+  /** Signs and posts; its outbound guard decides which endpoint addresses may be reached. */
+  webhooks: WebhookClient;
   /** Recorded attempts before a transient failure is final. The queue allows 8 retries (9 runs), one spare for a run that died before recording. */
   maxAttempts?: number;
 }
@@ -85,10 +87,9 @@ interface AttemptOutcome {
 }
 
 export function createNotificationService(deps: NotificationServiceDeps): NotificationService {
-  const { db, queue, config } = deps;
+  const { db, queue, config, webhooks } = deps;
   const maxAttempts = deps.maxAttempts ?? 8;
   const timeoutMs = config.integrations.httpTimeoutMs;
-  const webhooks = createWebhookClient({ timeoutMs });
   const mail: MailClient | undefined =
     config.mail.smtpUrl !== undefined
       ? createMailClient({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, timeoutMs })

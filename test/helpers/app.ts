@@ -24,7 +24,8 @@ export async function buildTestAppWithServices(
   database: TestDatabase,
   env: Record<string, string> = {},
 ): Promise<TestApp> {
-  const config: Config = loadConfig({ LOG_LEVEL: 'silent', ...env });
+  // Test receivers listen on loopback, which production refuses by default.
+  const config: Config = loadConfig({ LOG_LEVEL: 'silent', WEBHOOK_ALLOW_ADDRESSES: 'loopback', ...env });
   const queue = await startQueue({ connectionString: database.url, pollSeconds: 1, supervise: false });
   const services = createServices({ config, database, queue });
   const app = await buildApp({

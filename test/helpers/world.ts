@@ -118,6 +118,8 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     CHUNK_SIZE: '100',
     WORKER_CONCURRENCY: '2',
     MAX_ATTEMPTS: '3',
+    // The webhook receiver above listens on 127.0.0.1.
+    WEBHOOK_ALLOW_ADDRESSES: 'loopback',
   });
   const queue = await startQueue({
     connectionString: database.url,

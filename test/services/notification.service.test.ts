@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttpAgent } from '../../src/clients/http-client.ts';
-import { verifySignature } from '../../src/clients/webhook.client.ts';
+import { createWebhookClient, verifySignature } from '../../src/clients/webhook.client.ts';
 import { loadConfig } from '../../src/config.ts';
 import { RetryableError } from '../../src/errors.ts';
 import { registerNotificationTask } from '../../src/jobs/notification-deliver.task.ts';
@@ -29,10 +29,16 @@ interface Hit {
   body: Buffer;
 }
 
+interface Answer {
+  status: number;
+  delayMs?: number;
+  location?: string;
+}
+
 /** A webhook receiver: per path, a script of answers (status, optional delay); 200 once it runs out. */
 async function startReceiver() {
   const hits: Hit[] = [];
-  const scripts = new Map<string, { status: number; delayMs?: number }[]>();
+  const scripts = new Map<string, Answer[]>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -41,7 +47,10 @@ async function startReceiver() {
       hits.push({ path, headers: req.headers, body: Buffer.concat(chunks) });
       const answer = scripts.get(path)?.shift() ?? { status: 200 };
       setTimeout(() => {
-        res.writeHead(answer.status, { 'content-type': 'application/json' });
+        res.writeHead(answer.status, {
+          'content-type': 'application/json',
+          ...(answer.location ? { location: answer.location } : {}),
+        });
         res.end(JSON.stringify({ answer: answer.status }));
       }, answer.delayMs ?? 0);
     });
@@ -52,7 +61,7 @@ async function startReceiver() {
     hits,
     url: (path: string) => base + path,
     to: (path: string) => hits.filter((h) => h.path === path),
-    script: (path: string, ...answers: (number | { status: number; delayMs: number })[]) =>
+    script: (path: string, ...answers: (number | Answer)[]) =>
       scripts.set(
         path,
         answers.map((a) => (typeof a === 'number' ? { status: a } : a)),
@@ -101,10 +110,17 @@ let northwind: { tenantId: number; providerId: number; customerId: number };
 let contosoTenantId: number;
 let admin: { id: number; name: string; email: string };
 
+// The receiver listens on loopback, which webhooks may reach only when allowed.
 const configOf = (env: Record<string, string>) =>
-  loadConfig({ LOG_LEVEL: 'silent', HTTP_TIMEOUT_MS: '2000', ...env });
-const serviceWith = (env: Record<string, string>, maxAttempts?: number) =>
-  createNotificationService({ db: database.db, queue, config: configOf(env), maxAttempts });
+  loadConfig({ LOG_LEVEL: 'silent', HTTP_TIMEOUT_MS: '2000', WEBHOOK_ALLOW_ADDRESSES: 'loopback', ...env });
+const serviceWith = (env: Record<string, string>, maxAttempts?: number) => {
+  const config = configOf(env);
+  const webhooks = createWebhookClient({
+    timeoutMs: config.integrations.httpTimeoutMs,
+    allow: config.webhooks.allowAddresses,
+  });
+  return createNotificationService({ db: database.db, queue, config, webhooks, maxAttempts });
+};
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -318,7 +334,8 @@ describe('deliver: webhooks', () => {
     expect(hit!.headers['x-simbind-delivery']).toBe(String(row.id));
     expect(JSON.parse(hit!.body.toString('utf8'))).toEqual(row.payload);
     const signature = hit!.headers['x-simbind-signature'] as string;
-    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(signature).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/);
+    expect(Math.abs(Number(/^t=(\d+)/.exec(signature)![1]) - Date.now() / 1000)).toBeLessThan(60);
     const secret = endpoints[0]!.secret;
     expect(verifySignature(secret, hit!.body, signature)).toBe(true);
     expect(verifySignature(`${secret}x`, hit!.body, signature)).toBe(false);
@@ -326,7 +343,10 @@ describe('deliver: webhooks', () => {
     expect(tampered.equals(hit!.body)).toBe(false);
     expect(verifySignature(secret, tampered, signature)).toBe(false);
     expect(verifySignature(secret, hit!.body, undefined)).toBe(false);
-    expect(verifySignature(secret, hit!.body, 'sha256=abc')).toBe(false);
+    expect(verifySignature(secret, hit!.body, signature.replace(/v1=.*/, 'v1=abc'))).toBe(false);
+    // The timestamp is signed too: moving it (to replay an old delivery as new) breaks the signature.
+    const moved = signature.replace(/^t=(\d+)/, (_all, t: string) => `t=${Number(t) + 1}`);
+    expect(verifySignature(secret, hit!.body, moved)).toBe(false);
 
     expect(await delivery(row.id)).toMatchObject({
       status: 'delivered',
@@ -346,7 +366,7 @@ describe('deliver: webhooks', () => {
   });
 
   it('throws on 5xx so the queue retries, records each attempt, then delivers the same bytes', async () => {
-    const { webhookTo } = await completedWith(['/t3/flaky']);
+    const { webhookTo, endpoints } = await completedWith(['/t3/flaky']);
     receiver.script('/t3/flaky', 500, 503);
     const id = webhookTo('/t3/flaky').id;
 
@@ -371,7 +391,11 @@ describe('deliver: webhooks', () => {
     const hits = receiver.to('/t3/flaky');
     expect(hits).toHaveLength(3);
     expect(new Set(hits.map((h) => h.body.toString('hex'))).size).toBe(1);
-    expect(new Set(hits.map((h) => h.headers['x-simbind-signature'])).size).toBe(1);
+    // Each attempt is signed when sent (a fresh timestamp), and each signature holds.
+    const secret = endpoints[0]!.secret;
+    for (const hit of hits) {
+      expect(verifySignature(secret, hit.body, hit.headers['x-simbind-signature'] as string)).toBe(true);
+    }
   });
 
   it('fails a permanent refusal (410) at once, without throwing and without sending again', async () => {
@@ -383,6 +407,36 @@ describe('deliver: webhooks', () => {
     expect((await delivery(id)).last_error).toMatch(/^webhook 410/);
     await service.deliver(id);
     expect(receiver.to('/t3/gone')).toHaveLength(1);
+  });
+
+  it('fails an endpoint on an address not allowed at once, sending nothing, with the reason recorded', async () => {
+    const guarded = serviceWith({ WEBHOOK_ALLOW_ADDRESSES: '' });
+    const { webhookTo } = await completedWith(['/t7/local'], guarded);
+    const id = webhookTo('/t7/local').id;
+    await guarded.deliver(id);
+    expect(await delivery(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_status_code: null,
+      last_error: 'webhook: 127.0.0.1 is a loopback address, not an allowed destination',
+    });
+    expect(receiver.to('/t7/local')).toHaveLength(0);
+  });
+
+  it('fails a delivery redirected to an address not allowed, recording the redirect', async () => {
+    const narrow = serviceWith({ WEBHOOK_ALLOW_ADDRESSES: '127.0.0.1/32' });
+    const { webhookTo } = await completedWith(['/t7/moved'], narrow);
+    receiver.script('/t7/moved', { status: 302, location: `http://127.0.0.2:${await freePort()}/hook` });
+    const id = webhookTo('/t7/moved').id;
+    await narrow.deliver(id);
+    expect(await delivery(id)).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      last_status_code: 302,
+      last_error:
+        'webhook 302: redirect refused: 127.0.0.2 is a loopback address, not an allowed destination',
+    });
+    expect(receiver.to('/t7/moved')).toHaveLength(1);
   });
 
   it('fails a transient failure on the last allowed attempt, without throwing', async () => {
