@@ -299,6 +299,8 @@ async function render() {
     if (path === '/' || path === '/bulk-changes') await listView();
     else if (path === '/new') await newView();
     else if (detail) await detailView(Number(detail[1]));
+    else if (path === '/users' && me.role === 'admin') await usersView();
+    else if (path === '/integrations' && me.role === 'admin') await integrationsView();
     else
       replace(main, h('h1', { text: 'Not found' }), h('p', {}, link('/', { text: 'Back to bulk changes' })));
   } catch (error) {
@@ -306,6 +308,232 @@ async function render() {
     if (!(error instanceof ApiError)) console.error(error);
     replace(main, h('div', { class: 'banner error', role: 'alert', text: errorText(error) }));
   }
+}
+
+// ---------------------------------------------------------------- people (admins)
+
+async function usersView() {
+  const customerMap = await customers();
+  const tbody = h('tbody');
+  const notice = h('div', { 'aria-live': 'polite' });
+
+  const load = async () => {
+    const users = await all('/users');
+    replace(
+      tbody,
+      users.map((/** @type {any} */ u) =>
+        h(
+          'tr',
+          { dataset: { email: u.email } },
+          h('td', { text: u.name }),
+          h('td', { class: 'mono', text: u.email }),
+          h('td', { text: u.role }),
+          h('td', {
+            text:
+              u.customerIds === null
+                ? 'all customers'
+                : u.customerIds
+                    .map((/** @type {number} */ id) => customerMap.get(id)?.name ?? `#${id}`)
+                    .join(', ') || 'none',
+          }),
+          h('td', {}, badge(u.active ? 'ACTIVE' : 'DISABLED')),
+          h(
+            'td',
+            {},
+            u.id !== me?.id &&
+              h('button', {
+                type: 'button',
+                text: u.active ? 'Disable' : 'Enable',
+                'aria-label': `${u.active ? 'Disable' : 'Enable'} ${u.email}`,
+                onclick: async () => {
+                  await api('PATCH', `/users/${u.id}`, { active: !u.active });
+                  replace(
+                    notice,
+                    h('div', {
+                      class: 'banner ok',
+                      role: 'status',
+                      text: `${u.email} ${u.active ? 'disabled: its sessions and API tokens stopped.' : 'enabled.'}`,
+                    }),
+                  );
+                  await load();
+                },
+              }),
+          ),
+        ),
+      ),
+    );
+  };
+
+  const email = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'new-user-email', type: 'email', required: true, autocomplete: 'off' })
+  );
+  const name = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'new-user-name', required: true, autocomplete: 'off' })
+  );
+  const role = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'new-user-role' },
+      ...['operator', 'viewer', 'admin'].map((r) => h('option', { value: r, text: r })),
+    )
+  );
+  const form = h(
+    'form',
+    {
+      class: 'panel',
+      'aria-label': 'Add a person',
+      onsubmit: async (/** @type {Event} */ e) => {
+        e.preventDefault();
+        try {
+          const created = await api('POST', '/users', {
+            email: email.value,
+            name: name.value,
+            role: role.value,
+          });
+          replace(
+            notice,
+            h(
+              'div',
+              { class: 'banner ok', role: 'status', 'data-testid': 'one-time-password' },
+              h('strong', { text: `${created.user.email} added.` }),
+              h(
+                'div',
+                {},
+                'One-time password (shown once; they change it after signing in): ',
+                h('code', { class: 'mono', text: created.initialPassword }),
+              ),
+            ),
+          );
+          email.value = name.value = '';
+          await load();
+        } catch (error) {
+          replace(notice, h('div', { class: 'banner error', role: 'alert', text: errorText(error) }));
+        }
+      },
+    },
+    h('h2', { text: 'Add a person' }),
+    h(
+      'div',
+      { class: 'row' },
+      h('div', { class: 'field' }, h('label', { for: 'new-user-email', text: 'E-mail' }), email),
+      h('div', { class: 'field' }, h('label', { for: 'new-user-name', text: 'Name' }), name),
+      h('div', { class: 'field' }, h('label', { for: 'new-user-role', text: 'Role' }), role),
+    ),
+    h('button', { type: 'submit', class: 'primary', text: 'Add' }),
+  );
+
+  await load();
+  replace(
+    main,
+    h('div', { class: 'page-head' }, h('h1', { text: 'People' })),
+    notice,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { 'aria-label': 'People' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...['Name', 'E-mail', 'Role', 'Customers', 'Status', ''].map((t) => h('th', { text: t })),
+          ),
+        ),
+        tbody,
+      ),
+    ),
+    form,
+  );
+}
+
+// ---------------------------------------------------------------- accounts (admins)
+
+async function integrationsView() {
+  const names = /** @type {Record<string, string>} */ ({
+    revio: 'Rev.io',
+    thingspace: 'ThingSpace',
+    jasper: 'Jasper',
+  });
+  const { items } = await api('GET', '/integrations');
+  const rows = items.map((/** @type {any} */ a) => {
+    const result = h('td', { 'aria-live': 'polite', 'data-testid': `test-result-${a.id}` });
+    return h(
+      'tr',
+      { dataset: { id: a.id } },
+      h('td', { text: a.name }),
+      h('td', { text: names[a.integration] ?? a.integration }),
+      h('td', { class: 'mono small', text: a.baseUrl }),
+      h('td', {
+        class: 'small',
+        text: a.secrets.setAt
+          ? `${a.secrets.fields.join(', ')}: set ${fmtTime(a.secrets.setAt)}${a.secrets.setBy ? ` by ${a.secrets.setBy.name}` : ''}`
+          : 'not set',
+      }),
+      h(
+        'td',
+        {},
+        h('button', {
+          type: 'button',
+          text: 'Test connection',
+          'aria-label': `Test connection of ${a.name}`,
+          onclick: async (/** @type {Event} */ e) => {
+            const button = /** @type {HTMLButtonElement} */ (e.currentTarget);
+            button.disabled = true;
+            replace(result, h('span', { class: 'muted', text: 'Testing…' }));
+            try {
+              const t = await api('POST', `/integrations/${a.id}/test`);
+              replace(
+                result,
+                h(
+                  'div',
+                  { class: `banner ${t.ok ? 'ok' : 'error'}` },
+                  h('strong', { text: t.ok ? 'Connected' : 'Failed' }),
+                  h('div', {
+                    class: 'small',
+                    text: `${t.check}${t.status ? ` → ${t.status}` : ''} in ${t.durationMs} ms: ${t.message}`,
+                  }),
+                ),
+              );
+            } catch (error) {
+              replace(result, h('div', { class: 'banner error', text: errorText(error) }));
+            } finally {
+              button.disabled = false;
+            }
+          },
+        }),
+      ),
+      result,
+    );
+  });
+  replace(
+    main,
+    h('div', { class: 'page-head' }, h('h1', { text: 'Accounts' })),
+    h('p', {
+      class: 'muted',
+      text: 'Your Rev.io, ThingSpace and Jasper accounts. Secrets are never shown again once set; add and edit accounts through the API (POST /api/v1/integrations).',
+    }),
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { 'aria-label': 'Accounts' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...['Name', 'System', 'Base URL', 'Secrets', '', 'Result'].map((t) => h('th', { text: t })),
+          ),
+        ),
+        h('tbody', {}, rows),
+      ),
+    ),
+  );
 }
 
 /** @param {unknown} error */
@@ -329,6 +557,9 @@ function renderTopbar(/** @type {string} */ path) {
         'aria-current': current(path === '/' || path.startsWith('/bulk-changes')),
       }),
       canSubmit() && link('/new', { text: 'New assignment', 'aria-current': current(path === '/new') }),
+      me.role === 'admin' && link('/users', { text: 'People', 'aria-current': current(path === '/users') }),
+      me.role === 'admin' &&
+        link('/integrations', { text: 'Accounts', 'aria-current': current(path === '/integrations') }),
     ),
     h(
       'div',

@@ -128,15 +128,15 @@ export async function insertReferenceData(
         seal ? seal(DEMO_SECRETS[integration], { tenantId, integration }) : DEMO_SECRETS[integration],
       );
     await sql`
-      INSERT INTO integration_credentials (tenant_id, integration, name, base_url, settings, secrets)
+      INSERT INTO integration_credentials (tenant_id, integration, name, base_url, settings, secrets, secrets_set_at)
       VALUES
         (${tenantId}, 'revio', 'Rev.io billing', 'simulator://revio',
-         ${JSON.stringify({ username: 'simbind', clientCode: 'demo' })}::jsonb, ${secrets('revio')}::jsonb),
+         ${JSON.stringify({ username: 'simbind', clientCode: 'demo' })}::jsonb, ${secrets('revio')}::jsonb, now()),
         (${tenantId}, 'thingspace', 'Verizon ThingSpace', 'simulator://thingspace',
          ${JSON.stringify({ username: 'simbind', accountName: DEMO_THINGSPACE_ACCOUNT })}::jsonb,
-         ${secrets('thingspace')}::jsonb),
+         ${secrets('thingspace')}::jsonb, now()),
         (${tenantId}, 'jasper', 'Cisco Control Center', 'simulator://jasper',
-         ${JSON.stringify({ username: 'simbind' })}::jsonb, ${secrets('jasper')}::jsonb)
+         ${JSON.stringify({ username: 'simbind' })}::jsonb, ${secrets('jasper')}::jsonb, now())
     `.execute(db);
 
     await sql`
