@@ -71,7 +71,11 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
     // Per route where a route needs more or less (body-limits.ts).
     bodyLimit: BODY_LIMITS.default,
     // Coercion is for query strings, params and headers only: bodies are validated as sent.
-    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    // strictNumbers: `?limit=1e400` coerces to Infinity, which is no integer (it reached PostgreSQL as
+    // "Infinity" and failed with a 500).
+    ajv: {
+      customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false, strictNumbers: true },
+    },
     schemaController: { compilersFactory: { buildValidator } },
     // TRUST_PROXY: request.ip and request.protocol then follow a trusted proxy's X-Forwarded-* headers.
     trustProxy: options.services.auth.trustProxy,

@@ -9,7 +9,7 @@ declare module 'fastify' {
 }
 
 /** The namespaces where every route needs a caller unless it says `config: { public: true }`. */
-const GUARDED_PREFIXES = ['/api/v1/', '/M2M/'];
+const GUARDED_PREFIXES = ['/api/v1/', '/M2M/', '/Mobility/'];
 
 /**
  * Refuses an anonymous caller in `onRequest`, before the body is read: a route used to refuse in its

@@ -25,7 +25,47 @@ function partAware(externalSchemas: Parameters<typeof fromPool>[0], options: Ajv
     ...options,
     customOptions: { ...options.customOptions, coerceTypes: false },
   } as AjvOptions) as unknown as RouteCompiler;
-  return (route) => (route.httpPart === 'body' ? exact(route) : coercing(route));
+  return (route) =>
+    route.httpPart === 'body'
+      ? exact(route)
+      : (finiteOnly(coercing(route)) as unknown as ReturnType<RouteCompiler>);
+}
+
+type Validate = ((data: unknown) => boolean) & { errors?: unknown[] | null };
+
+/**
+ * Coercion turns `?limit=1e400` or `/bulk-changes/-Infinity` into a non-finite number, which Ajv then
+ * lets through as an "integer" (even with `strictNumbers`), and PostgreSQL refused with a 500. A
+ * coerced value that is not finite is refused here, at its JSON pointer, like any other bad value.
+ */
+function finiteOnly(compiled: unknown): Validate {
+  const validate = compiled as Validate;
+  const wrapped: Validate = (data) => {
+    if (!validate(data)) {
+      wrapped.errors = validate.errors;
+      return false;
+    }
+    const at = nonFinite(data, '');
+    if (at === undefined) {
+      wrapped.errors = null;
+      return true;
+    }
+    wrapped.errors = [
+      { instancePath: at, schemaPath: '#', keyword: 'type', params: {}, message: 'must be a finite number' },
+    ];
+    return false;
+  };
+  return wrapped;
+}
+
+function nonFinite(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = nonFinite(child, `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 export const buildValidator = partAware as unknown as BuildValidator;

@@ -1,7 +1,13 @@
 import { sql } from 'kysely';
 import type { RevioClient } from '../clients/revio.client.ts';
 import type { Database } from '../db/database.ts';
-import { ConflictError, ForbiddenError, PermanentError, UnprocessableError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PermanentError,
+  UnprocessableError,
+} from '../errors.ts';
 import type { IntegrationAccounts } from './integration-accounts.ts';
 import type { Principal } from './principal.ts';
 
@@ -147,11 +153,7 @@ export function createCustomersService(deps: {
         .where('tenant_id', '=', principal.tenantId)
         .where('id', '=', customerId)
         .executeTakeFirst();
-      if (!customer) {
-        throw new UnprocessableError('The customer does not exist.', [
-          { path: '/customerId', message: `no customer ${customerId}` },
-        ]);
-      }
+      if (!customer) throw new NotFoundError(`Customer ${customerId} not found.`);
       try {
         return await db.transaction().execute(async (trx) => {
           // One default per customer (a unique index): the new default takes over in the same transaction.

@@ -125,14 +125,16 @@ function checkFields(
   integration: Integration,
 ): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  // A JSON pointer: `~` and `/` in a key are escaped (RFC 6901).
+  const at = (field: string) => `/${bag}/${field.replaceAll('~', '~0').replaceAll('/', '~1')}`;
   for (const field of wanted) {
     if (typeof given[field] !== 'string' || given[field].trim() === '') {
-      problems.push({ path: `/${bag}/${field}`, message: `is required for ${integration}` });
+      problems.push({ path: at(field), message: `is required for ${integration}` });
     }
   }
   for (const field of Object.keys(given)) {
     if (!wanted.includes(field)) {
-      problems.push({ path: `/${bag}/${field}`, message: `is not a ${integration} ${bag} field` });
+      problems.push({ path: at(field), message: `is not a ${integration} ${bag} field` });
     }
   }
   return problems;

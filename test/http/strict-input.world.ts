@@ -111,3 +111,24 @@ export function expectFieldRefused(res: LightMyRequestResponse, path: string, wh
     expect.arrayContaining([expect.objectContaining(where ? { path, in: where } : { path })]),
   );
 }
+
+let everyTable: string[] | undefined;
+
+/**
+ * Row counts of every table of the database (and of pg-boss's jobs), in one query: "nothing was
+ * written" for any refused request, whatever table a future route writes.
+ */
+export async function snapshotAll(world: InputWorld): Promise<Record<string, number>> {
+  everyTable ??= [
+    ...(
+      await world.database.pool.query<{ name: string }>(
+        `SELECT table_name AS name FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
+      )
+    ).rows.map((r) => r.name),
+    'pgboss.job',
+  ];
+  const counts = everyTable.map((t) => `(SELECT count(*)::int FROM ${t}) AS "${t}"`).join(', ');
+  const { rows } = await world.database.pool.query<Record<string, number>>(`SELECT ${counts}`);
+  return rows[0]!;
+}

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@fastify/type-provider-typebox';
 import type { TypedApp } from '../app.ts';
 import { principalOf } from '../auth.ts';
@@ -27,6 +28,7 @@ import type { Services } from '../../wiring.ts';
 import type { WorkOrderView } from '../../services/bulk-change.service.ts';
 import { DEFAULT_LIMIT } from '../pagination.ts';
 import { BODY_LIMITS } from '../body-limits.ts';
+import { InvalidInputError } from '../../errors.ts';
 
 const tags = ['bulk changes'];
 const TransitionResponse = Type.Object({ id: Type.Integer(), status: BulkChangeStatus, counts: Counts });
@@ -69,6 +71,25 @@ const BULK_CHANGE_EXAMPLE: Static<typeof BulkChange> = {
 export function linksOf(id: number) {
   const self = `/api/v1/bulk-changes/${id}`;
   return { self, devices: `${self}/devices`, logs: `${self}/logs` };
+}
+
+/**
+ * Cancel and retry take no body: a field sent with them (`{"force": true}`) is refused, not ignored,
+ * so that nobody believes it did something. No body, `null` or `{}` are fine.
+ */
+async function refuseBody(request: FastifyRequest): Promise<void> {
+  const body: unknown = request.body;
+  // Only JSON has fields; anything else sent by a browser form is the CSRF guard's to refuse.
+  if (body === null || typeof body !== 'object') return;
+  const keys = Array.isArray(body) ? [''] : Object.keys(body);
+  if (keys.length === 0) return;
+  throw new InvalidInputError(
+    'This action takes no body.',
+    keys.map((key) => ({
+      path: `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
+      message: 'is not a field of this action',
+    })),
+  );
 }
 
 export function bulkChangeRoutes(app: TypedApp, services: Services): void {
@@ -198,6 +219,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     '/bulk-changes/:id/retry',
     {
       bodyLimit: BODY_LIMITS.none,
+      preValidation: refuseBody,
       schema: {
         tags,
         operationId: 'retryBulkChange',
@@ -226,6 +248,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
     '/bulk-changes/:id/cancel',
     {
       bodyLimit: BODY_LIMITS.none,
+      preValidation: refuseBody,
       schema: {
         tags,
         operationId: 'cancelBulkChange',

@@ -2,7 +2,7 @@ import type { FastifyError } from 'fastify';
 import type { TypedApp } from '../app.ts';
 import { BODY_LIMITS } from '../body-limits.ts';
 import { principalOf } from '../auth.ts';
-import { statusOf } from '../error-handler.ts';
+import { pointerOf, statusOf } from '../error-handler.ts';
 import { referenceTo } from '../schemas/common.schemas.ts';
 import {
   AssociateAmopCustomerBody,
@@ -43,7 +43,11 @@ export async function legacyRoutes(app: TypedApp, services: Services): Promise<v
         const status = statusOf(error);
         if (status < 500) return reply.code(status).send({ Success: false, Message: describe(error) });
       } else if ((error as FastifyError).validation) {
-        return reply.code(400).send({ Success: false, Message: `Invalid request: ${error.message}` });
+        // Each problem at its field (`/Priority: must NOT have additional properties`), as the API's details.
+        const problems = (error as FastifyError).validation!.map(
+          (v) => `${pointerOf(v as Parameters<typeof pointerOf>[0]) || '/'}: ${v.message ?? 'is invalid'}`,
+        );
+        return reply.code(400).send({ Success: false, Message: `Invalid request (${problems.join('; ')})` });
       } else if (isClientError(error)) {
         // Fastify's own refusals of the body (not JSON, too large, unsupported type): theirs, not ours.
         return reply.code(error.statusCode).send({ Success: false, Message: error.message });

@@ -8,7 +8,10 @@ export const LoginBody = Type.Object(
     email: Text({ minLength: 1, maxLength: 320, description: 'Case-insensitive.' }),
     password: Text({ minLength: 1, maxLength: 1024 }),
   },
-  { examples: [{ email: 'operator@northwind.example', password: 'correct horse battery staple' }] },
+  {
+    additionalProperties: false,
+    examples: [{ email: 'operator@northwind.example', password: 'correct horse battery staple' }],
+  },
 );
 
 export const User = Type.Object({
@@ -22,16 +25,19 @@ export const User = Type.Object({
 
 export const UserResponse = Type.Object({ user: User });
 
-export const CreateTokenBody = Type.Object({
-  name: Text({ minLength: 1, maxLength: 100 }),
-  expiresInDays: Type.Optional(
-    Type.Integer({
-      minimum: 1,
-      maximum: 3650,
-      description: 'Days until the token expires. Default: API_TOKEN_DAYS (90); no expiry when that is 0.',
-    }),
-  ),
-});
+export const CreateTokenBody = Type.Object(
+  {
+    name: Text({ minLength: 1, maxLength: 100 }),
+    expiresInDays: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3650,
+        description: 'Days until the token expires. Default: API_TOKEN_DAYS (90); no expiry when that is 0.',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const CreatedToken = Type.Object({
   id: Type.Integer(),

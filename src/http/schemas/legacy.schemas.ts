@@ -16,36 +16,43 @@ const DateLike = Type.String({
   description: 'yyyy-MM-dd, yyyy-MM-ddZ or an ISO date-time',
 });
 
-export const AssociateCustomerBody = Type.Object({
-  Devices: Type.Array(Text({ maxLength: 64 })),
-  ServiceProviderId: NumberLike,
-  RevCustomerId: NumberLike,
-  CreateRevService: Type.Optional(Type.Boolean()),
-  ServiceTypeId: Type.Optional(NumberLike),
-  RevPackageId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
-  RevProductIdList: Type.Optional(Type.Array(NumberLike, { maxItems: 50 })),
-  RateList: Type.Optional(
-    Type.Array(Type.Union([Type.Number({ minimum: 0 }), Text({ maxLength: 32 })]), { maxItems: 50 }),
-  ),
-  Prorate: Type.Optional(Type.Boolean()),
-  Description: Type.Optional(Type.Union([Text({ maxLength: 1000 }), Type.Null()])),
-  ProviderId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
-  UsagePlanGroupId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
-  EffectiveDate: Type.Optional(Type.Union([DateLike, Type.Null()])),
-  ActivatedDate: Type.Optional(Type.Union([DateLike, Type.Null()])),
-  AddCarrierRatePlan: Type.Optional(Type.Boolean()),
-  CarrierRatePlan: Type.Optional(Type.Union([Text({ maxLength: 100 }), Type.Null()])),
-  CommPlan: Type.Optional(Type.Union([Text({ maxLength: 100 }), Type.Null()])),
-  AddCustomerRatePlan: Type.Optional(Type.Boolean()),
-  CustomerRatePlan: Type.Optional(Type.Union([NumberLike, Type.Null()])),
-  CustomerRatePool: Type.Optional(Type.Union([NumberLike, Type.Null()])),
-});
+export const AssociateCustomerBody = Type.Object(
+  {
+    Devices: Type.Array(Text({ maxLength: 64 })),
+    ServiceProviderId: NumberLike,
+    RevCustomerId: NumberLike,
+    CreateRevService: Type.Optional(Type.Boolean()),
+    ServiceTypeId: Type.Optional(NumberLike),
+    RevPackageId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
+    RevProductIdList: Type.Optional(Type.Array(NumberLike, { maxItems: 50 })),
+    RateList: Type.Optional(
+      Type.Array(Type.Union([Type.Number({ minimum: 0 }), Text({ maxLength: 32 })]), { maxItems: 50 }),
+    ),
+    Prorate: Type.Optional(Type.Boolean()),
+    Description: Type.Optional(Type.Union([Text({ maxLength: 1000 }), Type.Null()])),
+    ProviderId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
+    UsagePlanGroupId: Type.Optional(Type.Union([NumberLike, Type.Null()])),
+    EffectiveDate: Type.Optional(Type.Union([DateLike, Type.Null()])),
+    ActivatedDate: Type.Optional(Type.Union([DateLike, Type.Null()])),
+    AddCarrierRatePlan: Type.Optional(Type.Boolean()),
+    CarrierRatePlan: Type.Optional(Type.Union([Text({ maxLength: 100 }), Type.Null()])),
+    CommPlan: Type.Optional(Type.Union([Text({ maxLength: 100 }), Type.Null()])),
+    AddCustomerRatePlan: Type.Optional(Type.Boolean()),
+    CustomerRatePlan: Type.Optional(Type.Union([NumberLike, Type.Null()])),
+    CustomerRatePool: Type.Optional(Type.Union([NumberLike, Type.Null()])),
+  },
+  // A misspelt option (`CreateRevservice`) must not be ignored silently: it would change the billing.
+  { additionalProperties: false },
+);
 
-export const AssociateAmopCustomerBody = Type.Object({
-  Devices: Type.Array(Text({ maxLength: 64 })),
-  ServiceProviderId: NumberLike,
-  SiteId: NumberLike,
-});
+export const AssociateAmopCustomerBody = Type.Object(
+  {
+    Devices: Type.Array(Text({ maxLength: 64 })),
+    ServiceProviderId: NumberLike,
+    SiteId: NumberLike,
+  },
+  { additionalProperties: false },
+);
 
 /** Registered with `addSchema` (app.ts): one component in the OpenAPI document for every answer. */
 export const LegacyResponse = Type.Object(

@@ -36,7 +36,18 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
   ): Promise<string[]> {
     if (!deps.resolveFilter) throw new UnprocessableError('Selecting devices by filter is not available.');
     // One more than allowed, to tell "too many" from "exactly the maximum".
-    return deps.resolveFilter(principal, { serviceProviderId, kind, filter, limit: MAX_DEVICES + 1 });
+    return deps
+      .resolveFilter(principal, { serviceProviderId, kind, filter, limit: MAX_DEVICES + 1 })
+      .catch((error: unknown) => {
+        // The device search names its own parameters (`/q`); in a submission they are under `/filter`.
+        if (error instanceof InvalidInputError) {
+          throw new InvalidInputError(
+            error.message,
+            (error.details as FieldProblem[] | undefined)?.map((d) => ({ ...d, path: `/filter${d.path}` })),
+          );
+        }
+        throw error;
+      });
   }
 
   return async function validate(principal: Principal, request: AssignmentRequest) {
