@@ -173,6 +173,23 @@ describe('sign-in with a session cookie', () => {
     expect((await me(withCookie(cookie))).statusCode).toBe(401);
   });
 
+  it('rotates the session on sign-in: a new id, and the one the browser brought ends', async () => {
+    const before = await signIn(ADMIN);
+    // A planted cookie (session fixation) or an earlier session: either way, not kept.
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: ADMIN,
+      remoteAddress: freshAddress(),
+      headers: withCookie(before),
+    });
+    expect(res.statusCode).toBe(200);
+    const after = sessionCookieOf(res);
+    expect(app.unsignCookie(after).value).not.toBe(app.unsignCookie(before).value);
+    expect((await me(withCookie(after))).statusCode).toBe(200);
+    expect((await me(withCookie(before))).statusCode).toBe(401);
+  });
+
   it('refuses an expired session', async () => {
     const cookie = await signIn(ADMIN);
     expect((await me(withCookie(cookie))).statusCode).toBe(200);

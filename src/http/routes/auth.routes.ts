@@ -48,6 +48,10 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
     },
     async (request, reply) => {
       const signIn = await auth.login({ ...request.body, clientAddress: request.ip });
+      // A new session id on every sign-in, never one the browser brought (no fixation); the session
+      // the request carried, if any, ends here rather than living on beside the new one.
+      const previous = sessionIdOf(request);
+      if (previous) await auth.logout(previous);
       reply.setCookie(SESSION_COOKIE, signIn.sessionId, {
         signed: true,
         httpOnly: true,
