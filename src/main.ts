@@ -39,7 +39,7 @@ Commands:
                         create an API token for that user; prints it once, alone on stdout
   token revoke --id N   revoke the API token with that id
   secrets keygen        print a new random SECRETS_KEY
-  secrets rekey         seal every integration secret with SECRETS_KEY (plain ones and those
+  secrets rekey         seal every secret at rest with SECRETS_KEY (plain ones and those
                         sealed with a key listed in SECRETS_KEY_PREVIOUS); all or nothing
 
 Configuration comes from environment variables: see README.md or 'simbind config'.`;
@@ -153,8 +153,12 @@ async function secrets(action: string | undefined): Promise<void> {
       if (error instanceof SecretKeyError) throw new StartupError(`nothing changed: ${error.message}`);
       throw error;
     });
+    const { webhooks } = result;
     console.log(
       `${result.rows} integration account(s): ${result.plain} plain and ${result.previous} under a previous key now sealed with key ${box.keyId}; ${result.current} already were`,
+    );
+    console.log(
+      `${webhooks.rows} webhook endpoint(s): ${webhooks.plain} plain and ${webhooks.previous} under a previous key now sealed; ${webhooks.current} already were`,
     );
   } finally {
     await runtime.close();
@@ -336,7 +340,7 @@ async function run(config: Config, role: Role): Promise<void> {
     const unsealed = await countUnsealed(db, secretBox);
     if (unsealed > 0) {
       log(
-        `warning: ${unsealed} integration account(s) hold secrets not sealed with SECRETS_KEY: run \`npx simbind secrets rekey\``,
+        `warning: ${unsealed} integration account(s) or webhook endpoint(s) hold secrets not sealed with SECRETS_KEY: run \`npx simbind secrets rekey\``,
       );
     }
     if (role !== 'api') await startWorker(queue, services, config);

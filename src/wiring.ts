@@ -3,6 +3,7 @@ import { createPostgresRateGate } from './clients/postgres-rate-gate.ts';
 import type { RateGate } from './clients/rate-gate.ts';
 import { createRevioClient } from './clients/revio.client.ts';
 import { createThingSpaceClient } from './clients/thingspace.client.ts';
+import { createOutboundGuard } from './clients/outbound-guard.ts';
 import { createWebhookClient } from './clients/webhook.client.ts';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
@@ -33,6 +34,7 @@ import {
   type RatePlanScheduleService,
 } from './services/rate-plan-schedule.service.ts';
 import { createReferenceService, type ReferenceService } from './services/reference.service.ts';
+import { createWebhooksService, type WebhooksService } from './services/webhooks.service.ts';
 import { resolveBaseUrl as resolveWithoutSimulators } from './simulator-host.ts';
 
 /**
@@ -56,6 +58,7 @@ export interface Services {
   users: UsersService;
   integrations: IntegrationsService;
   customers: CustomersService;
+  webhooks: WebhooksService;
   deviceImport: DeviceImportService;
 }
 
@@ -109,11 +112,15 @@ export function createServices(deps: ServiceDeps): Services {
     // The device list's access rule: a restricted operator's filter matches only what they may see.
     resolveFilter: (principal, params) => reference.findMatchingIdentifiers(principal, params),
   });
-  const webhooks = createWebhookClient({
-    timeoutMs,
-    allow: [...config.webhooks.allowAddresses, ...(deps.webhookAllow ?? [])],
+  const webhookAllow = [...config.webhooks.allowAddresses, ...(deps.webhookAllow ?? [])];
+  const webhookClient = createWebhookClient({ timeoutMs, allow: webhookAllow });
+  const notifications = createNotificationService({
+    db,
+    queue,
+    config,
+    webhooks: webhookClient,
+    box: secretBox,
   });
-  const notifications = createNotificationService({ db, queue, config, webhooks });
   const carrierCallbacks = createCarrierCallbackService({
     db,
     publicUrl,
@@ -148,6 +155,12 @@ export function createServices(deps: ServiceDeps): Services {
     users: createUsersService({ db }),
     integrations: createIntegrationsService({ db, box: secretBox, accounts, revio, thingspace, jasper }),
     customers: createCustomersService({ db, accounts, revio }),
+    webhooks: createWebhooksService({
+      db,
+      box: secretBox,
+      guard: createOutboundGuard({ allow: webhookAllow, system: 'webhook' }),
+      notifications,
+    }),
     deviceImport: createDeviceImportService({ db }),
     reference,
     assignments,

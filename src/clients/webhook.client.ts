@@ -70,7 +70,12 @@ export interface WebhookMessage {
 export interface WebhookResult {
   status: number;
   durationMs: number;
+  /** The beginning of the receiver's answer, for the delivery log. */
+  response: string | null;
 }
+
+/** How much of a receiver's answer the delivery log keeps. */
+export const RESPONSE_EXCERPT = 500;
 
 export interface WebhookClient {
   /** Resolves on 2xx; throws `RetryableError` (network, timeout, 408, 429, 5xx) or `PermanentError`. */
@@ -143,7 +148,9 @@ export function createWebhookClient(deps: WebhookClientDeps): WebhookClient {
         const response = await sendOnce(url, headers, message.body, deadline);
         const { status, exchange } = response;
         durationMs += exchange.durationMs;
-        if (status < 300) return { status, durationMs };
+        if (status < 300) {
+          return { status, durationMs, response: exchange.responseBody?.slice(0, RESPONSE_EXCERPT) ?? null };
+        }
 
         const fail = (reason: string, cause?: unknown) =>
           new PermanentError(`${SYSTEM} ${status}: ${reason}`, { system: SYSTEM, status, exchange, cause });

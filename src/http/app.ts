@@ -19,6 +19,7 @@ import { BODY_LIMITS } from './body-limits.ts';
 import { refuseAnonymousBeforeBody } from './principal-gate.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { usersRoutes } from './routes/users.routes.ts';
+import { webhooksRoutes } from './routes/webhooks.routes.ts';
 import { integrationsRoutes } from './routes/integrations.routes.ts';
 import { onboardingRoutes } from './routes/onboarding.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
@@ -136,6 +137,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       usersRoutes(api, options.services);
       integrationsRoutes(api, options.services);
       onboardingRoutes(api, options.services);
+      webhooksRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

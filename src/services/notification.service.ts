@@ -1,5 +1,5 @@
 import { createMailClient, type MailClient } from '../clients/mail.client.ts';
-import type { WebhookClient } from '../clients/webhook.client.ts';
+import { RESPONSE_EXCERPT, type WebhookClient } from '../clients/webhook.client.ts';
 import type { Config } from '../config.ts';
 import type { Database, Executor } from '../db/database.ts';
 import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
@@ -7,6 +7,7 @@ import * as repo from '../db/repositories/notification.repository.ts';
 import type { LockedDelivery } from '../db/repositories/notification.repository.ts';
 import { isIntegrationError, RetryableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
+import { createSecretBox, webhookSecretScope, type SecretBox } from './secret-box.ts';
 
 /**
  * Completion notifications: a signed `bulk_change.completed` webhook to each of the tenant's
@@ -58,8 +59,9 @@ export interface NotificationService {
    * One attempt of one delivery, recorded. Throws on a transient failure so that the queue retries
    * with backoff, except on the last allowed attempt (then `failed`); permanent failures are
    * `failed` without a throw; an already delivered or failed notification is left alone.
+   * `once`: this attempt is the only one (a test send): any failure is final, nothing is thrown.
    */
-  deliver(deliveryId: number): Promise<void>;
+  deliver(deliveryId: number, options?: { once?: boolean }): Promise<void>;
 }
 
 export interface NotificationServiceDeps {
@@ -68,6 +70,8 @@ export interface NotificationServiceDeps {
   config: Config;
   /** Signs and posts; its outbound guard decides which endpoint addresses may be reached. */
   webhooks: WebhookClient;
+  /** Opens endpoints' sealed signing secrets; default: one without keys (plain, older rows only). */
+  box?: SecretBox;
   /** Recorded attempts before a transient failure is final. The queue allows 8 retries (9 runs), one spare for a run that died before recording. */
   maxAttempts?: number;
 }
@@ -82,6 +86,8 @@ const STATUS_WORDS: Record<CompletionStatus, string> = {
 interface AttemptOutcome {
   statusCode: number | null;
   durationMs: number | null;
+  /** The beginning of the receiver's answer. */
+  response: string | null;
   /** Absent when the notification was accepted. */
   error?: { message: string; retryable: boolean; thrown: unknown };
 }
@@ -89,6 +95,7 @@ interface AttemptOutcome {
 export function createNotificationService(deps: NotificationServiceDeps): NotificationService {
   const { db, queue, config, webhooks } = deps;
   const maxAttempts = deps.maxAttempts ?? 8;
+  const box = deps.box ?? createSecretBox({});
   const timeoutMs = config.integrations.httpTimeoutMs;
   const mail: MailClient | undefined =
     config.mail.smtpUrl !== undefined
@@ -100,29 +107,40 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     const message = delivery.payload as CompletionMessage;
     try {
       if (delivery.channel === 'webhook') {
+        const endpoint = delivery.endpoint!;
         const result = await webhooks.post({
-          url: delivery.endpoint!.url,
-          secret: delivery.endpoint!.secret,
+          url: endpoint.url,
+          secret:
+            endpoint.sealedSecret !== null
+              ? box.open(endpoint.sealedSecret, webhookSecretScope(delivery.tenantId, endpoint.id))
+                  .signingSecret!
+              : endpoint.secret!,
           event: delivery.event,
           deliveryId: delivery.id,
           // jsonb's canonical form makes this the same string on every attempt.
           body: JSON.stringify(message),
         });
-        return { statusCode: result.status, durationMs: result.durationMs };
+        return { statusCode: result.status, durationMs: result.durationMs, response: result.response };
       }
       const result = await mail!.send({ to: delivery.recipient, ...renderEmail(message) });
-      return { statusCode: result.responseCode, durationMs: result.durationMs };
+      return { statusCode: result.responseCode, durationMs: result.durationMs, response: null };
     } catch (error) {
       if (isIntegrationError(error)) {
         return {
           statusCode: error.status ?? null,
           durationMs: error.exchange?.durationMs ?? null,
+          response: error.exchange?.responseBody?.slice(0, RESPONSE_EXCERPT) ?? null,
           error: { message: error.message, retryable: error instanceof RetryableError, thrown: error },
         };
       }
       // Not a remote verdict (a bug, a broken socket API): retry it like a transient failure.
       const text = error instanceof Error ? error.message : String(error);
-      return { statusCode: null, durationMs: null, error: { message: text, retryable: true, thrown: error } };
+      return {
+        statusCode: null,
+        durationMs: null,
+        response: null,
+        error: { message: text, retryable: true, thrown: error },
+      };
     }
   }
 
@@ -149,7 +167,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
       );
     },
 
-    async deliver(deliveryId) {
+    async deliver(deliveryId, options = {}) {
       // The row lock is held across the remote call: a duplicate run of the same job waits and
       // then sees the outcome instead of sending twice, and attempt N is recorded exactly once.
       // It costs one pooled connection per notification in flight, bounded by the HTTP timeout.
@@ -163,7 +181,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
         }
         const number = delivery.attempts + 1;
         const outcome = await attempt(delivery);
-        const again = outcome.error?.retryable === true && number < maxAttempts;
+        const again = outcome.error?.retryable === true && number < maxAttempts && options.once !== true;
         await repo.recordAttempt(trx, {
           deliveryId,
           attempt: number,
@@ -171,6 +189,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
           statusCode: outcome.statusCode,
           error: outcome.error?.message ?? null,
           durationMs: outcome.durationMs,
+          response: outcome.response,
         });
         return again ? outcome.error : undefined;
       });

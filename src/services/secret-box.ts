@@ -23,10 +23,20 @@ export interface SealedSecrets {
   data: string;
 }
 
-/** What a sealed value is bound to: the row's tenant and integration. */
+/**
+ * What a sealed value is bound to: its table, the row's tenant and integration (for
+ * `webhook_endpoint` rows, the endpoint's id).
+ */
 export interface SecretScope {
   tenantId: number | string;
   integration: string;
+  /** Default `integration_credentials`. */
+  table?: 'integration_credentials' | 'webhook_endpoint';
+}
+
+/** The scope of a webhook endpoint's signing secret (`{ signingSecret }`, sealed). */
+export function webhookSecretScope(tenantId: number, endpointId: number): SecretScope {
+  return { table: 'webhook_endpoint', tenantId, integration: String(endpointId) };
 }
 
 export interface SecretBox {
@@ -74,7 +84,7 @@ export function isSealed(stored: unknown): stored is SealedSecrets {
 }
 
 const aad = (scope: SecretScope) =>
-  Buffer.from(`integration_credentials:${scope.tenantId}:${scope.integration}`);
+  Buffer.from(`${scope.table ?? 'integration_credentials'}:${scope.tenantId}:${scope.integration}`);
 
 export function createSecretBox(keys: { current?: Buffer; previous?: Buffer[] }): SecretBox {
   const byId = new Map<string, Buffer>();
@@ -88,7 +98,7 @@ export function createSecretBox(keys: { current?: Buffer; previous?: Buffer[] })
 
     seal(secrets, scope) {
       if (!keys.current) {
-        throw new SecretKeyError('SECRETS_KEY is not set: integration secrets cannot be stored');
+        throw new SecretKeyError('SECRETS_KEY is not set: secrets cannot be stored');
       }
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', keys.current, iv);
@@ -125,7 +135,7 @@ export function createSecretBox(keys: { current?: Buffer; previous?: Buffer[] })
       } catch {
         // Never the cause: it could carry key material or plaintext.
         throw new SecretKeyError(
-          `secrets of ${scope.integration} for tenant ${scope.tenantId} do not open: altered, or sealed for another row`,
+          `secrets of ${scope.table === 'webhook_endpoint' ? `webhook endpoint ${scope.integration}` : scope.integration} for tenant ${scope.tenantId} do not open: altered, or sealed for another row`,
         );
       }
     },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RevioSimState } from '../../simulators/revio.simulator.ts';
 import { DEMO_SECRETS } from '../../src/db/repositories/seed.repository.ts';
+import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { createSecretBox, generateSecretKey, parseSecretKey } from '../../src/services/secret-box.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
@@ -10,8 +11,9 @@ import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
  * own. A new tenant (as `simbind init` makes it) signs in, creates an operator, adds its Rev.io and
  * Jasper accounts (pointing at the simulators), tests them, adds a service provider, imports its
  * fleet from CSV, adds a Rev.io customer (checked in Rev.io) and an AMOP customer with a site, a
- * customer rate plan, and then the operator performs a Rev-path assignment that ends PROCESSED with
- * one Rev.io service per device.
+ * customer rate plan, registers a webhook and sends it a test, and then the operator performs a
+ * Rev-path assignment that ends PROCESSED with one Rev.io service per device, announced to the
+ * webhook signed with the secret shown when it was registered.
  */
 
 const ORIGIN = { origin: 'http://127.0.0.1', 'sec-fetch-site': 'same-origin' };
@@ -176,6 +178,27 @@ describe('the first day of a real operator', () => {
       monthlyRate: 3.5,
     });
 
+    // A webhook for the tenant's ERP: its secret shown once, a signed test delivered now.
+    const hook = await ok<{ endpoint: { id: number }; secret: string }>('POST', '/webhooks', admin, {
+      url: world.webhooks.url,
+      description: 'Acme ERP',
+    });
+    const test = await ok<{ status: string; statusCode: number }>(
+      'POST',
+      `/webhooks/${hook.endpoint.id}/test`,
+      admin,
+      undefined,
+      200,
+    );
+    expect(test).toMatchObject({ status: 'delivered', statusCode: 200 });
+    const signedWith = (secret: string, event: string) =>
+      world.webhooks.received.filter(
+        (r) =>
+          r.headers['x-simbind-event'] === event &&
+          verifySignature(secret, r.body, r.headers['x-simbind-signature'] as string),
+      );
+    expect(signedWith(hook.secret, 'webhook.test')).toHaveLength(1);
+
     // The operator assigns 30 devices (one is suspended, so ineligible) with Rev.io services.
     const operator = await signIn('ops@acme.example', initialPassword);
     const submitted = await ok<{ id: number; counts: { total: number; pending: number; error: number } }>(
@@ -209,5 +232,24 @@ describe('the first day of a real operator', () => {
       operator,
     );
     expect(owned.items).toHaveLength(29);
+
+    // The completion reached the webhook, signed with the secret shown at registration.
+    const deadline = Date.now() + 30_000;
+    while (signedWith(hook.secret, 'bulk_change.completed').length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const [completed] = signedWith(hook.secret, 'bulk_change.completed');
+    expect(JSON.parse(completed!.body)).toMatchObject({
+      data: { id: submitted.id, status: 'PROCESSED_WITH_ERRORS' },
+    });
+    const log = await ok<{ items: { event: string; status: string }[] }>(
+      'GET',
+      `/webhooks/${hook.endpoint.id}/deliveries`,
+      admin,
+    );
+    expect(log.items.map((d) => [d.event, d.status])).toEqual([
+      ['bulk_change.completed', 'delivered'],
+      ['webhook.test', 'delivered'],
+    ]);
   });
 });

@@ -46,7 +46,14 @@ interface Schema {
 let doc: OpenApi;
 /** An open bulk change of northwind's admin (its devices pending: no worker runs here). */
 let bulkChange: number;
-let ids: { user: number; integration: number; token: number; device: number; msisdns: string[] };
+let ids: {
+  user: number;
+  integration: number;
+  token: number;
+  device: number;
+  msisdns: string[];
+  webhook: number;
+};
 
 const sql = async <T>(text: string, values: unknown[] = []) =>
   (await w.database.pool.query(text, values)).rows as T[];
@@ -77,6 +84,11 @@ beforeAll(async () => {
         [w.fleet.mobility],
       )
     ).map((r) => r.msisdn),
+    webhook: await one(
+      `INSERT INTO webhook_endpoint (tenant_id, url, secret) VALUES ($1, 'https://hooks.example/in', 'whsec_x')
+       RETURNING id`,
+      [w.fleet.tenantId],
+    ),
   };
 });
 
@@ -136,6 +148,7 @@ const stateOf = async () => ({
   users: await sql('SELECT id, name, role, active, password_hash FROM app_user ORDER BY id'),
   accounts: await sql('SELECT id, name, base_url, settings FROM integration_credentials ORDER BY id'),
   tokens: await sql('SELECT id, revoked_at, expires_at FROM api_token ORDER BY id'),
+  webhooks: await sql('SELECT id, url, events, active, sealed_secret FROM webhook_endpoint ORDER BY id'),
 });
 
 async function refusedInPlace(request: InjectOptions, want: Refusal) {
@@ -672,6 +685,24 @@ const BASES: Record<string, () => Base> = {
     url: `/api/v1/service-providers/${w.fleet.thingspace}/devices/import`,
     body: { csv: 'iccid\n89148000000000000000\n' },
   }),
+  'POST /api/v1/webhooks': () => ({
+    url: '/api/v1/webhooks',
+    body: {
+      url: 'https://hooks.example/in',
+      description: 'ERP',
+      events: ['bulk_change.completed'],
+      active: true,
+    },
+  }),
+  'PATCH /api/v1/webhooks/{id}': () => ({
+    url: `/api/v1/webhooks/${ids.webhook}`,
+    body: {
+      url: 'https://hooks.example/in',
+      description: 'ERP',
+      events: ['bulk_change.completed'],
+      active: true,
+    },
+  }),
 };
 
 /** A valid value of each path parameter, by the document's path. */
@@ -683,6 +714,7 @@ const PATH_IDS: Record<string, () => number> = {
   '/api/v1/users/{id}': () => ids.user,
   '/api/v1/integrations/{id}': () => ids.integration,
   '/api/v1/service-providers/{id}': () => w.fleet.thingspace,
+  '/api/v1/webhooks/{id}': () => ids.webhook,
 };
 const TOKEN = 't'.repeat(43);
 /** Query parameters a route requires, valid. */

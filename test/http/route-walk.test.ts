@@ -52,6 +52,7 @@ const nw = {} as {
   token: number;
   user: number;
   integration: number;
+  webhook: number;
 };
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -130,6 +131,7 @@ beforeAll(async () => {
       `SELECT id FROM integration_credentials WHERE tenant_id = $1 AND integration = 'jasper'`,
       [fleet.tenantId],
     ),
+    webhook: await newWebhook(),
   });
 });
 afterAll(async () => {
@@ -543,7 +545,59 @@ const RULES: Record<string, Rule> = {
     },
     allowed: 200,
   },
+  'GET /api/v1/webhooks': { who: ADMIN, probe: get('/api/v1/webhooks'), allowed: 200 },
+  'POST /api/v1/webhooks': {
+    who: ADMIN,
+    probe: (h) => post('/api/v1/webhooks', h, { url: 'http://127.0.0.1:9/walk' }),
+    allowed: 201,
+  },
+  'GET /api/v1/webhooks/:id': {
+    who: ADMIN,
+    probe: (h) => get(`/api/v1/webhooks/${nw.webhook}`)(h),
+    allowed: 200,
+  },
+  'PATCH /api/v1/webhooks/:id': {
+    who: ADMIN,
+    probe: (h) => ({
+      method: 'PATCH',
+      url: `/api/v1/webhooks/${nw.webhook}`,
+      headers: h,
+      payload: { description: 'ERP' },
+    }),
+    allowed: 200,
+  },
+  'DELETE /api/v1/webhooks/:id': {
+    who: ADMIN,
+    probe: async (h) => ({ method: 'DELETE', url: `/api/v1/webhooks/${await newWebhook()}`, headers: h }),
+    allowed: 204,
+  },
+  'POST /api/v1/webhooks/:id/secret': {
+    who: ADMIN,
+    probe: (h) => ({ method: 'POST', url: `/api/v1/webhooks/${nw.webhook}/secret`, headers: h }),
+    allowed: 200,
+  },
+  'POST /api/v1/webhooks/:id/test': {
+    who: ADMIN,
+    // Refused by the closed port at once: answered 200 with `status: failed`.
+    probe: (h) => ({ method: 'POST', url: `/api/v1/webhooks/${nw.webhook}/test`, headers: h }),
+    allowed: 200,
+  },
+  'GET /api/v1/webhooks/:id/deliveries': {
+    who: ADMIN,
+    probe: (h) => get(`/api/v1/webhooks/${nw.webhook}/deliveries`)(h),
+    allowed: 200,
+  },
 };
+
+/** A webhook endpoint of northwind's on a closed loopback port: a test send fails at once, no network. */
+async function newWebhook(): Promise<number> {
+  const [row] = await sql<{ id: number }>(
+    `INSERT INTO webhook_endpoint (tenant_id, url, secret) VALUES ($1, 'http://127.0.0.1:9/hook', 'whsec_walk')
+     RETURNING id::int`,
+    [fleet.tenantId],
+  );
+  return row!.id;
+}
 
 const post = (url: string, headers: Headers, payload: Record<string, unknown>): InjectOptions => ({
   method: 'POST',
@@ -768,6 +822,34 @@ const BY_ID: Record<string, { id: () => number; request: (id: number) => InjectO
     id: () => nw.integration,
     request: (id) => ({ method: 'POST', url: `/api/v1/integrations/${id}/test` }),
   },
+  'GET /api/v1/webhooks/:id': {
+    id: () => nw.webhook,
+    request: (id) => get(`/api/v1/webhooks/${id}`)({}),
+  },
+  'PATCH /api/v1/webhooks/:id': {
+    id: () => nw.webhook,
+    request: (id) => ({
+      method: 'PATCH',
+      url: `/api/v1/webhooks/${id}`,
+      payload: { url: 'http://127.0.0.1:9/taken-over' },
+    }),
+  },
+  'DELETE /api/v1/webhooks/:id': {
+    id: () => nw.webhook,
+    request: (id) => ({ method: 'DELETE', url: `/api/v1/webhooks/${id}` }),
+  },
+  'POST /api/v1/webhooks/:id/secret': {
+    id: () => nw.webhook,
+    request: (id) => ({ method: 'POST', url: `/api/v1/webhooks/${id}/secret` }),
+  },
+  'POST /api/v1/webhooks/:id/test': {
+    id: () => nw.webhook,
+    request: (id) => ({ method: 'POST', url: `/api/v1/webhooks/${id}/test` }),
+  },
+  'GET /api/v1/webhooks/:id/deliveries': {
+    id: () => nw.webhook,
+    request: (id) => get(`/api/v1/webhooks/${id}/deliveries`)({}),
+  },
 };
 
 /** The same answer for any id: the id itself, wherever the body names it, is left out. */
@@ -783,6 +865,10 @@ async function northwindState() {
     users: await sql('SELECT id, name, role, active FROM app_user ORDER BY id'),
     accounts: await sql('SELECT id, name, base_url, settings FROM integration_credentials ORDER BY id'),
     sites: await sql('SELECT id, customer_id, name, is_default FROM site ORDER BY id'),
+    webhooks: await sql(
+      'SELECT id, url, active, sealed_secret, secret, secret_set_at FROM webhook_endpoint ORDER BY id',
+    ),
+    deliveries: await sql('SELECT count(*)::int AS n FROM notification_delivery'),
     devices: await sql('SELECT count(*)::int AS n FROM device'),
   };
 }

@@ -13,6 +13,7 @@ import {
   keyIdOf,
   parseSecretKey,
   SecretKeyError,
+  webhookSecretScope,
 } from '../../src/services/secret-box.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -165,14 +166,44 @@ describe('credentials rows', () => {
   });
 
   it('are re-keyed from a previous key and from plain, and then open with the new key alone', async () => {
+    // A webhook endpoint written before signing secrets were sealed.
+    const { rows: hook } = await database.pool.query<{ id: number; tenant_id: number }>(
+      `INSERT INTO webhook_endpoint (tenant_id, url, secret)
+       SELECT id, 'https://hooks.example/in', 'whsec_plain-before-sealing' FROM tenant ORDER BY id LIMIT 1
+       RETURNING id::int, tenant_id::int`,
+    );
     const rotated = createSecretBox({ current: keyB, previous: [keyA] });
     const result = await rekeySecrets(database.db, rotated);
-    expect(result).toEqual({ rows: 6, plain: 1, previous: 5, current: 0 });
+    expect(result).toEqual({
+      rows: 6,
+      plain: 1,
+      previous: 5,
+      current: 0,
+      webhooks: { rows: 1, plain: 1, previous: 0, current: 0 },
+    });
+    const { rows: stored } = await database.pool.query<{ secret: string | null; sealed_secret: unknown }>(
+      'SELECT secret, sealed_secret FROM webhook_endpoint WHERE id = $1',
+      [hook[0]!.id],
+    );
+    expect(stored[0]!.secret).toBeNull();
+    expect(JSON.stringify(stored[0]!.sealed_secret)).not.toContain('plain-before-sealing');
+    expect(
+      createSecretBox({ current: keyB }).open(
+        stored[0]!.sealed_secret,
+        webhookSecretScope(hook[0]!.tenant_id, hook[0]!.id),
+      ),
+    ).toEqual({ signingSecret: 'whsec_plain-before-sealing' });
     const text = await storedText();
     for (const value of plainValues) expect(text).not.toContain(value);
     expect(text).not.toContain(keyIdOf(keyA));
     const onlyB = createSecretBox({ current: keyB });
     expect(await accountsWith(onlyB).revio(await firstRevio())).toMatchObject(DEMO_SECRETS.revio);
-    expect(await rekeySecrets(database.db, onlyB)).toEqual({ rows: 6, plain: 0, previous: 0, current: 6 });
+    expect(await rekeySecrets(database.db, onlyB)).toEqual({
+      rows: 6,
+      plain: 0,
+      previous: 0,
+      current: 6,
+      webhooks: { rows: 1, plain: 0, previous: 0, current: 1 },
+    });
   });
 });

@@ -60,13 +60,15 @@ export async function insertCompletionDeliveries(
 
 export interface LockedDelivery {
   id: number;
+  tenantId: number;
   channel: 'webhook' | 'email';
   recipient: string;
   event: string;
   payload: unknown;
   status: 'pending' | 'delivered' | 'failed';
   attempts: number;
-  endpoint: { url: string; secret: string; active: boolean } | null;
+  /** The endpoint; its signing secret plain (an older row) or sealed, opened by the service. */
+  endpoint: { id: number; url: string; secret: string | null; sealedSecret: unknown; active: boolean } | null;
 }
 
 /**
@@ -79,24 +81,31 @@ export async function lockDelivery(db: Executor, deliveryId: number): Promise<Lo
     .leftJoin('webhook_endpoint as e', 'e.id', 'd.webhook_endpoint_id')
     .select([
       'd.id',
+      'd.tenant_id',
       'd.channel',
       'd.recipient',
       'd.event',
       'd.payload',
       'd.status',
       'd.attempts',
+      'e.id as endpoint_id',
       'e.url',
       'e.secret',
+      'e.sealed_secret',
       'e.active',
     ])
     .where('d.id', '=', deliveryId)
     .forUpdate('d')
     .executeTakeFirst();
   if (!row) return undefined;
-  const { url, secret, active, ...delivery } = row;
+  const { tenant_id, endpoint_id, url, secret, sealed_secret, active, ...delivery } = row;
   return {
     ...delivery,
-    endpoint: url !== null && secret !== null && active !== null ? { url, secret, active } : null,
+    tenantId: tenant_id,
+    endpoint:
+      endpoint_id !== null && url !== null && active !== null
+        ? { id: endpoint_id, url, secret, sealedSecret: sealed_secret, active }
+        : null,
   };
 }
 
@@ -108,6 +117,8 @@ export interface AttemptRecord {
   statusCode: number | null;
   error: string | null;
   durationMs: number | null;
+  /** The beginning of the receiver's answer, if any. */
+  response: string | null;
 }
 
 /** Records one attempt and brings the delivery up to date with it. */
@@ -120,6 +131,7 @@ export async function recordAttempt(db: Executor, record: AttemptRecord): Promis
       status_code: record.statusCode,
       error: record.error,
       duration_ms: record.durationMs,
+      response: record.response,
     })
     .execute();
   await db
@@ -129,6 +141,7 @@ export async function recordAttempt(db: Executor, record: AttemptRecord): Promis
       attempts: record.attempt,
       last_status_code: record.statusCode,
       last_error: record.error,
+      last_response: record.response,
       delivered_at: record.status === 'delivered' ? sql<Date>`now()` : null,
     })
     .where('id', '=', record.deliveryId)

@@ -77,7 +77,7 @@ export function linksOf(id: number) {
  * Cancel and retry take no body: a field sent with them (`{"force": true}`) is refused, not ignored,
  * so that nobody believes it did something. No body, `null` or `{}` are fine.
  */
-async function refuseBody(request: FastifyRequest): Promise<void> {
+export async function refuseBody(request: FastifyRequest): Promise<void> {
   const body: unknown = request.body;
   // Only JSON has fields; anything else sent by a browser form is the CSRF guard's to refuse.
   if (body === null || typeof body !== 'object') return;
