@@ -301,6 +301,7 @@ async function render() {
     else if (detail) await detailView(Number(detail[1]));
     else if (path === '/users' && me.role === 'admin') await usersView();
     else if (path === '/integrations' && me.role === 'admin') await integrationsView();
+    else if (path === '/webhooks' && me.role === 'admin') await webhooksView();
     else
       replace(main, h('h1', { text: 'Not found' }), h('p', {}, link('/', { text: 'Back to bulk changes' })));
   } catch (error) {
@@ -536,6 +537,259 @@ async function integrationsView() {
   );
 }
 
+// ---------------------------------------------------------------- webhooks (admins)
+
+/** @type {Record<string, string>} */
+const DELIVERY_BADGE = { delivered: 'ok', failed: 'err', pending: 'busy' };
+
+async function webhooksView() {
+  const tbody = h('tbody');
+  const notice = h('div', { 'aria-live': 'polite' });
+  const logPanel = h('section', { class: 'log-panel', 'aria-live': 'polite' });
+  const say = (/** @type {'ok' | 'error'} */ kind, /** @type {Node | string} */ content) =>
+    replace(
+      notice,
+      h('div', { class: `banner ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, content),
+    );
+  /** The secret, once: the banner that shows it. */
+  const secretShown = (/** @type {string} */ title, /** @type {string} */ secret) =>
+    h(
+      'div',
+      { 'data-testid': 'webhook-secret' },
+      h('strong', { text: title }),
+      h(
+        'div',
+        {},
+        'Signing secret (shown once; keep it with the receiver to check X-Simbind-Signature): ',
+        h('code', { class: 'mono', text: secret }),
+      ),
+    );
+  const attempt = async (/** @type {() => Promise<void>} */ action) => {
+    try {
+      await action();
+    } catch (error) {
+      say('error', errorText(error));
+    }
+  };
+
+  const showLog = async (/** @type {any} */ endpoint) => {
+    const { items } = await api('GET', `/webhooks/${endpoint.id}/deliveries?limit=20`);
+    replace(
+      logPanel,
+      h('h2', { id: 'delivery-log-title', text: `Delivery log: ${endpoint.description || endpoint.url}` }),
+      items.length === 0
+        ? h('p', { class: 'muted', text: 'Nothing delivered yet.' })
+        : h(
+            'div',
+            { class: 'table-wrap' },
+            h(
+              'table',
+              { 'aria-labelledby': 'delivery-log-title' },
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ...['When', 'Event', 'Status', 'Attempts', 'Answer'].map((t) => h('th', { text: t })),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                items.map((/** @type {any} */ d) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', { class: 'small', text: fmtTime(d.createdAt) }),
+                    h(
+                      'td',
+                      {},
+                      d.bulkChangeId
+                        ? link(`/bulk-changes/${d.bulkChangeId}`, { text: `${d.event} #${d.bulkChangeId}` })
+                        : d.event,
+                    ),
+                    h(
+                      'td',
+                      {},
+                      h('span', { class: `badge ${DELIVERY_BADGE[d.status] ?? ''}`, text: d.status }),
+                    ),
+                    h('td', { text: String(d.attempts) }),
+                    h('td', {
+                      class: 'small mono',
+                      text: [d.statusCode ?? '', d.error ?? d.response ?? ''].filter(Boolean).join(' · '),
+                    }),
+                  ),
+                ),
+              ),
+            ),
+          ),
+    );
+  };
+
+  const load = async () => {
+    const endpoints = await all('/webhooks');
+    replace(
+      tbody,
+      endpoints.length === 0
+        ? h('tr', {}, h('td', { colspan: '5', class: 'muted', text: 'No endpoints yet: add one below.' }))
+        : endpoints.map((/** @type {any} */ e) => {
+            const label = e.description || e.url;
+            const button = (/** @type {string} */ text, /** @type {() => Promise<void>} */ action) =>
+              h('button', {
+                type: 'button',
+                text,
+                'aria-label': `${text}: ${label}`,
+                onclick: () => void attempt(action),
+              });
+            return h(
+              'tr',
+              { dataset: { id: e.id } },
+              h(
+                'td',
+                {},
+                h('div', { text: e.description || '—' }),
+                h('div', { class: 'mono small', text: e.url }),
+              ),
+              h('td', { class: 'small', text: e.events.join(', ') }),
+              h(
+                'td',
+                {},
+                h('span', {
+                  class: `badge ${e.active ? 'ok' : ''}`,
+                  text: e.active ? 'enabled' : 'disabled',
+                }),
+              ),
+              h('td', {
+                class: 'small',
+                text: `set ${fmtTime(e.secret.setAt)}${e.secret.setBy ? ` by ${e.secret.setBy.name}` : ''}`,
+              }),
+              h(
+                'td',
+                { class: 'cell-actions' },
+                button('Send test', async () => {
+                  const d = await api('POST', `/webhooks/${e.id}/test`);
+                  say(
+                    d.status === 'delivered' ? 'ok' : 'error',
+                    `Test ${d.status === 'delivered' ? 'delivered' : 'failed'}: ${[
+                      d.statusCode,
+                      d.error ?? d.response,
+                    ]
+                      .filter((x) => x !== null && x !== '')
+                      .join(' · ')}`,
+                  );
+                  await showLog(e);
+                }),
+                button('Delivery log', () => showLog(e)),
+                button(e.active ? 'Disable' : 'Enable', async () => {
+                  await api('PATCH', `/webhooks/${e.id}`, { active: !e.active });
+                  say('ok', `${label} ${e.active ? 'disabled: it gets nothing until enabled.' : 'enabled.'}`);
+                  await load();
+                }),
+                button('New secret', async () => {
+                  if (!window.confirm(`Replace the signing secret of ${label}? The old one stops at once.`))
+                    return;
+                  const { secret } = await api('POST', `/webhooks/${e.id}/secret`);
+                  replace(
+                    notice,
+                    h(
+                      'div',
+                      { class: 'banner ok', role: 'status' },
+                      secretShown(`New secret for ${label}.`, secret),
+                    ),
+                  );
+                  await load();
+                }),
+                button('Delete', async () => {
+                  if (!window.confirm(`Delete the endpoint ${label}? Its delivery log is kept.`)) return;
+                  await api('DELETE', `/webhooks/${e.id}`);
+                  say('ok', `${label} deleted.`);
+                  replace(logPanel);
+                  await load();
+                }),
+              ),
+            );
+          }),
+    );
+  };
+
+  const url = /** @type {HTMLInputElement} */ (
+    h('input', {
+      id: 'new-webhook-url',
+      type: 'url',
+      required: true,
+      placeholder: 'https://erp.example.com/simbind',
+      autocomplete: 'off',
+    })
+  );
+  const description = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'new-webhook-description', maxlength: '200', autocomplete: 'off' })
+  );
+  const form = h(
+    'form',
+    {
+      class: 'panel',
+      'aria-label': 'Add an endpoint',
+      onsubmit: (/** @type {Event} */ e) => {
+        e.preventDefault();
+        void attempt(async () => {
+          const created = await api('POST', '/webhooks', { url: url.value, description: description.value });
+          replace(
+            notice,
+            h(
+              'div',
+              { class: 'banner ok', role: 'status' },
+              secretShown(`${created.endpoint.url} added.`, created.secret),
+            ),
+          );
+          url.value = description.value = '';
+          await load();
+        });
+      },
+    },
+    h('h2', { text: 'Add an endpoint' }),
+    h(
+      'div',
+      { class: 'row' },
+      h('div', { class: 'field grow' }, h('label', { for: 'new-webhook-url', text: 'URL' }), url),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'new-webhook-description', text: 'Description' }),
+        description,
+      ),
+    ),
+    h('p', {
+      class: 'muted small',
+      text: 'Receives bulk_change.completed when a bulk change finishes. Private and loopback addresses are refused unless WEBHOOK_ALLOW_ADDRESSES allows them.',
+    }),
+    h('button', { type: 'submit', class: 'primary', text: 'Add' }),
+  );
+
+  await load();
+  replace(
+    main,
+    h('div', { class: 'page-head' }, h('h1', { text: 'Webhooks' })),
+    notice,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { 'aria-label': 'Webhook endpoints' },
+        h(
+          'thead',
+          {},
+          h('tr', {}, ...['Endpoint', 'Events', 'Status', 'Secret', ''].map((t) => h('th', { text: t }))),
+        ),
+        tbody,
+      ),
+    ),
+    logPanel,
+    form,
+  );
+}
+
 /** @param {unknown} error */
 function errorText(error) {
   if (error instanceof ApiError) return error.message;
@@ -560,6 +814,8 @@ function renderTopbar(/** @type {string} */ path) {
       me.role === 'admin' && link('/users', { text: 'People', 'aria-current': current(path === '/users') }),
       me.role === 'admin' &&
         link('/integrations', { text: 'Accounts', 'aria-current': current(path === '/integrations') }),
+      me.role === 'admin' &&
+        link('/webhooks', { text: 'Webhooks', 'aria-current': current(path === '/webhooks') }),
     ),
     h(
       'div',

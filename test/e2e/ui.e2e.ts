@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const require = createRequire(import.meta.url);
@@ -455,6 +458,50 @@ describe('web UI', () => {
       .toMatch(/Connected.*GET \/ServiceTypes → 200/);
     await shot('7-accounts');
     await accessible('accounts');
+  });
+
+  it('adds a webhook (secret shown once), sends a signed test, and disables it', async () => {
+    const received: { body: string; signature: string }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({
+          body: Buffer.concat(chunks).toString(),
+          signature: String(req.headers['x-simbind-signature']),
+        });
+        res.writeHead(202).end('queued by the ERP');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/simbind`;
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+      await page.getByLabel('URL').fill(hookUrl);
+      await page.getByLabel('Description').fill('Acme ERP');
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      const shown = page.getByTestId('webhook-secret');
+      await shown.waitFor();
+      const secret = (await shown.locator('code').textContent()) ?? '';
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+      const row = page.locator('tbody tr', { hasText: 'Acme ERP' });
+      expect(await row.textContent()).not.toContain(secret);
+
+      await page.getByRole('button', { name: 'Send test: Acme ERP' }).click();
+      await page.getByText('Test delivered: 202 · queued by the ERP').waitFor();
+      expect(received).toHaveLength(1);
+      expect(verifySignature(secret, received[0]!.body, received[0]!.signature)).toBe(true);
+      const log = page.getByRole('table', { name: 'Delivery log: Acme ERP' });
+      expect(await log.textContent()).toMatch(/webhook\.test\s*delivered\s*1\s*202/);
+      await shot('8-webhooks');
+      await accessible('webhooks');
+
+      await page.getByRole('button', { name: 'Disable: Acme ERP' }).click();
+      await expect.poll(() => row.textContent()).toContain('disabled');
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it('has no serious accessibility problems on the main screens (axe-core)', async () => {

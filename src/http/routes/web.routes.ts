@@ -6,7 +6,16 @@ import type { TypedApp } from '../app.ts';
 export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
 
 /** Client-side routes answered with index.html so their URLs can be shared and reloaded. */
-const APP_ROUTES = ['/', '/login', '/new', '/bulk-changes', '/bulk-changes/:id', '/users', '/integrations'];
+const APP_ROUTES = [
+  '/',
+  '/login',
+  '/new',
+  '/bulk-changes',
+  '/bulk-changes/:id',
+  '/users',
+  '/integrations',
+  '/webhooks',
+];
 
 /** Nothing loads from elsewhere; the UI works without inline scripts or styles. */
 const CSP = [
