@@ -38,6 +38,14 @@ Commands:
   token create --user EMAIL [--name NAME]
                         create an API token for that user; prints it once, alone on stdout
   token revoke --id N   revoke the API token with that id
+  user list --tenant SLUG
+                        the tenant's people: id, e-mail, role, status
+  user add --tenant SLUG --email EMAIL --role admin|operator|viewer [--name NAME]
+                        add a person; prints a one-time password
+  user disable|enable --email EMAIL
+                        disabling ends the person's sessions and stops their API tokens at once
+  user reset-password --email EMAIL
+                        a new one-time password (for a locked-out admin too); sessions end
   secrets keygen        print a new random SECRETS_KEY
   secrets rekey         seal every secret at rest with SECRETS_KEY (plain ones and those
                         sealed with a key listed in SECRETS_KEY_PREVIOUS); all or nothing
@@ -59,6 +67,8 @@ async function main(argv: string[]): Promise<void> {
       id: { type: 'string' },
       tenant: { type: 'string' },
       admin: { type: 'string' },
+      email: { type: 'string' },
+      role: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -87,6 +97,8 @@ async function main(argv: string[]): Promise<void> {
       return secrets(rest[0]);
     case 'init':
       return init(loadConfig(), values);
+    case 'user':
+      return user(loadConfig(), rest[0], values);
     case 'serve':
     case 'api':
     case 'worker':
@@ -194,6 +206,71 @@ async function seed(config: Config, devicesArg: string | undefined, reset: boole
       `seeded ${result.devices.toLocaleString('en')} devices in ${(result.durationMs / 1000).toFixed(1)} s`,
     );
     printLogins();
+  } finally {
+    await runtime.close();
+  }
+}
+
+const ROLES = ['admin', 'operator', 'viewer'] as const;
+
+/** People from the command line, for a server with no one left to sign in (or scripts). */
+async function user(
+  config: Config,
+  action: string | undefined,
+  options: { tenant?: string; email?: string; role?: string; name?: string },
+): Promise<void> {
+  const actions = ['list', 'add', 'disable', 'enable', 'reset-password'];
+  if (!action || !actions.includes(action)) throw new UsageError(`user needs one of: ${actions.join(', ')}`);
+  if ((action === 'list' || action === 'add') && !options.tenant) {
+    throw new UsageError(`user ${action} needs --tenant SLUG`);
+  }
+  if (action !== 'list' && !options.email) throw new UsageError(`user ${action} needs --email EMAIL`);
+  const role = options.role as (typeof ROLES)[number] | undefined;
+  if (action === 'add' && !(role && ROLES.includes(role))) {
+    throw new UsageError('user add needs --role admin, operator or viewer');
+  }
+  const runtime = await openDatabase(config, {
+    migrate: true,
+    applicationName: 'simbind-user',
+    log: console.error,
+  });
+  try {
+    const users = createUsersService({ db: runtime.database.db });
+    if (action === 'list' || action === 'add') {
+      const { principal } = await users.cliPrincipal({ tenantSlug: options.tenant! });
+      if (action === 'add') {
+        const created = await users.create(principal, {
+          email: options.email!,
+          name: options.name ?? '',
+          role: role!,
+        });
+        console.log(`${created.user.email} added (${created.user.role}, id ${created.user.id}).`);
+        console.log(`one-time password: ${created.initialPassword}`);
+        return;
+      }
+      for (let afterId: number | undefined; ;) {
+        const page = await users.list(principal, { limit: 500, afterId });
+        for (const u of page) {
+          console.log(`${u.id}\t${u.email}\t${u.role}\t${u.active ? 'active' : 'disabled'}\t${u.name}`);
+        }
+        if (page.length < 500) return;
+        afterId = page[page.length - 1]!.id;
+      }
+    }
+    const { principal, userId } = await users.cliPrincipal({ email: options.email! });
+    if (action === 'reset-password') {
+      const reset = await users.resetPassword(principal, userId!);
+      console.log(`${reset.user.email}: every session ended; the old password no longer works.`);
+      console.log(`one-time password: ${reset.initialPassword}`);
+    } else {
+      const changed = await users.update(principal, userId!, { active: action === 'enable' });
+      console.log(
+        `${changed.email} ${changed.active ? 'enabled' : 'disabled: its sessions ended and its API tokens stopped'}.`,
+      );
+    }
+  } catch (error) {
+    if (error instanceof DomainError) throw new StartupError(error.message);
+    throw error;
   } finally {
     await runtime.close();
   }

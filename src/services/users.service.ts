@@ -49,6 +49,18 @@ export interface UsersService {
   /** The user and a one-time password, shown once. */
   create(principal: Principal, input: NewUser): Promise<{ user: UserView; initialPassword: string }>;
   update(principal: Principal, id: number, change: UserChange): Promise<UserView>;
+  /**
+   * A new one-time password for a user who lost theirs: every session of the user ends, the old
+   * password stops. Shown once.
+   */
+  resetPassword(principal: Principal, id: number): Promise<{ user: UserView; initialPassword: string }>;
+  /**
+   * For the CLI, which runs on the server with the database's own trust: an administrator of the
+   * tenant with this slug, or of the user with this e-mail, standing for "the command line".
+   */
+  cliPrincipal(
+    by: { tenantSlug: string } | { email: string },
+  ): Promise<{ principal: Principal; userId?: number }>;
   /** The caller's own password; every other session of the caller ends. */
   changePassword(
     principal: Principal,
@@ -175,6 +187,45 @@ export function createUsersService(deps: { db: Database }): UsersService {
         if (change.active === false) await users.deleteSessions(trx, id);
       });
       return viewOf((await users.findUser(db, principal.tenantId, id))!);
+    },
+
+    async resetPassword(principal, id) {
+      assertAdmin(principal);
+      const existing = await users.findUser(db, principal.tenantId, id);
+      if (!existing) throw new NotFoundError(`User ${id} not found.`);
+      const initialPassword = oneTimePassword();
+      const hash = await hashPassword(initialPassword);
+      await db.transaction().execute(async (trx) => {
+        await users.setPasswordHash(trx, id, hash);
+        await users.deleteSessions(trx, id);
+      });
+      return { user: viewOf(existing), initialPassword };
+    },
+
+    async cliPrincipal(by) {
+      const found =
+        'email' in by
+          ? await users.findUserByEmail(db, by.email.trim())
+          : await users
+              .tenantIdBySlug(db, by.tenantSlug)
+              .then((tenantId) => (tenantId === undefined ? undefined : { tenantId, id: undefined }));
+      if (!found) {
+        throw new NotFoundError(
+          'email' in by ? `No user has the e-mail ${by.email}.` : `No tenant "${by.tenantSlug}".`,
+        );
+      }
+      const principal: Principal = {
+        // No user is the command line: it can never be "yourself" in a rule about one's own account.
+        userId: 0,
+        tenantId: found.tenantId,
+        email: 'cli',
+        name: 'simbind CLI',
+        role: 'admin',
+        allCustomers: true,
+        customerIds: [],
+        via: 'token',
+      };
+      return { principal, userId: found.id };
     },
 
     async changePassword(principal, input, currentSessionIdHash) {

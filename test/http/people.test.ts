@@ -199,5 +199,97 @@ describe('a production start, then people', () => {
     const globex = await signIn('admin@globex.example', /one-time password: (\S+)/.exec(stdout)![1]!);
     expect((await call('PATCH', `/users/${operatorId}`, globex, { name: 'Hijacked' })).statusCode).toBe(404);
     expect((await call('GET', '/users', globex)).json<{ items: unknown[] }>().items).toHaveLength(1);
+    expect((await call('POST', `/users/${operatorId}/password-reset`, globex)).statusCode).toBe(404);
+  }, 120_000);
+
+  it("resets a user's password: a new one-time password, every session ended, the old one refused", async () => {
+    const session = await signIn('ops@acme.example', operatorPassword);
+    const res = await call('POST', `/users/${operatorId}/password-reset`, admin);
+    expect(res.statusCode, res.body).toBe(200);
+    const { initialPassword } = res.json<{ initialPassword: string }>();
+    expect(initialPassword).toMatch(/^[A-Za-z0-9_-]{20}$/);
+    expect((await call('GET', '/auth/me', session)).statusCode).toBe(401);
+    const old = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'ops@acme.example', password: operatorPassword },
+    });
+    expect(old.statusCode).toBe(401);
+    operatorPassword = initialPassword;
+    await signIn('ops@acme.example', operatorPassword);
+    const operator = await signIn('ops@acme.example', operatorPassword);
+    expect((await call('POST', `/users/${operatorId}/password-reset`, operator)).statusCode).toBe(403);
+  });
+});
+
+describe('simbind user (CLI)', () => {
+  const password = (stdout: string) => /one-time password: (\S+)/.exec(stdout)![1]!;
+
+  it('adds, lists, disables, enables, and resets the password of a locked-out admin', async () => {
+    const added = await cli([
+      'user',
+      'add',
+      '--tenant',
+      'acme-iot',
+      '--email',
+      'Vera@Acme.example',
+      '--role',
+      'viewer',
+    ]);
+    expect(added.stdout).toMatch(/^vera@acme\.example added \(viewer, id \d+\)\./);
+    const vera = await signIn('vera@acme.example', password(added.stdout));
+
+    const listed = await cli(['user', 'list', '--tenant', 'acme-iot']);
+    expect(
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('\t').slice(1, 4)),
+    ).toEqual([
+      ['admin@acme.example', 'admin', 'active'],
+      ['ops@acme.example', 'viewer', 'active'],
+      ['vera@acme.example', 'viewer', 'active'],
+    ]);
+
+    const disabled = await cli(['user', 'disable', '--email', 'vera@acme.example']);
+    expect(disabled.stdout).toContain('vera@acme.example disabled');
+    expect((await call('GET', '/auth/me', vera)).statusCode).toBe(401);
+    await cli(['user', 'enable', '--email', 'vera@acme.example']);
+    await signIn('vera@acme.example', password(added.stdout));
+
+    // The only admin lost the password: the server's operator gives a new one.
+    const admins = await signIn('admin@acme.example', 'a-long-new-password');
+    const reset = await cli(['user', 'reset-password', '--email', 'admin@acme.example']);
+    expect((await call('GET', '/auth/me', admins)).statusCode).toBe(401);
+    const again = await signIn('admin@acme.example', password(reset.stdout));
+    expect((await call('GET', '/users', again)).statusCode).toBe(200);
+  }, 120_000);
+
+  it('fails with a message, changing nothing, for unknown people, tenants and bad usage', async () => {
+    const before = await database.pool.query(
+      'SELECT id, email, role, active, password_hash FROM app_user ORDER BY id',
+    );
+    for (const [args, message] of [
+      [['user', 'disable', '--email', 'nobody@acme.example'], 'No user has the e-mail nobody@acme.example.'],
+      [['user', 'list', '--tenant', 'initech'], 'No tenant "initech".'],
+      [
+        ['user', 'add', '--tenant', 'acme-iot', '--email', 'x@acme.example', '--role', 'root'],
+        '--role admin, operator or viewer',
+      ],
+      [
+        ['user', 'add', '--tenant', 'acme-iot', '--email', 'ops@acme.example', '--role', 'admin'],
+        'already exists',
+      ],
+      [['user', 'promote'], 'user needs one of: list, add, disable, enable, reset-password'],
+      [['user', 'reset-password'], 'user reset-password needs --email EMAIL'],
+    ] as const) {
+      await expect(cli([...args]), args.join(' ')).rejects.toMatchObject({
+        stderr: expect.stringContaining(message) as unknown,
+      });
+    }
+    const after = await database.pool.query(
+      'SELECT id, email, role, active, password_hash FROM app_user ORDER BY id',
+    );
+    expect(after.rows).toEqual(before.rows);
   }, 120_000);
 });

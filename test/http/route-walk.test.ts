@@ -511,6 +511,15 @@ const RULES: Record<string, Rule> = {
     }),
     allowed: 200,
   },
+  'POST /api/v1/users/:id/password-reset': {
+    who: ADMIN,
+    probe: async (h) => ({
+      method: 'POST',
+      url: `/api/v1/users/${await newViewer()}/password-reset`,
+      headers: h,
+    }),
+    allowed: 200,
+  },
   'GET /api/v1/integrations': { who: ADMIN, probe: get('/api/v1/integrations'), allowed: 200 },
   'POST /api/v1/integrations': {
     who: ADMIN,
@@ -588,6 +597,16 @@ const RULES: Record<string, Rule> = {
     allowed: 200,
   },
 };
+
+/** A viewer of northwind's of its own, whose password a probe may reset. */
+async function newViewer(): Promise<number> {
+  const [row] = await sql<{ id: number }>(
+    `INSERT INTO app_user (tenant_id, email, name, role, password_hash)
+     VALUES ($1, $2, 'Walk viewer', 'viewer', 'x') RETURNING id::int`,
+    [fleet.tenantId, `${unique('viewer')}@northwind.example`],
+  );
+  return row!.id;
+}
 
 /** A webhook endpoint of northwind's on a closed loopback port: a test send fails at once, no network. */
 async function newWebhook(): Promise<number> {
@@ -810,6 +829,10 @@ const BY_ID: Record<string, { id: () => number; request: (id: number) => InjectO
       payload: { name: 'Taken over', role: 'admin' },
     }),
   },
+  'POST /api/v1/users/:id/password-reset': {
+    id: () => nw.user,
+    request: (id) => ({ method: 'POST', url: `/api/v1/users/${id}/password-reset` }),
+  },
   'PATCH /api/v1/integrations/:id': {
     id: () => nw.integration,
     request: (id) => ({
@@ -862,7 +885,8 @@ async function northwindState() {
     bulkChanges: await sql('SELECT id, status, cancel_requested_at FROM bulk_change ORDER BY id'),
     workOrders: await sql('SELECT id, status FROM bulk_change_device ORDER BY id'),
     tokens: await sql('SELECT id, revoked_at FROM api_token ORDER BY id'),
-    users: await sql('SELECT id, name, role, active FROM app_user ORDER BY id'),
+    users: await sql('SELECT id, name, role, active, password_hash FROM app_user ORDER BY id'),
+    sessions: await sql('SELECT id_hash FROM user_session ORDER BY id_hash'),
     accounts: await sql('SELECT id, name, base_url, settings FROM integration_credentials ORDER BY id'),
     sites: await sql('SELECT id, customer_id, name, is_default FROM site ORDER BY id'),
     webhooks: await sql(

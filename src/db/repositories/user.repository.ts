@@ -145,3 +145,21 @@ export async function tenantSlugTaken(db: Executor, slug: string): Promise<boole
   const row = await db.selectFrom('tenant').select('id').where('slug', '=', slug).executeTakeFirst();
   return row !== undefined;
 }
+
+/** The user with this e-mail (any tenant; e-mails are unique), for the CLI. */
+export async function findUserByEmail(
+  db: Executor,
+  email: string,
+): Promise<{ id: number; tenantId: number } | undefined> {
+  const row = await db
+    .selectFrom('app_user')
+    .select(['id', 'tenant_id'])
+    .where(sql<boolean>`lower(email) = lower(${email})`)
+    .executeTakeFirst();
+  return row && { id: row.id, tenantId: row.tenant_id };
+}
+
+export async function tenantIdBySlug(db: Executor, slug: string): Promise<number | undefined> {
+  const row = await db.selectFrom('tenant').select('id').where('slug', '=', slug).executeTakeFirst();
+  return row?.id;
+}

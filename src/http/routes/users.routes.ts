@@ -15,6 +15,7 @@ import {
 } from '../schemas/common.schemas.ts';
 import { hashSessionId } from '../../services/auth.service.ts';
 import type { Services } from '../../wiring.ts';
+import { refuseBody } from './bulk-changes.routes.ts';
 
 /** People: administrators manage the tenant's users; everyone changes their own password. */
 
@@ -135,6 +136,36 @@ export function usersRoutes(app: TypedApp, { users }: Services): void {
       },
     },
     async (request) => users.update(principalOf(request), request.params.id, request.body),
+  );
+
+  app.post(
+    '/users/:id/password-reset',
+    {
+      bodyLimit: BODY_LIMITS.none,
+      preValidation: refuseBody,
+      schema: {
+        tags,
+        operationId: 'resetUserPassword',
+        summary: "Reset a user's password (administrators only)",
+        description:
+          'For someone who lost theirs: a new one-time password, shown in this answer only; every session of ' +
+          'the user ends and the old password stops working. Their API tokens are theirs and stay.',
+        params: IdParams,
+        response: {
+          200: described(
+            Type.Object({ user: User, initialPassword: Type.String() }),
+            'The one-time password is not shown again.',
+          ),
+          ...errorResponses({
+            400: 'The id is not a positive integer, or a body was sent.',
+            401: UNAUTHENTICATED,
+            403: 'Only administrators manage users.',
+            404: 'No user of the tenant has this id.',
+          }),
+        },
+      },
+    },
+    async (request) => users.resetPassword(principalOf(request), request.params.id),
   );
 
   app.post(
