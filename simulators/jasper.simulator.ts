@@ -128,13 +128,19 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
   const limits = { requests: 5, windowMs: 1000, concurrency: 1, ...options.limits };
 
   const devices = new Map<string, JasperSimDevice>();
+  /** The inventory's order, dropped on every change of a device (see GET /devices). */
+  let byUpdate: { time: number; device: JasperSimDevice }[] | undefined;
   const pending = new Map<string, PendingChange[]>();
   const usage = new Map<string, JasperSimAccountState>();
   const throttledOnce = new Set<string>();
   const verdicts = new WeakMap<FastifyRequest, Verdict>();
 
   const upsert = (input: Partial<JasperSimDevice> & { iccid: string }) => {
-    devices.set(input.iccid, { ...(devices.get(input.iccid) ?? blankDevice(input.iccid)), ...input });
+    const known = devices.get(input.iccid);
+    // A seeded change is a change: it moves `dateUpdated` unless the seed sets it.
+    const touched = known ? { dateUpdated: jasperTime(new Date()) } : {};
+    devices.set(input.iccid, { ...(known ?? blankDevice(input.iccid)), ...touched, ...input });
+    byUpdate = undefined;
   };
   const reset = () => {
     devices.clear();
@@ -240,8 +246,51 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
   const applyDueChanges = (device: JasperSimDevice) => {
     const [due, later] = partition(pending.get(device.iccid) ?? [], (c) => c.effectiveDate <= utcToday());
     for (const change of due) apply(device, change.changes);
+    if (due.length > 0) byUpdate = undefined;
     pending.set(device.iccid, later);
   };
+
+  // The inventory: devices changed since a time, oldest change first (then by ICCID, so pages are
+  // stable). Sorted once per change of the fleet, not per page: a 100,000-device walk is 2,000 pages.
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    '/rws/api/v1/devices',
+    async (request, reply) => {
+      const { modifiedSince, pageSize = '50', pageNumber = '1', status } = request.query;
+      const since = modifiedSince === undefined ? NaN : Date.parse(modifiedSince);
+      if (Number.isNaN(since)) {
+        return reply.code(400).send(err('modifiedSince is required: an ISO-8601 timestamp', '10000028'));
+      }
+      if (since < Date.now() - 366 * 24 * 3600_000) {
+        return reply.code(400).send(err('modifiedSince may be at most one year back', '10000028'));
+      }
+      const size = Number(pageSize);
+      const number = Number(pageNumber);
+      if (!Number.isInteger(size) || size < 1 || size > 50 || !Number.isInteger(number) || number < 1) {
+        return reply.code(400).send(err('pageSize must be 1 to 50 and pageNumber from 1', '10000028'));
+      }
+      byUpdate ??= [...devices.values()]
+        .map((device) => ({
+          time: Date.parse(device.dateUpdated.replace(' ', 'T').replace('+0000', 'Z')),
+          device,
+        }))
+        .sort((a, b) => a.time - b.time || a.device.iccid.localeCompare(b.device.iccid));
+      const matching = byUpdate.filter(
+        (e) => e.time >= since && (status === undefined || e.device.status === status),
+      );
+      const slice = matching.slice((number - 1) * size, number * size);
+      return {
+        pageNumber: number,
+        lastPage: number * size >= matching.length,
+        devices: slice.map(({ device }) => ({
+          iccid: device.iccid,
+          status: device.status,
+          ratePlan: device.ratePlan,
+          communicationPlan: device.communicationPlan,
+          dateUpdated: device.dateUpdated,
+        })),
+      };
+    },
+  );
 
   app.get<{ Params: { iccid: string } }>('/rws/api/v1/devices/:iccid', async (request, reply) => {
     return deviceFor(request.params.iccid, reply) ?? reply;
@@ -260,6 +309,7 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
       return reply.code(202).send({ iccid: found.iccid });
     }
     apply(found, changes);
+    byUpdate = undefined;
     return { iccid: found.iccid };
   });
 

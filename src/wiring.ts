@@ -34,6 +34,7 @@ import {
   type RatePlanScheduleService,
 } from './services/rate-plan-schedule.service.ts';
 import { createReferenceService, type ReferenceService } from './services/reference.service.ts';
+import { createSyncService, type SyncService } from './services/sync.service.ts';
 import { createWebhooksService, type WebhooksService } from './services/webhooks.service.ts';
 import { resolveBaseUrl as resolveWithoutSimulators } from './simulator-host.ts';
 
@@ -59,6 +60,7 @@ export interface Services {
   integrations: IntegrationsService;
   customers: CustomersService;
   webhooks: WebhooksService;
+  sync: SyncService;
   deviceImport: DeviceImportService;
 }
 
@@ -155,6 +157,7 @@ export function createServices(deps: ServiceDeps): Services {
     users: createUsersService({ db }),
     integrations: createIntegrationsService({ db, box: secretBox, accounts, revio, thingspace, jasper }),
     customers: createCustomersService({ db, accounts, revio }),
+    sync: createSyncService({ db, queue, accounts, jasper, revio }),
     webhooks: createWebhooksService({
       db,
       box: secretBox,

@@ -141,6 +141,14 @@ export function registerRevioRoutes(
     return record ?? sendError(reply, 404, 'Service product not found.');
   });
 
+  // The inventory list: the envelope and paging of every Rev.io list, customers by id.
+  app.get('/v1/Customers', (request) =>
+    page(
+      store.listCustomers().map((c) => ({ ...c, company_name: c.name, is_active: c.status === 'ACTIVE' })),
+      request.query as Query,
+    ),
+  );
+
   app.get('/v1/Customers/:id', async (request, reply) => {
     const customer = store.findCustomer(pathId(request.params));
     return customer ?? sendError(reply, 404, 'Customer not found.');

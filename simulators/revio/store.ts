@@ -97,6 +97,11 @@ export class RevioStore {
     return customer;
   }
 
+  /** Every stored customer by id (the list never invents one, unlike a lookup by id). */
+  listCustomers(): RevioSimCustomer[] {
+    return [...this.customers.values()].sort((a, b) => a.customer_id - b.customer_id);
+  }
+
   findCustomer(id: number): RevioSimCustomer | undefined {
     if (id === MAGIC_CUSTOMER.unknown) return undefined;
     const known = this.customers.get(id);

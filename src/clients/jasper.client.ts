@@ -53,8 +53,25 @@ export interface JasperEditResult {
   scheduled: boolean;
 }
 
+/** One page of an account's inventory: devices changed since a time, oldest change first. */
+export interface JasperInventoryPage {
+  devices: JasperDevice[];
+  lastPage: boolean;
+}
+
+/** Control Center's largest inventory page. */
+export const JASPER_INVENTORY_PAGE_SIZE = 50;
+
 export interface JasperClient {
   getDevice(creds: JasperCredentials, iccid: string): Promise<Call<JasperDevice>>;
+  /**
+   * `GET /devices?modifiedSince=…&pageSize=…&pageNumber=…`: the devices changed since `modifiedSince`
+   * (at most a year back), one page (from 1).
+   */
+  listDevices(
+    creds: JasperCredentials,
+    query: { modifiedSince: Date; pageNumber: number; pageSize?: number },
+  ): Promise<Call<JasperInventoryPage>>;
   editDevice(
     creds: JasperCredentials,
     iccid: string,
@@ -107,6 +124,47 @@ export function createJasperClient(deps: JasperClientDeps): JasperClient {
 
   return {
     getDevice: (creds, iccid) => call(creds, { method: 'GET', iccid }, (_status, body) => parseDevice(body)),
+
+    listDevices: async (creds, query) => {
+      const params = new URLSearchParams({
+        modifiedSince: query.modifiedSince.toISOString(),
+        pageSize: String(query.pageSize ?? JASPER_INVENTORY_PAGE_SIZE),
+        pageNumber: String(query.pageNumber),
+      });
+      const release = await deps.gate.acquire(limitFor(creds));
+      try {
+        const res = await send({
+          system: SYSTEM,
+          method: 'GET',
+          url: `${creds.baseUrl.replace(/\/+$/, '')}/devices?${params.toString()}`,
+          headers: { authorization: basicAuth(creds.username, creds.apiKey) },
+          timeoutMs: deps.timeoutMs,
+          describeError,
+        });
+        const body = res.body as { devices?: unknown; lastPage?: unknown } | undefined;
+        if (!Array.isArray(body?.devices) || typeof body.lastPage !== 'boolean') {
+          throw new PermanentError(`jasper ${res.status}: an inventory page without devices and lastPage`, {
+            system: SYSTEM,
+            status: res.status,
+            exchange: res.exchange,
+          });
+        }
+        const devices = body.devices.map(parseDevice);
+        if (devices.some((d) => d === undefined)) {
+          throw new PermanentError(`jasper ${res.status}: an inventory device without an iccid`, {
+            system: SYSTEM,
+            status: res.status,
+            exchange: res.exchange,
+          });
+        }
+        return {
+          value: { devices: devices as JasperDevice[], lastPage: body.lastPage },
+          exchange: res.exchange,
+        };
+      } finally {
+        await release();
+      }
+    },
 
     editDevice: async (creds, iccid, edit) => {
       const { status, ratePlan, communicationPlan, customer } = edit;

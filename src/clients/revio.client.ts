@@ -84,6 +84,14 @@ export interface RevioCustomer {
   status: string | null;
 }
 
+/** A customer as the inventory list gives it. */
+export interface RevioCustomerRecord {
+  customerId: number;
+  accountNumber: string | null;
+  name: string | null;
+  active: boolean;
+}
+
 export interface RevioServiceType {
   serviceTypeId: number;
   description: string;
@@ -114,6 +122,11 @@ export interface RevioClient {
   listServiceProducts(creds: RevioCredentials, serviceId: number): Promise<Call<RevioServiceProduct[]>>;
   /** A 404 is a `PermanentError` with status 404. */
   getCustomer(creds: RevioCredentials, customerId: number): Promise<Call<RevioCustomer>>;
+  /** `GET /Customers`, one page (from 1) of up to `pageSize` (≤ 500) customers. */
+  listCustomers(
+    creds: RevioCredentials,
+    page: { pageNumber: number; pageSize?: number },
+  ): Promise<Call<{ customers: RevioCustomerRecord[]; hasMore: boolean }>>;
   listServiceTypes(creds: RevioCredentials): Promise<Call<RevioServiceType[]>>;
   listProducts(creds: RevioCredentials): Promise<Call<RevioProduct[]>>;
   listProviders(creds: RevioCredentials): Promise<Call<RevioProvider[]>>;
@@ -245,6 +258,32 @@ export function createRevioClient(deps: RevioClientDeps): RevioClient {
         },
         exchange: res.exchange,
       };
+    },
+
+    async listCustomers(creds, page) {
+      const query = new URLSearchParams({
+        'search.page': String(page.pageNumber),
+        'search.page_size': String(page.pageSize ?? PAGE_SIZE),
+      });
+      const res = await call<unknown>(creds, 'GET', `/Customers?${query.toString()}`);
+      const body = res.body as { has_more?: unknown; records?: unknown } | undefined;
+      if (!Array.isArray(body?.records)) throw unexpected(res, 'no records in answer to GET /Customers');
+      const customers = (body.records as WireRecord[]).map((r) => {
+        const customerId = num(r.customer_id);
+        if (customerId === null || !Number.isSafeInteger(customerId) || customerId <= 0) {
+          throw unexpected(res, 'a customer without a customer_id in GET /Customers');
+        }
+        const status = str(r.status)?.toUpperCase();
+        return {
+          customerId,
+          accountNumber: str(r.account_number),
+          name: str(r.company_name) ?? str(r.name),
+          // Either field may be the one a Rev.io instance fills (the list's fields are not published).
+          active:
+            typeof r.is_active === 'boolean' ? r.is_active : status === undefined || status === 'ACTIVE',
+        };
+      });
+      return { value: { customers, hasMore: body.has_more === true }, exchange: res.exchange };
     },
 
     listServiceTypes: (creds) =>

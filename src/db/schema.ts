@@ -117,6 +117,7 @@ export interface CustomerTable {
   rev_credentials_id: number | null;
   active: Generated<boolean>;
   created_at: CreatedAt;
+  rev_seen_at: Timestamp | null;
 }
 
 export interface SiteTable {
@@ -170,6 +171,7 @@ export interface DeviceTable {
   carrier_rate_plan: string | null;
   communication_plan: string | null;
   is_archived: Generated<boolean>;
+  carrier_seen_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: Generated<Date>;
 }
@@ -413,7 +415,37 @@ export interface SchemaMigrationTable {
   applied_at: Generated<Date>;
 }
 
+export type SyncKind = 'devices' | 'customers';
+export type SyncMode = 'full' | 'incremental';
+export type SyncStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface SyncRunTable {
+  id: Generated<number>;
+  tenant_id: number;
+  kind: SyncKind;
+  service_provider_id: number | null;
+  credentials_id: number;
+  mode: SyncMode;
+  status: Generated<SyncStatus>;
+  requested_by: number | null;
+  since: Timestamp | null;
+  high_water: Timestamp | null;
+  pages: Generated<number>;
+  seen: Generated<number>;
+  created: Generated<number>;
+  changed: Generated<number>;
+  gone: number | null;
+  skipped: Generated<number>;
+  attempts: Generated<number>;
+  error: string | null;
+  deadline_at: Timestamp;
+  created_at: CreatedAt;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
 export interface DB {
+  sync_run: SyncRunTable;
   tenant: TenantTable;
   app_user: AppUserTable;
   user_customer_access: UserCustomerAccessTable;

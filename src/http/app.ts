@@ -19,6 +19,7 @@ import { BODY_LIMITS } from './body-limits.ts';
 import { refuseAnonymousBeforeBody } from './principal-gate.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { usersRoutes } from './routes/users.routes.ts';
+import { syncRoutes } from './routes/sync.routes.ts';
 import { webhooksRoutes } from './routes/webhooks.routes.ts';
 import { integrationsRoutes } from './routes/integrations.routes.ts';
 import { onboardingRoutes } from './routes/onboarding.routes.ts';
@@ -138,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       integrationsRoutes(api, options.services);
       onboardingRoutes(api, options.services);
       webhooksRoutes(api, options.services);
+      syncRoutes(api, options.services);
     },
     { prefix: '/api/v1' },
   );

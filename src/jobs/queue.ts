@@ -63,6 +63,27 @@ export const QUEUES = {
     expireInSeconds: 120,
     policy: 'short',
   },
+  /** A sync run whose last retry failed: it ends FAILED with the last error. */
+  'sync.failed': { retryLimit: 20, retryDelaySeconds: 10, retryBackoff: true, expireInSeconds: 120 },
+  /**
+   * One sync run (devices of a provider, customers of a Rev.io account), page by page. A failed
+   * attempt starts again from the first page: its upserts are idempotent.
+   */
+  'sync.run': {
+    retryLimit: 5,
+    retryDelaySeconds: 30,
+    retryBackoff: true,
+    expireInSeconds: 3600,
+    deadLetter: 'sync.failed',
+  },
+  /** Hourly: end sync runs past their deadline, queue an incremental run of every synced target. */
+  'sync.tick': {
+    retryLimit: 2,
+    retryDelaySeconds: 60,
+    retryBackoff: false,
+    expireInSeconds: 300,
+    policy: 'short',
+  },
   /** Apply customer rate plan changes whose effective date has come. */
   'rate-plan.apply-scheduled': {
     retryLimit: 5,
@@ -79,7 +100,10 @@ export type QueueName =
   | 'bulk-change.finish'
   | 'notification.deliver'
   | 'carrier.poll'
-  | 'rate-plan.apply-scheduled';
+  | 'rate-plan.apply-scheduled'
+  | 'sync.failed'
+  | 'sync.run'
+  | 'sync.tick';
 
 export interface EnqueueOptions {
   startAfter?: Date | number;

@@ -4,6 +4,7 @@ import { registerBulkChangeTasks } from './bulk-change.tasks.ts';
 import { registerNotificationTask } from './notification-deliver.task.ts';
 import type { JobQueue } from './queue.ts';
 import { registerRatePlanScheduleTask } from './rate-plan-schedule.task.ts';
+import { registerSyncTasks } from './sync.tasks.ts';
 
 const ABANDONED_CHUNK_SWEEP_SECONDS = 5;
 
@@ -14,4 +15,5 @@ export async function startWorker(queue: JobQueue, services: Services, config: C
   queue.repeat(ABANDONED_CHUNK_SWEEP_SECONDS, () => services.processing.resumeAbandonedChunks());
   await registerNotificationTask(queue, services.notifications, 2);
   await registerRatePlanScheduleTask(queue, services.ratePlanSchedule);
+  await registerSyncTasks(queue, services.sync);
 }

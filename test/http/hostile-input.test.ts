@@ -53,6 +53,7 @@ let ids: {
   device: number;
   msisdns: string[];
   webhook: number;
+  syncRun: number;
 };
 
 const sql = async <T>(text: string, values: unknown[] = []) =>
@@ -87,6 +88,12 @@ beforeAll(async () => {
     webhook: await one(
       `INSERT INTO webhook_endpoint (tenant_id, url, secret) VALUES ($1, 'https://hooks.example/in', 'whsec_x')
        RETURNING id`,
+      [w.fleet.tenantId],
+    ),
+    syncRun: await one(
+      `INSERT INTO sync_run (tenant_id, kind, credentials_id, mode, status, deadline_at, finished_at)
+       SELECT $1, 'customers', id, 'full', 'SUCCEEDED', now(), now() FROM integration_credentials
+       WHERE tenant_id = $1 AND integration = 'revio' ORDER BY id LIMIT 1 RETURNING id`,
       [w.fleet.tenantId],
     ),
   };
@@ -149,6 +156,7 @@ const stateOf = async () => ({
   accounts: await sql('SELECT id, name, base_url, settings FROM integration_credentials ORDER BY id'),
   tokens: await sql('SELECT id, revoked_at, expires_at FROM api_token ORDER BY id'),
   webhooks: await sql('SELECT id, url, events, active, sealed_secret FROM webhook_endpoint ORDER BY id'),
+  syncRuns: await sql('SELECT id, status FROM sync_run ORDER BY id'),
 });
 
 async function refusedInPlace(request: InjectOptions, want: Refusal) {
@@ -685,6 +693,14 @@ const BASES: Record<string, () => Base> = {
     url: `/api/v1/service-providers/${w.fleet.thingspace}/devices/import`,
     body: { csv: 'iccid\n89148000000000000000\n' },
   }),
+  'POST /api/v1/service-providers/{id}/sync': () => ({
+    url: `/api/v1/service-providers/${w.fleet.jasper}/sync`,
+    body: { mode: 'full' },
+  }),
+  'POST /api/v1/integrations/{id}/sync': () => ({
+    url: `${INTEGRATIONS}/${ids.integration}/sync`,
+    body: { mode: 'full' },
+  }),
   'POST /api/v1/webhooks': () => ({
     url: '/api/v1/webhooks',
     body: {
@@ -715,6 +731,7 @@ const PATH_IDS: Record<string, () => number> = {
   '/api/v1/integrations/{id}': () => ids.integration,
   '/api/v1/service-providers/{id}': () => w.fleet.thingspace,
   '/api/v1/webhooks/{id}': () => ids.webhook,
+  '/api/v1/sync-runs/{id}': () => ids.syncRun,
 };
 const TOKEN = 't'.repeat(43);
 /** Query parameters a route requires, valid. */

@@ -53,6 +53,7 @@ const nw = {} as {
   user: number;
   integration: number;
   webhook: number;
+  syncRun: number;
 };
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -132,6 +133,13 @@ beforeAll(async () => {
       [fleet.tenantId],
     ),
     webhook: await newWebhook(),
+    // A finished run of northwind's: nothing is queued, no partner is called.
+    syncRun: await one(
+      `INSERT INTO sync_run (tenant_id, kind, credentials_id, mode, status, deadline_at, finished_at)
+       SELECT $1, 'customers', id, 'full', 'SUCCEEDED', now(), now() FROM integration_credentials
+       WHERE tenant_id = $1 AND integration = 'revio' ORDER BY id LIMIT 1 RETURNING id`,
+      [fleet.tenantId],
+    ),
   });
 });
 afterAll(async () => {
@@ -554,6 +562,24 @@ const RULES: Record<string, Rule> = {
     },
     allowed: 200,
   },
+  'POST /api/v1/service-providers/:id/sync': {
+    who: ADMIN,
+    // A ThingSpace provider is not synced yet: 422 is the rule that comes after the role gate.
+    probe: (h) => ({ method: 'POST', url: `/api/v1/service-providers/${fleet.thingspace}/sync`, headers: h }),
+    allowed: 422,
+  },
+  'POST /api/v1/integrations/:id/sync': {
+    who: ADMIN,
+    // A Jasper account has no customers to sync: 422, after the role gate.
+    probe: (h) => ({ method: 'POST', url: `/api/v1/integrations/${nw.integration}/sync`, headers: h }),
+    allowed: 422,
+  },
+  'GET /api/v1/sync-runs': { who: ADMIN, probe: get('/api/v1/sync-runs'), allowed: 200 },
+  'GET /api/v1/sync-runs/:id': {
+    who: ADMIN,
+    probe: (h) => get(`/api/v1/sync-runs/${nw.syncRun}`)(h),
+    allowed: 200,
+  },
   'GET /api/v1/webhooks': { who: ADMIN, probe: get('/api/v1/webhooks'), allowed: 200 },
   'POST /api/v1/webhooks': {
     who: ADMIN,
@@ -845,6 +871,18 @@ const BY_ID: Record<string, { id: () => number; request: (id: number) => InjectO
     id: () => nw.integration,
     request: (id) => ({ method: 'POST', url: `/api/v1/integrations/${id}/test` }),
   },
+  'POST /api/v1/service-providers/:id/sync': {
+    id: () => fleet.jasper,
+    request: (id) => ({ method: 'POST', url: `/api/v1/service-providers/${id}/sync` }),
+  },
+  'POST /api/v1/integrations/:id/sync': {
+    id: () => nw.integration,
+    request: (id) => ({ method: 'POST', url: `/api/v1/integrations/${id}/sync` }),
+  },
+  'GET /api/v1/sync-runs/:id': {
+    id: () => nw.syncRun,
+    request: (id) => get(`/api/v1/sync-runs/${id}`)({}),
+  },
   'GET /api/v1/webhooks/:id': {
     id: () => nw.webhook,
     request: (id) => get(`/api/v1/webhooks/${id}`)({}),
@@ -893,6 +931,7 @@ async function northwindState() {
       'SELECT id, url, active, sealed_secret, secret, secret_set_at FROM webhook_endpoint ORDER BY id',
     ),
     deliveries: await sql('SELECT count(*)::int AS n FROM notification_delivery'),
+    syncRuns: await sql('SELECT id, status FROM sync_run ORDER BY id'),
     devices: await sql('SELECT count(*)::int AS n FROM device'),
   };
 }
