@@ -256,6 +256,9 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
             credentialsId,
             deps.carrierConfirmMinutes,
           );
+          // The callback usually answers first; the poll is the safety net (one queued per bulk
+          // change), committed with the waits so that none is left without an exit.
+          if (result.waiting.length > 0) await carrierResults.schedulePoll(bc.id, 30, 0, trx);
         }
       };
       alive = await commitStep(ctx, alive, CARRIER_STEP, result);
@@ -268,8 +271,6 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           waiting.map((w) => w.requestId),
         );
         await carrierResults.applyKept(bc.credentials_id, early);
-        // The callback usually answers first; the poll is the safety net (one queued per bulk change).
-        await carrierResults.schedulePoll(bc.id, 30);
       }
     }
 

@@ -40,8 +40,16 @@ export interface CarrierResults {
    * (later each round, never after the next deadline) while some are still pending.
    */
   poll(bulkChangeId: number, round: number): Promise<void>;
-  /** Queues a poll; at most one is queued per bulk change (the queue's `short` policy). */
-  schedulePoll(bulkChangeId: number, afterSeconds: number, round?: number): Promise<void>;
+  /**
+   * Queues a poll; at most one is queued per bulk change (the queue's `short` policy). Given the
+   * transaction that records the waits, the poll commits with them: no wait is left without one.
+   */
+  schedulePoll(
+    bulkChangeId: number,
+    afterSeconds: number,
+    round?: number,
+    executor?: Executor,
+  ): Promise<void>;
 }
 
 /** First poll after 30 s, then twice as long each round, at most every 15 minutes. */
@@ -202,9 +210,14 @@ export function createCarrierResults(deps: {
     return touched.claimed;
   }
 
-  async function schedulePoll(bulkChangeId: number, afterSeconds: number, round = 0): Promise<void> {
+  async function schedulePoll(
+    bulkChangeId: number,
+    afterSeconds: number,
+    round = 0,
+    executor: Executor = deps.db,
+  ): Promise<void> {
     await deps.queue.enqueue(
-      deps.db,
+      executor,
       'carrier.poll',
       { bulkChangeId, round },
       { startAfter: Math.max(1, Math.ceil(afterSeconds)), singletonKey: `poll-${bulkChangeId}` },
