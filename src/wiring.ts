@@ -157,7 +157,7 @@ export function createServices(deps: ServiceDeps): Services {
     users: createUsersService({ db }),
     integrations: createIntegrationsService({ db, box: secretBox, accounts, revio, thingspace, jasper }),
     customers: createCustomersService({ db, accounts, revio }),
-    sync: createSyncService({ db, queue, accounts, jasper, revio }),
+    sync: createSyncService({ db, queue, accounts, jasper, thingspace, revio }),
     webhooks: createWebhooksService({
       db,
       box: secretBox,

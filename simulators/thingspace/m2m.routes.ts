@@ -8,6 +8,9 @@ import { isDeviceId, isRecord, tsError } from './wire.ts';
 
 type PlanChanges = ReturnType<typeof createPlanChangeProcessor>;
 
+/** Devices per inventory page. */
+export const INVENTORY_PAGE_SIZE = 500;
+
 const CALLBACK_SERVICES = new Set([
   'CarrierService',
   'DeviceUsage',
@@ -28,11 +31,25 @@ export function registerM2mRoutes(
       const device = state.findDevice(body.deviceId);
       return { hasMoreData: false, devices: device ? [deviceView(device)] : [] };
     }
-    const accountName = typeof body.accountName === 'string' ? body.accountName : undefined;
-    const devices = state
-      .snapshot()
-      .devices.filter((d) => accountName === undefined || d.accountName === accountName);
-    return { hasMoreData: false, devices: devices.map(deviceView) };
+    // The account's inventory, a page at a time: ask again after the last device seen while
+    // `hasMoreData` (ThingSpace's paging fields, inferred; only ICCIDs page here).
+    if (typeof body.accountName !== 'string' || body.accountName === '') {
+      return tsError(reply, 400, TS_ERRORS.invalidInput, 'accountName or deviceId is required.');
+    }
+    const { lastSeenDeviceKind: kind, lastSeenDeviceId: after } = body;
+    if ((kind === undefined) !== (after === undefined)) {
+      return tsError(
+        reply,
+        400,
+        TS_ERRORS.invalidInput,
+        'lastSeenDeviceKind and lastSeenDeviceId go together.',
+      );
+    }
+    if (kind !== undefined && (kind !== 'iccid' || typeof after !== 'string')) {
+      return tsError(reply, 400, TS_ERRORS.invalidInput, "lastSeenDeviceKind must be 'iccid' with its id.");
+    }
+    const page = state.inventory(body.accountName, after as string | undefined, INVENTORY_PAGE_SIZE);
+    return { hasMoreData: page.hasMoreData, devices: page.devices.map(deviceView) };
   });
 
   app.put('/api/m2m/v1/devices/actions/plan', async (request, reply) => {

@@ -129,8 +129,11 @@ export function createThingSpaceState(options: ThingSpaceStateOptions) {
   const callbacks = new Map<string, string>(); // `${accountName}\n${name}` → url
   const deliveries: CallbackDelivery[] = [];
   const throttledOnce = new Set<string>();
+  /** Every device by ICCID, for the inventory's pages; dropped when a device is added. */
+  let byIccid: SimDevice[] | undefined;
 
   const seed = (seeds: DeviceSeed[]) => {
+    byIccid = undefined;
     for (const s of seeds) {
       devices.set(s.iccid, {
         ...s,
@@ -203,6 +206,7 @@ export function createThingSpaceState(options: ThingSpaceStateOptions) {
           planChangesThisMonth: 0,
         };
         devices.set(id.id, created);
+        byIccid = undefined;
         return created;
       }
       for (const device of devices.values()) {
@@ -228,6 +232,30 @@ export function createThingSpaceState(options: ThingSpaceStateOptions) {
     },
     findRequest: (requestId: string) => requests.get(requestId),
     device: (iccid: string) => devices.get(iccid),
+
+    /**
+     * One page of an account's inventory, by ICCID: the devices after `afterIccid` (paging by the
+     * last device seen, as ThingSpace does), and whether more follow. Sorted once per change of the
+     * fleet, not per page: a 100,000-device walk is 200 pages of 500.
+     */
+    inventory(accountName: string, afterIccid: string | undefined, size: number) {
+      byIccid ??= [...devices.values()].sort((a, b) => (a.iccid < b.iccid ? -1 : a.iccid > b.iccid ? 1 : 0));
+      const all = byIccid;
+      let low = 0;
+      let high = all.length;
+      while (afterIccid !== undefined && low < high) {
+        const mid = (low + high) >> 1;
+        if (all[mid]!.iccid <= afterIccid) low = mid + 1;
+        else high = mid;
+      }
+      const page: SimDevice[] = [];
+      let i = low;
+      for (; i < all.length && page.length < size; i++) {
+        if (all[i]!.accountName === accountName) page.push(all[i]!);
+      }
+      while (i < all.length && all[i]!.accountName !== accountName) i++;
+      return { devices: page, hasMoreData: i < all.length };
+    },
 
     registerCallback(accountName: string, name: string, url: string): void {
       callbacks.set(`${accountName}\n${name}`, url);

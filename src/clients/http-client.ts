@@ -26,6 +26,11 @@ export interface HttpRequest {
   /** Sent as JSON when an object; as-is when a string (form bodies). */
   body?: unknown;
   timeoutMs: number;
+  /**
+   * The limit a timeout is reported against, when this request had only what was left of a
+   * longer one (a webhook's redirects share one limit): the operator set that one.
+   */
+  reportedTimeoutMs?: number;
   /** Pulls the remote system's code and message out of an error body. */
   describeError?: (status: number, body: unknown, text: string) => { code?: string; message?: string };
   /** Another connection pool (the webhooks' guarded one); default: the shared keep-alive pool. */
@@ -90,7 +95,7 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
     text = await res.body.text();
   } catch (cause) {
     exchange.durationMs = Math.round(performance.now() - started);
-    const reason = redact(describeNetworkError(cause, req.timeoutMs), known);
+    const reason = redact(describeNetworkError(cause, req.reportedTimeoutMs ?? req.timeoutMs), known);
     throw new RetryableError(`${req.system}: ${reason}`, { system: req.system, exchange, cause });
   }
 

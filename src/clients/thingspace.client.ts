@@ -61,6 +61,26 @@ export interface ThingSpaceDevice {
   state: string;
 }
 
+/** A device of an account's inventory, as `devices/actions/list` describes it. */
+export interface ThingSpaceInventoryDevice {
+  iccid: string;
+  imei?: string;
+  /** The device's number (`mdn`, else `msisdn`). */
+  mdn?: string;
+  servicePlan?: string;
+  /** `active`, `suspend`, `deactive`, `preactive`, `pending resume`, … */
+  state?: string;
+}
+
+export interface ThingSpaceInventoryPage {
+  devices: ThingSpaceInventoryDevice[];
+  /** Devices without an ICCID (asked for by other ids): counted, not kept. */
+  withoutIccid: number;
+  hasMoreData: boolean;
+  /** The ICCID to ask after for the next page. */
+  lastSeenIccid?: string;
+}
+
 export interface ThingSpaceClient {
   /** Starts an asynchronous plan change; the outcome comes by callback or `getRequestStatus`. */
   changeServicePlan(
@@ -75,6 +95,11 @@ export interface ThingSpaceClient {
   ): Promise<Call<{ accountName: string; name: string }>>;
   /** `undefined` when ThingSpace does not know the ICCID. */
   findDevice(creds: ThingSpaceCredentials, iccid: string): Promise<Call<ThingSpaceDevice | undefined>>;
+  /** One page of the account's inventory, after the device last seen (the first page without). */
+  listAccountDevices(
+    creds: ThingSpaceCredentials,
+    after?: { lastSeenIccid: string },
+  ): Promise<Call<ThingSpaceInventoryPage>>;
 }
 
 export interface ThingSpaceClientDeps {
@@ -279,6 +304,62 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
         state: typeof carrier.state === 'string' ? carrier.state : '',
       };
       return { value, exchange: res.exchange };
+    },
+
+    async listAccountDevices(creds, after) {
+      const res = await m2m<unknown>(creds, {
+        method: 'POST',
+        path: '/m2m/v1/devices/actions/list',
+        body: {
+          accountName: creds.accountName,
+          ...(after ? { lastSeenDeviceKind: 'iccid', lastSeenDeviceId: after.lastSeenIccid } : {}),
+        },
+      });
+      const body = isRecord(res.body) ? res.body : {};
+      if (!Array.isArray(body.devices) || typeof body.hasMoreData !== 'boolean') {
+        throw unexpected('inventory page without devices or hasMoreData', res);
+      }
+      const devices: ThingSpaceInventoryDevice[] = [];
+      let withoutIccid = 0;
+      let lastSeenIccid: string | undefined;
+      for (const entry of body.devices as unknown[]) {
+        const ids = isRecord(entry) && Array.isArray(entry.deviceIds) ? (entry.deviceIds as unknown[]) : [];
+        const idOf = (kind: string) => {
+          const found = ids.find((d) => isRecord(d) && String(d.kind).toLowerCase() === kind);
+          return isRecord(found) && typeof found.id === 'string' ? found.id : undefined;
+        };
+        const iccid = idOf('iccid');
+        if (iccid === undefined) {
+          withoutIccid += 1;
+          continue;
+        }
+        lastSeenIccid = iccid;
+        const carrier = isRecord(entry) ? firstOf(entry.carrierInformations) : undefined;
+        const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+        const mdn = idOf('mdn') ?? idOf('msisdn');
+        const imei = idOf('imei');
+        const servicePlan = isRecord(carrier) ? text(carrier.servicePlan) : undefined;
+        const state = isRecord(carrier) ? text(carrier.state) : undefined;
+        devices.push({
+          iccid,
+          ...(imei !== undefined ? { imei } : {}),
+          ...(mdn !== undefined ? { mdn } : {}),
+          ...(servicePlan !== undefined ? { servicePlan } : {}),
+          ...(state !== undefined ? { state } : {}),
+        });
+      }
+      if (body.hasMoreData && lastSeenIccid === undefined) {
+        throw unexpected('an inventory page with more to come but no ICCID to continue after', res);
+      }
+      return {
+        value: {
+          devices,
+          withoutIccid,
+          hasMoreData: body.hasMoreData,
+          ...(lastSeenIccid !== undefined ? { lastSeenIccid } : {}),
+        },
+        exchange: res.exchange,
+      };
     },
   };
 }

@@ -116,6 +116,7 @@ export function createWebhookClient(deps: WebhookClientDeps): WebhookClient {
         headers,
         body,
         timeoutMs: Math.max(1, Math.round(deadline - performance.now())),
+        reportedTimeoutMs: deps.timeoutMs,
       });
     } catch (error) {
       // The guard refused at connect time: the name resolved to a refused address after `check`.

@@ -1,5 +1,6 @@
 import type { JasperClient, JasperDevice } from '../clients/jasper.client.ts';
 import type { RevioClient } from '../clients/revio.client.ts';
+import type { ThingSpaceClient, ThingSpaceInventoryDevice } from '../clients/thingspace.client.ts';
 import type { Database } from '../db/database.ts';
 import { findServiceProvider } from '../db/repositories/assignment.repository.ts';
 import * as repo from '../db/repositories/sync.repository.ts';
@@ -12,8 +13,9 @@ import type { Principal } from './principal.ts';
 
 /**
  * The fleet and the customers, synced from the partners (issue 11, item 5): a service provider's
- * devices from its carrier account (Control Center's inventory of devices changed since a time),
- * and a Rev.io account's customers (`GET /Customers`). A run is a queue job like a bulk change
+ * devices from its carrier account (Control Center's inventory of devices changed since a time;
+ * ThingSpace's whole account inventory, which has no "changed since"), and a Rev.io account's
+ * customers (`GET /Customers`). A run is a queue job like a bulk change
  * chunk: page by page, each page upserted in one statement and counted in the same transaction, so
  * the counts always say what was written; a failed attempt is retried by the queue from the start
  * (the upserts are idempotent), and a run past its deadline ends FAILED. The first run of a target
@@ -67,6 +69,7 @@ export interface SyncServiceDeps {
   queue: JobQueue;
   accounts: IntegrationAccounts;
   jasper: JasperClient;
+  thingspace: ThingSpaceClient;
   revio: RevioClient;
   /** How long a run may stay open; default 2 hours. */
   deadlineMs?: number;
@@ -93,6 +96,30 @@ const JASPER_STATUS: Record<string, DeviceStatus> = {
   PURGED: 'deactivated',
   REPLACED: 'deactivated',
 };
+
+/** ThingSpace's device states, as simbind's. */
+const THINGSPACE_STATUS: Record<string, DeviceStatus> = {
+  active: 'active',
+  suspend: 'suspended',
+  'pending resume': 'suspended',
+  deactive: 'deactivated',
+  preactive: 'inventory',
+};
+
+export function carrierDeviceOfThingSpace(device: ThingSpaceInventoryDevice): repo.CarrierDevice {
+  const digits = (value: string | undefined, pattern: RegExp) =>
+    value !== undefined && pattern.test(value) ? value : null;
+  return {
+    iccid: device.iccid,
+    status: THINGSPACE_STATUS[(device.state ?? '').toLowerCase()] ?? 'inactive',
+    msisdn: digits(device.mdn, /^\d{7,15}$/),
+    imei: digits(device.imei, /^\d{14,16}$/),
+    carrierRatePlan: device.servicePlan ?? null,
+    // ThingSpace has no communication plans: the value simbind holds is left as it is.
+    communicationPlan: null,
+    activatedAt: null,
+  };
+}
 
 function viewOf(r: repo.SyncRunRow): SyncRunView {
   return {
@@ -169,12 +196,14 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
     requestedBy: number | null,
   ): Promise<repo.SyncRunRow> {
     const { anyFull } = await repo.lastSuccess(db, target);
+    // Incremental needs a full run to start from; ThingSpace's inventory is only ever read whole.
+    const fullOnly =
+      target.kind === 'devices' && (await integrationOf(target.credentialsId)) === 'thingspace';
     const run = await db.transaction().execute(async (trx) => {
       const created = await repo.insertRun(trx, {
         tenantId,
         ...target,
-        // Incremental needs a full run to start from.
-        mode: anyFull ? (mode ?? 'incremental') : 'full',
+        mode: anyFull && !fullOnly ? (mode ?? 'incremental') : 'full',
         requestedBy,
         deadlineAt: new Date(now().getTime() + deadlineMs),
       });
@@ -182,6 +211,15 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
       return created;
     });
     return run ?? (await repo.findOpenRun(db, target))!;
+  }
+
+  async function integrationOf(credentialsId: number): Promise<string> {
+    const row = await db
+      .selectFrom('integration_credentials')
+      .select('integration')
+      .where('id', '=', credentialsId)
+      .executeTakeFirstOrThrow();
+    return row.integration;
   }
 
   async function syncJasperDevices(run: repo.SyncRunRow): Promise<void> {
@@ -231,6 +269,47 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
       }
     }
     throw new UnprocessableError(`Control Center kept answering more pages past ${MAX_PAGES}.`);
+  }
+
+  /**
+   * ThingSpace lists an account's whole inventory (its filters are on the date added, not changed),
+   * so every run reads it all, page after page by the last ICCID seen; the devices of the provider
+   * that it did not show are counted as gone (and kept: their history stays).
+   */
+  async function syncThingSpaceDevices(run: repo.SyncRunRow): Promise<void> {
+    const serviceProviderId = run.service_provider_id!;
+    const creds = await deps.accounts.thingspace(run.credentials_id);
+    const started = await repo.startRun(db, run.id, null);
+    if (!started) return;
+    let after: { lastSeenIccid: string } | undefined;
+    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
+      const { value: page } = await deps.thingspace.listAccountDevices(creds, after);
+      const valid = page.devices.filter((d) => isIccid(d.iccid));
+      const seen = page.devices.length + page.withoutIccid;
+      await db.transaction().execute(async (trx) => {
+        const written =
+          valid.length > 0
+            ? await repo.upsertDevices(
+                trx,
+                { tenantId: run.tenant_id, serviceProviderId },
+                dedupeBy(valid.map(carrierDeviceOfThingSpace), (d) => d.iccid),
+              )
+            : { created: 0, changed: 0 };
+        await repo.addPage(trx, run.id, { seen, skipped: seen - valid.length, highWater: null, ...written });
+      });
+      if (!page.hasMoreData) {
+        const gone = await repo.countUnseenDevices(db, serviceProviderId, started.started_at!);
+        await repo.finishRun(db, run.id, { status: 'SUCCEEDED', gone });
+        return;
+      }
+      if (page.lastSeenIccid === undefined || page.lastSeenIccid === after?.lastSeenIccid) {
+        throw new UnprocessableError(
+          `ThingSpace answered page ${pageNumber} with more to come but no progress.`,
+        );
+      }
+      after = { lastSeenIccid: page.lastSeenIccid };
+    }
+    throw new UnprocessableError(`ThingSpace kept answering more pages past ${MAX_PAGES}.`);
   }
 
   async function syncRevioCustomers(run: repo.SyncRunRow): Promise<void> {
@@ -289,12 +368,6 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
           { path: '/id', message: 'no carrier account' },
         ]);
       }
-      if (provider.integration !== 'jasper') {
-        throw new UnprocessableError(
-          `Device sync reads Control Center (Jasper) accounts; ${provider.integration} is not synced yet: import its devices from CSV.`,
-          [{ path: '/id', message: `a ${provider.integration} provider` }],
-        );
-      }
       const target = { kind: 'devices' as const, credentialsId: provider.credentials_id, serviceProviderId };
       return viewOf(await request(principal.tenantId, target, mode, principal.userId));
     },
@@ -331,8 +404,9 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
       const run = await db.selectFrom('sync_run').selectAll().where('id', '=', runId).executeTakeFirst();
       if (!run || (run.status !== 'QUEUED' && run.status !== 'RUNNING')) return;
       try {
-        if (run.kind === 'devices') await syncJasperDevices(run);
-        else await syncRevioCustomers(run);
+        if (run.kind === 'customers') await syncRevioCustomers(run);
+        else if ((await integrationOf(run.credentials_id)) === 'thingspace') await syncThingSpaceDevices(run);
+        else await syncJasperDevices(run);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         if (error instanceof RetryableError) {

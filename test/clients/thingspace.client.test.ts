@@ -351,6 +351,49 @@ describe('ThingSpace client against the simulator', () => {
     });
   });
 
+  it("walks the account's inventory by the last ICCID seen: every device once, in order, no other account's", async () => {
+    const many = Array.from({ length: 1_203 }, (_, i) => ({
+      accountName: ACCOUNT,
+      iccid: `8914800000${String(100_000 + i).padStart(10, '0')}`,
+      servicePlan: 'M2M-1GB',
+      mdn: `1555${String(i).padStart(6, '0')}`,
+      imei: `35${String(i).padStart(13, '0')}`,
+    }));
+    const sim = await startSimulator({
+      devices: [...many, { accountName: 'another-account', iccid: '89148000000000000999', servicePlan: 'X' }],
+    });
+    const { client } = newClient();
+    const creds = sim.creds();
+    const pages: { iccids: string[]; hasMoreData: boolean }[] = [];
+    let after: { lastSeenIccid: string } | undefined;
+    for (;;) {
+      const { value } = await client.listAccountDevices(creds, after);
+      pages.push({ iccids: value.devices.map((d) => d.iccid), hasMoreData: value.hasMoreData });
+      if (!value.hasMoreData) break;
+      after = { lastSeenIccid: value.lastSeenIccid! };
+    }
+    expect(pages.map((p) => [p.iccids.length, p.hasMoreData])).toEqual([
+      [500, true],
+      [500, true],
+      [203, false],
+    ]);
+    expect(pages.flatMap((p) => p.iccids)).toEqual(many.map((d) => d.iccid));
+    const { value: first } = await client.listAccountDevices(creds);
+    expect(first.devices.find((d) => d.iccid === many[0]!.iccid)).toEqual({
+      iccid: many[0]!.iccid,
+      imei: many[0]!.imei,
+      mdn: many[0]!.mdn,
+      servicePlan: 'M2M-1GB',
+      state: 'active',
+    });
+    const listCalls = (await sim.requests(LIST_PATH)).map((r) => r.body);
+    expect(listCalls[1]).toEqual({
+      accountName: ACCOUNT,
+      lastSeenDeviceKind: 'iccid',
+      lastSeenDeviceId: pages[0]!.iccids[499],
+    });
+  });
+
   it('never records a secret in any exchange: app secret, password, access token, session token', async () => {
     const sim = await startSimulator({ sessionIdleMs: 250 });
     const { client, exchanges } = newClient();

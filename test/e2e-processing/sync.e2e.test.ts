@@ -195,6 +195,93 @@ describe("a service provider's devices, synced from Control Center", () => {
   });
 });
 
+describe("a service provider's devices, synced from ThingSpace", () => {
+  const seedThingSpace = async (devices: Record<string, unknown>[]) => {
+    const res = await world.sims.thingspace.inject({
+      method: 'POST',
+      url: '/__sim/devices',
+      payload: devices,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+  };
+  const syncThingSpace = async (body?: Record<string, unknown>) => {
+    const res = await startSync(`/service-providers/${fleet.thingspace}/sync`, body);
+    expect(res.statusCode, res.body).toBe(202);
+    return finished(res.json<SyncRunView>().id);
+  };
+  const providerDevices = async () =>
+    (
+      await sql<{ n: number }>('SELECT count(*)::int AS n FROM device WHERE service_provider_id = $1', [
+        fleet.thingspace,
+      ])
+    )[0]!.n;
+
+  it('reads the whole account page by page, brings what changed, and counts what it no longer lists', async () => {
+    const account = (
+      await sql<{ account: string }>(
+        "SELECT settings->>'accountName' AS account FROM integration_credentials ic JOIN service_provider sp ON sp.credentials_id = ic.id WHERE sp.id = $1",
+        [fleet.thingspace],
+      )
+    )[0]!.account;
+    const fresh = iccids(1_234, 500_000);
+    await seedThingSpace([
+      ...fresh.map((iccid, i) => ({
+        accountName: account,
+        iccid,
+        servicePlan: fleet.thingspacePlan,
+        state: i % 4 === 0 ? 'preactive' : 'active',
+        mdn: `1555${String(i).padStart(6, '0')}`,
+      })),
+      // Another account's devices are not listed.
+      ...iccids(30, 600_000).map((iccid) => ({ accountName: 'SomeoneElse-ACCT', iccid, servicePlan: 'X' })),
+    ]);
+    const listed = (await world.sims.thingspace.inject({ method: 'GET', url: '/__sim/state' }))
+      .json<{ devices: { accountName: string }[] }>()
+      .devices.filter((d) => d.accountName === account).length;
+    const before = await providerDevices();
+
+    // A request for an incremental run is read whole: ThingSpace has no "changed since".
+    const first = await syncThingSpace({ mode: 'incremental' });
+    expect(first).toMatchObject({ kind: 'devices', mode: 'full', status: 'SUCCEEDED', error: null });
+    expect(first.counts).toMatchObject({ seen: listed, skipped: 0, pages: Math.ceil(listed / 500) });
+    expect(await providerDevices()).toBe(before + first.counts.created);
+    expect(first.counts.created).toBeGreaterThanOrEqual(1_234);
+    // Known to simbind (the demo fleet) and not in the account's list: counted as gone, kept.
+    const [current] = await sql<{ n: number }>(
+      'SELECT count(*)::int AS n FROM device WHERE service_provider_id = $1 AND NOT is_archived',
+      [fleet.thingspace],
+    );
+    expect(first.counts.gone).toBe(current!.n - listed);
+    expect(first.counts.gone).toBeGreaterThan(0);
+    const stored = await sql<{ status: string; n: number; numbered: number }>(
+      `SELECT status, count(*)::int AS n, count(msisdn)::int AS numbered FROM device
+       WHERE service_provider_id = $1 AND iccid = ANY($2) GROUP BY status ORDER BY status`,
+      [fleet.thingspace, fresh],
+    );
+    expect(stored).toEqual([
+      { status: 'active', n: 925, numbered: 925 },
+      { status: 'inventory', n: 309, numbered: 309 },
+    ]);
+
+    await seedThingSpace(
+      fresh
+        .slice(0, 3)
+        .map((iccid) => ({ accountName: account, iccid, servicePlan: 'M2M-5GB', state: 'suspend' })),
+    );
+    const second = await syncThingSpace();
+    expect(second).toMatchObject({ mode: 'full', status: 'SUCCEEDED' });
+    expect(second.counts).toMatchObject({ seen: listed, created: 0, changed: 3, gone: first.counts.gone });
+    const changed = await sql<{ iccid: string; status: string; carrier_rate_plan: string }>(
+      `SELECT iccid, status, carrier_rate_plan FROM device WHERE service_provider_id = $1 AND iccid = ANY($2)
+       AND status = 'suspended' ORDER BY iccid`,
+      [fleet.thingspace, fresh],
+    );
+    expect(changed).toEqual(
+      fresh.slice(0, 3).map((iccid) => ({ iccid, status: 'suspended', carrier_rate_plan: 'M2M-5GB' })),
+    );
+  });
+});
+
 describe("a Rev.io account's customers, synced", () => {
   it('creates each new customer with its default site, then changes only what Rev.io changed', async () => {
     const seeds = Array.from({ length: 200 }, (_, i) => ({
@@ -235,10 +322,18 @@ describe("a Rev.io account's customers, synced", () => {
 });
 
 describe('refusals change nothing', () => {
-  it('answers 422 for a carrier not synced yet and for a non-Rev.io account, 404 for another tenant, 403 for an operator', async () => {
+  it('answers 422 for a provider without a carrier account and for a non-Rev.io account, 404 for another tenant, 403 for an operator', async () => {
+    // A provider left without its account (the API always links one; older data may not).
+    const [unlinked] = await sql<{ id: number }>(
+      `INSERT INTO service_provider (tenant_id, name, integration, portal_type)
+       VALUES ($1, 'Carrier without an account', 'jasper', 'm2m') RETURNING id::int`,
+      [fleet.tenantId],
+    );
     const runs = async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM sync_run'))[0]!.n;
     const before = await runs();
-    expect((await startSync(`/service-providers/${fleet.thingspace}/sync`)).statusCode).toBe(422);
+    const refused = await startSync(`/service-providers/${unlinked!.id}/sync`);
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.json<{ error: { message: string } }>().error.message).toMatch(/no carrier account/);
     expect((await startSync(`/integrations/${jasperAccount}/sync`)).statusCode).toBe(422);
     const contoso = await authHeaders(world.database.db, 'admin@contoso.example');
     expect((await startSync(`/service-providers/${fleet.jasper}/sync`, undefined, contoso)).statusCode).toBe(

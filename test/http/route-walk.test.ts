@@ -564,9 +564,9 @@ const RULES: Record<string, Rule> = {
   },
   'POST /api/v1/service-providers/:id/sync': {
     who: ADMIN,
-    // A ThingSpace provider is not synced yet: 422 is the rule that comes after the role gate.
+    // An open run answers again (202) with the run: the probe queues at most one per provider.
     probe: (h) => ({ method: 'POST', url: `/api/v1/service-providers/${fleet.thingspace}/sync`, headers: h }),
-    allowed: 422,
+    allowed: 202,
   },
   'POST /api/v1/integrations/:id/sync': {
     who: ADMIN,

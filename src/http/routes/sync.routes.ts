@@ -90,7 +90,9 @@ export function syncRoutes(app: TypedApp, { sync }: Services): void {
         summary: "Sync a service provider's devices from its carrier account (administrators only)",
         description:
           'Control Center (Jasper): the devices changed since the last run (a year back for the first, full, ' +
-          'run) are upserted by ICCID: carrier facts only, never ownership or customer plans.',
+          'run); ThingSpace: the whole account inventory every run (it has no "changed since"), and the ' +
+          "provider's devices it no longer lists are counted as gone. Upserted by ICCID: carrier facts only, " +
+          'never ownership or customer plans.',
         params: IdParams,
         body: SyncBody,
         response: {
