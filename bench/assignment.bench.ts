@@ -1,16 +1,12 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { loadConfig } from '../src/config.ts';
 import { createDatabase, type DatabaseHandle } from '../src/db/database.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { installQueues, startQueue } from '../src/jobs/queue.ts';
 import { startWorker } from '../src/jobs/worker.ts';
 import { seedDemoData } from '../src/services/seed.service.ts';
 import type { Principal } from '../src/services/principal.ts';
 import { createServices } from '../src/wiring.ts';
-import { freePort } from '../test/helpers/ports.ts';
+import { benchDatabase, ms } from './support.ts';
 
 /**
  * A customer assignment of N devices (AMOP path: ownership, change log, history — no external
@@ -25,7 +21,7 @@ const N = Number(process.env.BENCH_DEVICES ?? 100_000);
 const PER_DEVICE_SAMPLE = 2000;
 
 export async function benchAssignment(): Promise<void> {
-  const { url, cleanup } = await database();
+  const { url, cleanup } = await benchDatabase('bench');
   const handle = createDatabase(url, 20, 'simbind-bench');
   try {
     await migrate(handle.pool);
@@ -212,25 +208,4 @@ async function runPerDevice(
     client.release();
   }
   return ms(started);
-}
-
-async function database(): Promise<{ url: string; cleanup: () => Promise<void> }> {
-  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, cleanup: async () => {} };
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-bench-'));
-  await fs.chmod(dir, 0o755);
-  const pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
-  const admin = createDatabase(pg.adminUrl, 1);
-  await admin.pool.query('CREATE DATABASE bench');
-  await admin.close();
-  return {
-    url: pg.urlFor('bench'),
-    cleanup: async () => {
-      await pg.stop();
-      await fs.rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function ms(started: number): number {
-  return Math.round(performance.now() - started);
 }

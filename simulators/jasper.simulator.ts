@@ -274,13 +274,21 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
           device,
         }))
         .sort((a, b) => a.time - b.time || a.device.iccid.localeCompare(b.device.iccid));
-      const matching = byUpdate.filter(
-        (e) => e.time >= since && (status === undefined || e.device.status === status),
-      );
-      const slice = matching.slice((number - 1) * size, number * size);
+      // The first change at or after `since` (the list is in time order), then the status filter.
+      let low = 0;
+      let high = byUpdate.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (byUpdate[mid]!.time < since) low = mid + 1;
+        else high = mid;
+      }
+      const matching =
+        status === undefined ? byUpdate : byUpdate.slice(low).filter((e) => e.device.status === status);
+      const first = (status === undefined ? low : 0) + (number - 1) * size;
+      const slice = matching.slice(first, first + size);
       return {
         pageNumber: number,
-        lastPage: number * size >= matching.length,
+        lastPage: first + size >= matching.length,
         devices: slice.map(({ device }) => ({
           iccid: device.iccid,
           status: device.status,

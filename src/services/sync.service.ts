@@ -1,6 +1,10 @@
 import type { JasperClient, JasperDevice } from '../clients/jasper.client.ts';
-import type { RevioClient } from '../clients/revio.client.ts';
-import type { ThingSpaceClient, ThingSpaceInventoryDevice } from '../clients/thingspace.client.ts';
+import type { RevioClient, RevioCustomerRecord } from '../clients/revio.client.ts';
+import type {
+  ThingSpaceClient,
+  ThingSpaceInventoryDevice,
+  ThingSpaceInventoryPage,
+} from '../clients/thingspace.client.ts';
 import type { Database } from '../db/database.ts';
 import { findServiceProvider } from '../db/repositories/assignment.repository.ts';
 import * as repo from '../db/repositories/sync.repository.ts';
@@ -82,6 +86,8 @@ const JASPER_HORIZON_MS = 365 * 24 * 3600_000 - 3600_000;
 /** An incremental run starts a little before the last high-water mark: clocks and late writes. */
 const OVERLAP_MS = 5 * 60_000;
 const REVIO_PAGE_SIZE = 500;
+/** Devices written per transaction, at least (whole pages). */
+const WRITE_BATCH = 500;
 /** A partner that keeps saying "more" must not keep a run going forever. */
 const MAX_PAGES = 20_000;
 
@@ -241,9 +247,15 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
         : horizon;
     const started = await repo.startRun(db, run.id, from);
     if (!started) return;
-    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
-      const { value: page } = await deps.jasper.listDevices(creds, { modifiedSince: from, pageNumber });
-      const valid = page.devices.filter((d) => isIccid(d.iccid));
+    const pages = readAhead(
+      'Control Center',
+      async (pageNumber) => (await deps.jasper.listDevices(creds, { modifiedSince: from, pageNumber })).value,
+      (page) => !page.lastPage,
+    );
+    // Control Center's pages are small (50): several are written in one transaction.
+    for await (const batch of inBatches(pages, (page) => page.devices.length, WRITE_BATCH)) {
+      const listed = batch.flatMap((page) => page.devices);
+      const valid = listed.filter((d) => isIccid(d.iccid));
       await db.transaction().execute(async (trx) => {
         const written =
           valid.length > 0
@@ -253,22 +265,21 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
                 dedupeBy(valid.map(carrierDeviceOfJasper), (d) => d.iccid),
               )
             : { created: 0, changed: 0 };
-        const times = page.devices.map((d) => jasperTimeOf(d.dateUpdated)?.getTime() ?? 0);
-        const newest = Math.max(0, ...times);
+        const newest = listed.reduce(
+          (max, d) => Math.max(max, jasperTimeOf(d.dateUpdated)?.getTime() ?? 0),
+          0,
+        );
         await repo.addPage(trx, run.id, {
-          seen: page.devices.length,
-          skipped: page.devices.length - valid.length,
+          pages: batch.length,
+          seen: listed.length,
+          skipped: listed.length - valid.length,
           highWater: newest > 0 ? new Date(newest) : null,
           ...written,
         });
       });
-      if (page.lastPage) {
-        // Control Center lists only devices changed in the last year: absence says nothing.
-        await repo.finishRun(db, run.id, { status: 'SUCCEEDED', gone: null });
-        return;
-      }
     }
-    throw new UnprocessableError(`Control Center kept answering more pages past ${MAX_PAGES}.`);
+    // Control Center lists only devices changed in the last year: absence says nothing.
+    await repo.finishRun(db, run.id, { status: 'SUCCEEDED', gone: null });
   }
 
   /**
@@ -281,9 +292,23 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
     const creds = await deps.accounts.thingspace(run.credentials_id);
     const started = await repo.startRun(db, run.id, null);
     if (!started) return;
-    let after: { lastSeenIccid: string } | undefined;
-    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
-      const { value: page } = await deps.thingspace.listAccountDevices(creds, after);
+    const pages = readAhead<ThingSpaceInventoryPage>(
+      'ThingSpace',
+      async (pageNumber, previous) => {
+        if (previous === undefined) return (await deps.thingspace.listAccountDevices(creds)).value;
+        // The client refuses a page with more to come and no ICCID to continue after.
+        const lastSeenIccid = previous.lastSeenIccid!;
+        const page = (await deps.thingspace.listAccountDevices(creds, { lastSeenIccid })).value;
+        if (page.hasMoreData && page.lastSeenIccid === lastSeenIccid) {
+          throw new UnprocessableError(
+            `ThingSpace answered page ${pageNumber} with more to come but no progress.`,
+          );
+        }
+        return page;
+      },
+      (page) => page.hasMoreData,
+    );
+    for await (const page of pages) {
       const valid = page.devices.filter((d) => isIccid(d.iccid));
       const seen = page.devices.length + page.withoutIccid;
       await db.transaction().execute(async (trx) => {
@@ -300,27 +325,25 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
       if (!page.hasMoreData) {
         const gone = await repo.countUnseenDevices(db, serviceProviderId, started.started_at!);
         await repo.finishRun(db, run.id, { status: 'SUCCEEDED', gone });
-        return;
       }
-      if (page.lastSeenIccid === undefined || page.lastSeenIccid === after?.lastSeenIccid) {
-        throw new UnprocessableError(
-          `ThingSpace answered page ${pageNumber} with more to come but no progress.`,
-        );
-      }
-      after = { lastSeenIccid: page.lastSeenIccid };
     }
-    throw new UnprocessableError(`ThingSpace kept answering more pages past ${MAX_PAGES}.`);
   }
 
   async function syncRevioCustomers(run: repo.SyncRunRow): Promise<void> {
     const creds = await deps.accounts.revio(run.credentials_id);
     const started = await repo.startRun(db, run.id, null);
     if (!started) return;
-    for (let pageNumber = 1; pageNumber <= MAX_PAGES; pageNumber++) {
-      const { value: page } = await deps.revio.listCustomers(creds, {
-        pageNumber,
-        pageSize: REVIO_PAGE_SIZE,
-      });
+    const pages = readAhead<{ customers: RevioCustomerRecord[]; hasMore: boolean }>(
+      'Rev.io',
+      async (pageNumber, previous) => {
+        if (previous !== undefined && previous.customers.length === 0) {
+          throw new UnprocessableError(`Rev.io answered page ${pageNumber - 1} empty but with more to come.`);
+        }
+        return (await deps.revio.listCustomers(creds, { pageNumber, pageSize: REVIO_PAGE_SIZE })).value;
+      },
+      (page) => page.hasMore,
+    );
+    for await (const page of pages) {
       const customers = dedupeBy(
         page.customers.map((c) => ({
           revCustomerId: c.customerId,
@@ -349,13 +372,8 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
         // The list is every customer of the account: what it did not show is gone from Rev.io.
         const gone = await repo.countUnseenCustomers(db, run.credentials_id, started.started_at!);
         await repo.finishRun(db, run.id, { status: 'SUCCEEDED', gone });
-        return;
-      }
-      if (page.customers.length === 0) {
-        throw new UnprocessableError(`Rev.io answered page ${pageNumber} empty but with more to come.`);
       }
     }
-    throw new UnprocessableError(`Rev.io kept answering more pages past ${MAX_PAGES}.`);
   }
 
   return {
@@ -451,6 +469,48 @@ export function createSyncService(deps: SyncServiceDeps): SyncService {
       return { expired, queued };
     },
   };
+}
+
+/**
+ * A partner's pages in order, the next one asked for while the caller writes the current one: a run
+ * costs about the partner's paging time, not paging plus writing. `fetchPage` gets the page before
+ * (to continue after it); a failed read ahead surfaces when its turn comes, never unhandled.
+ */
+async function* readAhead<P>(
+  partner: string,
+  fetchPage: (pageNumber: number, previous: P | undefined) => Promise<P>,
+  hasMore: (page: P) => boolean,
+): AsyncGenerator<P> {
+  let next: Promise<P> | undefined = fetchPage(1, undefined);
+  for (let pageNumber = 1; next !== undefined; pageNumber++) {
+    const page: P = await next;
+    if (hasMore(page) && pageNumber >= MAX_PAGES) {
+      throw new UnprocessableError(`${partner} kept answering more pages past ${MAX_PAGES}.`);
+    }
+    next = hasMore(page) ? fetchPage(pageNumber + 1, page) : undefined;
+    next?.catch(() => undefined);
+    yield page;
+  }
+}
+
+/** Pages gathered until they hold `atLeast` items (or the pages end): one write each. */
+async function* inBatches<P>(
+  pages: AsyncIterable<P>,
+  sizeOf: (page: P) => number,
+  atLeast: number,
+): AsyncGenerator<P[]> {
+  let batch: P[] = [];
+  let size = 0;
+  for await (const page of pages) {
+    batch.push(page);
+    size += sizeOf(page);
+    if (size >= atLeast) {
+      yield batch;
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** The last of each key: a partner listing a record twice in one page must not fail the upsert. */

@@ -137,6 +137,8 @@ export async function startRun(
 }
 
 export interface PageCounts {
+  /** Pages these counts cover; default 1. */
+  pages?: number;
   seen: number;
   created: number;
   changed: number;
@@ -144,12 +146,12 @@ export interface PageCounts {
   highWater: Date | null;
 }
 
-/** One page's progress, in the transaction that wrote it. */
+/** One page's (or a few pages') progress, in the transaction that wrote it. */
 export async function addPage(db: Executor, id: number, page: PageCounts): Promise<void> {
   await db
     .updateTable('sync_run')
     .set({
-      pages: sql<number>`pages + 1`,
+      pages: sql<number>`pages + ${page.pages ?? 1}`,
       seen: sql<number>`seen + ${page.seen}`,
       created: sql<number>`created + ${page.created}`,
       changed: sql<number>`changed + ${page.changed}`,
