@@ -4,6 +4,7 @@ import { Gatekeeper, type RevioSimAccount } from './revio/gatekeeper.ts';
 import { registerRevioRoutes, type RevioCatalogue } from './revio/routes.ts';
 import {
   RevioStore,
+  type RevioSimCustomer,
   type RevioSimService,
   type RevioSimServiceProduct,
   type SeedCustomer,
@@ -23,7 +24,7 @@ import { BadRequest, errorBody, sendError } from './revio/wire.ts';
  *                        next one succeeds (remembered until reset)
  *
  * Besides the shared control API (`/__sim/requests`, `/__sim/reset`, `/__sim/faults`):
- *   GET  /__sim/state       `{ services, serviceProducts }` as stored, to count what was created
+ *   GET  /__sim/state       `{ customers, services, serviceProducts }` as stored, to count what was created
  *   POST /__sim/customers   add customers (`{ customer_id, name?, account_number? }` or an array)
  * Reset puts everything back as built: seeded customers and services only, limits and counters zero.
  */
@@ -44,7 +45,14 @@ export interface RevioSimulatorOptions {
   catalogue?: Partial<RevioCatalogue>;
 }
 
-export type { RevioSimAccount, RevioSimService, RevioSimServiceProduct, SeedCustomer, SeedService };
+export type {
+  RevioSimAccount,
+  RevioSimCustomer,
+  RevioSimService,
+  RevioSimServiceProduct,
+  SeedCustomer,
+  SeedService,
+};
 
 export const DEMO_REVIO_ACCOUNT: RevioSimAccount = {
   username: 'simbind',
@@ -70,6 +78,7 @@ const DEFAULT_CATALOGUE: RevioCatalogue = {
 };
 
 export interface RevioSimState {
+  customers: RevioSimCustomer[];
   services: RevioSimService[];
   serviceProducts: RevioSimServiceProduct[];
 }
@@ -80,7 +89,11 @@ const stores = new WeakMap<FastifyInstance, RevioStore>();
 export function revioSimState(app: FastifyInstance): RevioSimState {
   const store = stores.get(app);
   if (!store) throw new Error('not a Rev.io simulator');
-  return { services: store.services, serviceProducts: store.serviceProducts };
+  return {
+    customers: store.listCustomers(),
+    services: store.services,
+    serviceProducts: store.serviceProducts,
+  };
 }
 
 export function buildRevioSimulator(options: RevioSimulatorOptions = {}): FastifyInstance {

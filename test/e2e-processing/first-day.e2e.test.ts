@@ -11,7 +11,9 @@ import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
  * own. A new tenant (as `simbind init` makes it) signs in, creates an operator, adds its Rev.io and
  * Jasper accounts (pointing at the simulators), tests them, adds a service provider, imports its
  * fleet from CSV, adds a Rev.io customer (checked in Rev.io) and an AMOP customer with a site, a
- * customer rate plan, registers a webhook and sends it a test, and then the operator performs a
+ * customer rate plan, adds a ThingSpace account, syncs 10,000 devices from Control Center, 1,000
+ * from ThingSpace and 200 customers from Rev.io, registers a webhook and sends it a test, and then
+ * the operator performs a
  * Rev-path assignment that ends PROCESSED with one Rev.io service per device, announced to the
  * webhook signed with the secret shown when it was registered.
  */
@@ -32,9 +34,9 @@ afterAll(async () => {
 });
 
 /** ICCIDs with a valid check digit, in a range the demo fleet does not use. */
-const iccids = (count: number) =>
+const iccids = (count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => {
-    const body = `891480777${String(i).padStart(9, '0')}`;
+    const body = `891480777${String(from + i).padStart(9, '0')}`;
     return `${body}${luhnCheckDigit(body)}`;
   });
 
@@ -101,6 +103,8 @@ describe('the first day of a real operator', () => {
       baseUrl: world.simUrls.jasper,
       settings: { username: 'simbind' },
       secrets: { ...DEMO_SECRETS.jasper },
+      // The account's contract: the simulator allows 100 a second.
+      rateLimit: { requests: 90, windowMs: 1_000, concurrency: 1 },
     });
     for (const id of [revio.id, jasper.id]) {
       expect((await ok<{ ok: boolean }>('POST', `/integrations/${id}/test`, admin, undefined, 200)).ok).toBe(
@@ -178,6 +182,90 @@ describe('the first day of a real operator', () => {
       monthlyRate: 3.5,
     });
 
+    // The rest of the fleet and the customers, synced from the accounts: 10,000 devices from
+    // Control Center, 1,000 from a ThingSpace account (tested through both of its logins), and the
+    // Rev.io account's customers (each with a default site).
+    const carrierFleet = iccids(10_000, 100_000);
+    const seededJasper = await world.sims.jasper.inject({
+      method: 'POST',
+      url: '/__sim/devices',
+      payload: carrierFleet.map((iccid) => ({ iccid, status: 'ACTIVATED', ratePlan: 'IoT Basic 1MB' })),
+    });
+    expect(seededJasper.statusCode, seededJasper.body).toBe(200);
+    const thingspace = await ok<{ id: number }>('POST', '/integrations', admin, {
+      integration: 'thingspace',
+      name: 'Acme ThingSpace',
+      baseUrl: world.simUrls.thingspace,
+      settings: { username: 'simbind', accountName: 'ACME-0000001' },
+      secrets: { ...DEMO_SECRETS.thingspace },
+    });
+    expect(
+      (await ok<{ ok: boolean }>('POST', `/integrations/${thingspace.id}/test`, admin, undefined, 200)).ok,
+    ).toBe(true);
+    const tsProvider = await ok<{ id: number }>('POST', '/service-providers', admin, {
+      name: 'Acme Verizon M2M',
+      credentialsId: thingspace.id,
+      portalType: 'm2m',
+    });
+    const tsFleet = iccids(1_000, 200_000);
+    const seededTs = await world.sims.thingspace.inject({
+      method: 'POST',
+      url: '/__sim/devices',
+      payload: tsFleet.map((iccid) => ({ accountName: 'ACME-0000001', iccid, servicePlan: 'M2M-1GB-SHR' })),
+    });
+    expect(seededTs.statusCode, seededTs.body).toBe(200);
+    const seededCustomers = await world.sims.revio.inject({
+      method: 'POST',
+      url: '/__sim/customers',
+      payload: Array.from({ length: 200 }, (_, i) => ({ customer_id: 71_000 + i, name: `Acme client ${i}` })),
+    });
+    expect(seededCustomers.statusCode, seededCustomers.body).toBe(200);
+
+    const sync = async (url: string) => {
+      const run = await ok<{ id: number }>('POST', url, admin, undefined, 202);
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const view = await ok<{ status: string; counts: Record<string, number | null> }>(
+          'GET',
+          `/sync-runs/${run.id}`,
+          admin,
+        );
+        if (view.status === 'SUCCEEDED' || view.status === 'FAILED') return view;
+        if (Date.now() > deadline) throw new Error(`sync ${url} still ${view.status}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const jasperListed = (await world.sims.jasper.inject({ method: 'GET', url: '/__sim/state' })).json<{
+      devices: unknown[];
+    }>().devices.length;
+    expect(await sync(`/service-providers/${provider.id}/sync`)).toMatchObject({
+      status: 'SUCCEEDED',
+      // Besides the 10,000: the device the connection test looked up, whose id is no ICCID.
+      counts: { seen: jasperListed, created: 10_000, changed: 0, skipped: jasperListed - 10_000 },
+    });
+    expect(await sync(`/service-providers/${tsProvider.id}/sync`)).toMatchObject({
+      status: 'SUCCEEDED',
+      counts: { seen: 1_000, created: 1_000, gone: 0 },
+    });
+    const revioListed = (await world.sims.revio.inject({ method: 'GET', url: '/__sim/state' }))
+      .json<RevioSimState>()
+      .customers.map((c) => c.customer_id);
+    expect(await sync(`/integrations/${revio.id}/sync`)).toMatchObject({
+      status: 'SUCCEEDED',
+      counts: {
+        seen: revioListed.length,
+        // Wile E. Logistics was added by hand above; every other customer is new.
+        created: revioListed.filter((id) => id !== NEW_REV_CUSTOMER).length,
+      },
+    });
+    expect(revioListed.length).toBeGreaterThanOrEqual(200);
+    const synced = await ok<{ items: { id: number }[] }>(
+      'GET',
+      `/devices?serviceProviderId=${provider.id}&limit=100`,
+      admin,
+    );
+    expect(synced.items).toHaveLength(100);
+
     // A webhook for the tenant's ERP: its secret shown once, a signed test delivered now.
     const hook = await ok<{ endpoint: { id: number }; secret: string }>('POST', '/webhooks', admin, {
       url: world.webhooks.url,
@@ -251,5 +339,5 @@ describe('the first day of a real operator', () => {
       ['bulk_change.completed', 'delivered'],
       ['webhook.test', 'delivered'],
     ]);
-  });
+  }, 120_000);
 });
