@@ -11,6 +11,7 @@ import {
   UnprocessableError,
 } from '../errors.ts';
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts';
+import { SecretKeyError } from '../services/secret-box.ts';
 
 /**
  * The one error handler: domain errors → their status; Fastify's schema errors → 400 with the
@@ -56,6 +57,14 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
       .send({ error: body(fastifyError.code ?? 'bad_request', fastifyError.message) });
   }
 
+  // A server started without SECRETS_KEY (only possible outside `simbind start`, which refuses to)
+  // cannot store a secret: the request is fine, the server is not ready for it.
+  if (error instanceof SecretKeyError) {
+    request.log.error({ err: error }, 'secrets cannot be sealed');
+    return reply.code(503).send({
+      error: body('secrets_key_missing', 'This server has no SECRETS_KEY: secrets cannot be stored.'),
+    });
+  }
   // After the domain errors on purpose: a partner's refused connection (a RetryableError) is not ours.
   if (isDatabaseUnavailable(error)) {
     request.log.warn({ err: error }, 'database unavailable');
