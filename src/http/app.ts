@@ -61,6 +61,24 @@ const REDACT = [
   'req.headers["ocp-apim-subscription-key"]',
 ];
 
+/** A request slower than this is logged at `info` even when it succeeded. */
+const SLOW_REQUEST_MS = 1_000;
+
+/**
+ * One line per request when it is answered: at `debug` when it succeeded quickly (the screens poll
+ * every few seconds, which would flood the terminal at `info`), at `info` when it was refused (4xx)
+ * or slow, at `error` when it failed (5xx). The request is serialized as everywhere: redacted.
+ */
+function logRequests(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode;
+    const responseTime = Math.round(reply.elapsedTime);
+    const level =
+      status >= 500 ? 'error' : status >= 400 || responseTime >= SLOW_REQUEST_MS ? 'info' : 'debug';
+    request.log[level]({ req: request, res: { statusCode: status }, responseTime }, 'request completed');
+  });
+}
+
 export async function buildApp(options: AppOptions): Promise<TypedApp> {
   const app = Fastify({
     logger: {
@@ -81,7 +99,10 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
     schemaController: { compilersFactory: { buildValidator } },
     // TRUST_PROXY: request.ip and request.protocol then follow a trusted proxy's X-Forwarded-* headers.
     trustProxy: options.services.auth.trustProxy,
+    // One line per request instead of Fastify's two (logRequest below).
+    disableRequestLogging: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  logRequests(app);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

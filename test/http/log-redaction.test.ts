@@ -86,7 +86,7 @@ describe('request log lines', () => {
     expect(wrongMethod.statusCode).toBe(404);
 
     const text = logText();
-    expect(text).toContain('incoming request');
+    expect(text).toContain('request completed');
     expect(text).toContain(`/api/v1/carrier-callbacks/thingspace/${REDACTED}`);
     expect(text).not.toContain(token);
     expect(text).not.toContain(token.slice(0, 12));
@@ -103,6 +103,25 @@ describe('request log lines', () => {
       `/api/v1/bulk-changes?limit=5&access_token=${REDACTED}&api_key=${REDACTED}&status=ERROR`,
     );
     expect(text).not.toContain('qq-secret-value');
+  });
+});
+
+describe('the request log', () => {
+  it('writes one line per request: a quick success at debug only, a refusal at info', async () => {
+    logLines.length = 0;
+    const ok = await app.inject({ method: 'GET', url: '/healthz' });
+    expect(ok.statusCode).toBe(200);
+    const refused = await app.inject({ method: 'GET', url: '/api/v1/bulk-changes' });
+    expect(refused.statusCode).toBe(401);
+    const lines = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      req: { method: 'GET', url: '/api/v1/bulk-changes' },
+      res: { statusCode: 401 },
+    });
+    expect(typeof lines[0]!.responseTime).toBe('number');
   });
 });
 
