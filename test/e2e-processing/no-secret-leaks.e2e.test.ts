@@ -169,7 +169,9 @@ describe('a full run', () => {
       [ids],
     );
     expect(calls.rows.map((r) => r.system).sort()).toEqual(['jasper', 'revio', 'thingspace']);
-    expect(logLines.length).toBeGreaterThan(50);
+    // One line per request (at debug here) and the services' own: something to scan.
+    expect(logLines.filter((line) => line.includes('"request completed"')).length).toBeGreaterThan(10);
+    expect(logLines.length).toBeGreaterThan(20);
 
     const leaks = outputs.flatMap(({ where, text }) =>
       FORBIDDEN.filter((secret) => text.includes(secret)).map((secret) => `${where}: ${secret.slice(0, 6)}…`),
