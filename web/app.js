@@ -104,15 +104,19 @@ const fmtNum = (n) => Number(n ?? 0).toLocaleString('en-US');
 function statusClass(status) {
   switch (status) {
     case 'PROCESSED':
+    case 'SUCCEEDED':
       return 'ok';
     case 'ERROR':
     case 'PROCESSED_WITH_ERRORS':
+    case 'FAILED':
       return 'err';
     case 'PROCESSING':
     case 'WAITING_CARRIER':
     case 'PENDING':
+    case 'RUNNING':
       return 'busy';
     case 'NEW':
+    case 'QUEUED':
       return 'new';
     default:
       return '';
@@ -452,20 +456,132 @@ async function usersView() {
 
 // ---------------------------------------------------------------- accounts (admins)
 
+/** @type {Record<string, string>} */
+const SYSTEM_NAMES = { revio: 'Rev.io', thingspace: 'ThingSpace', jasper: 'Jasper' };
+/** @type {Record<string, string>} */
+const PORTAL_NAMES = { m2m: 'M2M', mobility: 'Mobility', lnp: 'LNP' };
+const OPEN_SYNC_STATUSES = ['QUEUED', 'RUNNING'];
+/** How many sync runs the Accounts screen shows, newest first. */
+const SYNC_RUNS_SHOWN = 20;
+
 async function integrationsView() {
-  const names = /** @type {Record<string, string>} */ ({
-    revio: 'Rev.io',
-    thingspace: 'ThingSpace',
-    jasper: 'Jasper',
-  });
-  const { items } = await api('GET', '/integrations');
+  // Read afresh (and for the other screens too): providers are added through the API.
+  cache.providers = null;
+  const [{ items }, providerMap] = await Promise.all([api('GET', '/integrations'), providers()]);
+  /** @type {Map<number, any>} */
+  const accountMap = new Map(items.map((/** @type {any} */ a) => [a.id, a]));
+  const notice = h('div', { 'aria-live': 'polite' });
+  const runsBody = h('tbody');
+  const say = (/** @type {'ok' | 'error'} */ kind, /** @type {string} */ text) =>
+    replace(notice, h('div', { class: `banner ${kind}`, role: kind === 'error' ? 'alert' : 'status', text }));
+
+  /** What a run syncs: "Cisco Jasper M2M" (devices) or "Rev.io billing" (customers). */
+  const targetOf = (/** @type {any} */ run) =>
+    run.kind === 'devices'
+      ? (providerMap.get(run.serviceProviderId)?.name ?? `Provider #${run.serviceProviderId}`)
+      : (accountMap.get(run.credentialsId)?.name ?? `Account #${run.credentialsId}`);
+
+  const drawRuns = (/** @type {any[]} */ runs) => {
+    const count = (/** @type {string} */ key, /** @type {number | null} */ n) =>
+      h('td', { class: 'num', dataset: { count: key }, text: n === null ? '—' : fmtNum(n) });
+    replace(
+      runsBody,
+      runs.length === 0
+        ? h('tr', {}, h('td', { colspan: '12', class: 'muted', text: 'No syncs yet: start one above.' }))
+        : runs.map((run) => [
+            h(
+              'tr',
+              { dataset: { id: run.id, status: run.status } },
+              h(
+                'td',
+                {},
+                h('div', { text: targetOf(run) }),
+                h('div', {
+                  class: 'muted small',
+                  text: `#${run.id}${run.requestedBy === null ? ' · hourly' : ''}`,
+                }),
+              ),
+              h('td', {}, h('div', { text: run.kind }), h('div', { class: 'muted small', text: run.mode })),
+              h('td', {}, badge(run.status)),
+              count('seen', run.counts.seen),
+              count('created', run.counts.created),
+              count('changed', run.counts.changed),
+              count('gone', run.counts.gone),
+              count('skipped', run.counts.skipped),
+              count('pages', run.counts.pages),
+              h('td', { class: 'small nowrap', text: fmtTime(run.startedAt) }),
+              h('td', { class: 'small nowrap', text: fmtTime(run.finishedAt) }),
+              h('td', {
+                class: 'small nowrap',
+                text: run.startedAt ? fmtDuration(run.startedAt, run.finishedAt) : '',
+              }),
+            ),
+            run.status === 'FAILED' &&
+              run.error &&
+              h(
+                'tr',
+                { class: 'run-error', dataset: { errorOf: run.id } },
+                h('td', { colspan: '12' }, h('strong', { text: 'Error: ' }), run.error),
+              ),
+          ]),
+    );
+  };
+
+  /** Responses may cross (a click and a refresh): only the latest request draws. */
+  let asked = 0;
+  /** Reads the newest runs and draws them; whether any is still open. */
+  const loadRuns = async () => {
+    const mine = ++asked;
+    const { items: runs } = await api('GET', `/sync-runs?limit=${SYNC_RUNS_SHOWN}`);
+    if (mine === asked) drawRuns(runs);
+    return runs.some((/** @type {any} */ r) => OPEN_SYNC_STATUSES.includes(r.status));
+  };
+
+  let polling = false;
+  const watchRuns = () => {
+    if (polling || !runsBody.isConnected) return;
+    polling = true;
+    every(async () => {
+      const open = runsBody.isConnected && (await loadRuns());
+      if (!open) polling = false;
+      return open;
+    });
+  };
+
+  /** A sync button: disabled while its request is in flight; the run then shows in the table. */
+  const syncButton = (/** @type {string} */ text, /** @type {string} */ label, /** @type {string} */ path) =>
+    h('button', {
+      type: 'button',
+      text,
+      'aria-label': `${text} of ${label}`,
+      onclick: async (/** @type {Event} */ e) => {
+        const button = /** @type {HTMLButtonElement} */ (e.currentTarget);
+        button.disabled = true;
+        try {
+          const run = await api('POST', path);
+          say(
+            'ok',
+            run.status === 'QUEUED'
+              ? `Sync queued: ${run.kind} of ${label} (run #${run.id}).`
+              : `A sync of ${label} is already running (run #${run.id}).`,
+          );
+          await loadRuns();
+          watchRuns();
+        } catch (error) {
+          if (!(error instanceof ApiError && error.status === 401)) say('error', errorText(error));
+        } finally {
+          button.disabled = false;
+        }
+      },
+    });
+
   const rows = items.map((/** @type {any} */ a) => {
     const result = h('td', { 'aria-live': 'polite', 'data-testid': `test-result-${a.id}` });
     return h(
       'tr',
       { dataset: { id: a.id } },
       h('td', { text: a.name }),
-      h('td', { text: names[a.integration] ?? a.integration }),
+      h('td', { text: SYSTEM_NAMES[a.integration] ?? a.integration }),
       h('td', { class: 'mono small', text: a.baseUrl }),
       h('td', {
         class: 'small',
@@ -476,39 +592,58 @@ async function integrationsView() {
       h(
         'td',
         {},
-        h('button', {
-          type: 'button',
-          text: 'Test connection',
-          'aria-label': `Test connection of ${a.name}`,
-          onclick: async (/** @type {Event} */ e) => {
-            const button = /** @type {HTMLButtonElement} */ (e.currentTarget);
-            button.disabled = true;
-            replace(result, h('span', { class: 'muted', text: 'Testing…' }));
-            try {
-              const t = await api('POST', `/integrations/${a.id}/test`);
-              replace(
-                result,
-                h(
-                  'div',
-                  { class: `banner ${t.ok ? 'ok' : 'error'}` },
-                  h('strong', { text: t.ok ? 'Connected' : 'Failed' }),
-                  h('div', {
-                    class: 'small',
-                    text: `${t.check}${t.status ? ` → ${t.status}` : ''} in ${t.durationMs} ms: ${t.message}`,
-                  }),
-                ),
-              );
-            } catch (error) {
-              replace(result, h('div', { class: 'banner error', text: errorText(error) }));
-            } finally {
-              button.disabled = false;
-            }
-          },
-        }),
+        h(
+          'div',
+          { class: 'cell-actions' },
+          h('button', {
+            type: 'button',
+            text: 'Test connection',
+            'aria-label': `Test connection of ${a.name}`,
+            onclick: async (/** @type {Event} */ e) => {
+              const button = /** @type {HTMLButtonElement} */ (e.currentTarget);
+              button.disabled = true;
+              replace(result, h('span', { class: 'muted', text: 'Testing…' }));
+              try {
+                const t = await api('POST', `/integrations/${a.id}/test`);
+                replace(
+                  result,
+                  h(
+                    'div',
+                    { class: `banner ${t.ok ? 'ok' : 'error'}` },
+                    h('strong', { text: t.ok ? 'Connected' : 'Failed' }),
+                    h('div', {
+                      class: 'small',
+                      text: `${t.check}${t.status ? ` → ${t.status}` : ''} in ${t.durationMs} ms: ${t.message}`,
+                    }),
+                  ),
+                );
+              } catch (error) {
+                replace(result, h('div', { class: 'banner error', text: errorText(error) }));
+              } finally {
+                button.disabled = false;
+              }
+            },
+          }),
+          // Rev.io accounts hold the customers; the carriers' devices are synced per service provider below.
+          a.integration === 'revio' && syncButton('Sync customers', a.name, `/integrations/${a.id}/sync`),
+        ),
       ),
       result,
     );
   });
+
+  const providerRows = [...providerMap.values()].map((p) =>
+    h(
+      'tr',
+      { dataset: { id: p.id } },
+      h('td', { text: p.name }),
+      h('td', { text: SYSTEM_NAMES[p.integration] ?? p.integration }),
+      h('td', { text: PORTAL_NAMES[p.portalType] ?? p.portalType }),
+      h('td', {}, syncButton('Sync devices', p.name, `/service-providers/${p.id}/sync`)),
+    ),
+  );
+
+  const open = await loadRuns();
   replace(
     main,
     h('div', { class: 'page-head' }, h('h1', { text: 'Accounts' })),
@@ -516,6 +651,7 @@ async function integrationsView() {
       class: 'muted',
       text: 'Your Rev.io, ThingSpace and Jasper accounts. Secrets are never shown again once set; add and edit accounts through the API (POST /api/v1/integrations).',
     }),
+    notice,
     h(
       'div',
       { class: 'table-wrap' },
@@ -534,7 +670,69 @@ async function integrationsView() {
         h('tbody', {}, rows),
       ),
     ),
+    h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'providers-title' },
+      h('h2', { id: 'providers-title', text: 'Service providers' }),
+      h('p', {
+        class: 'muted small',
+        text: "Sync devices reads the provider's devices from its carrier account: Jasper the devices changed since the last sync (a year back the first time), ThingSpace the whole account.",
+      }),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { 'aria-labelledby': 'providers-title' },
+          h('thead', {}, h('tr', {}, ...['Name', 'Carrier', 'Portal', ''].map((t) => h('th', { text: t })))),
+          h(
+            'tbody',
+            {},
+            providerRows.length
+              ? providerRows
+              : h('tr', {}, h('td', { colspan: '4', class: 'muted', text: 'No service providers yet.' })),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'section',
+      { class: 'section', 'aria-labelledby': 'sync-runs-title' },
+      h('h2', { id: 'sync-runs-title', text: 'Sync runs' }),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { 'aria-labelledby': 'sync-runs-title' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...[
+                'What',
+                'Kind',
+                'Status',
+                'Seen',
+                'Created',
+                'Changed',
+                'Gone',
+                'Skipped',
+                'Pages',
+                'Started',
+                'Finished',
+                'Took',
+              ].map((t, i) => h('th', { class: i >= 3 && i <= 8 ? 'num' : undefined, text: t })),
+            ),
+          ),
+          runsBody,
+        ),
+      ),
+    ),
   );
+  if (open) watchRuns();
 }
 
 // ---------------------------------------------------------------- webhooks (admins)

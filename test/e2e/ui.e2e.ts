@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/clients/webhook.client.ts';
+import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const require = createRequire(import.meta.url);
@@ -34,6 +35,8 @@ let server: ChildProcess | undefined;
 let serverLog = '';
 let dataDir = '';
 let baseUrl = '';
+/** The built-in Jasper simulator's origin, as `simbind serve` logs it (its control routes are at the root). */
+let jasperSim = '';
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
@@ -122,6 +125,7 @@ beforeAll(async () => {
   server.stdout?.on('data', keep);
   server.stderr?.on('data', keep);
   await waitReady(baseUrl, 75_000);
+  jasperSim = /^\s*jasper\s+(http:\/\/\S+?)\/rws\/api\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
@@ -458,6 +462,69 @@ describe('web UI', () => {
       .toMatch(/Connected.*GET \/ServiceTypes → 200/);
     await shot('7-accounts');
     await accessible('accounts');
+  });
+
+  it("syncs a provider's devices from Jasper and follows the run to the end", async () => {
+    // Devices only the carrier knows of yet: ICCIDs with a valid check digit, outside the demo fleet.
+    expect(jasperSim, `the Jasper simulator's address in the server log:\n${serverLog}`).not.toBe('');
+    const seeded = Array.from({ length: 300 }, (_, i) => {
+      const body = `891480777${String(i).padStart(9, '0')}`;
+      return { iccid: `${body}${luhnCheckDigit(body)}`, status: 'ACTIVATED', ratePlan: 'IoT Basic 1MB' };
+    });
+    const seeding = await fetch(`${jasperSim}/__sim/devices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(seeded),
+    });
+    expect(seeding.status, await seeding.text()).toBe(200);
+
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('heading', { name: 'Sync runs' }).waitFor();
+    const providers = page.getByRole('table', { name: 'Service providers' });
+    expect(await providers.textContent()).toContain('Cisco Jasper M2M');
+    const revio = page
+      .getByRole('table', { name: 'Accounts' })
+      .locator('tbody tr', { hasText: 'Rev.io billing' });
+    expect(await revio.getByRole('button', { name: 'Sync customers of Rev.io billing' }).count()).toBe(1);
+
+    const button = page.getByRole('button', { name: 'Sync devices of Cisco Jasper M2M' });
+    await button.click();
+    const queued = page.getByRole('status');
+    await expect
+      .poll(() => queued.textContent())
+      .toMatch(/^Sync queued: devices of Cisco Jasper M2M \(run #\d+\)\.$/);
+    const runId = Number(/#(\d+)/.exec((await queued.textContent()) ?? '')?.[1]);
+    expect(await button.isEnabled()).toBe(true);
+
+    // The table refreshes itself until the run is over.
+    const row = page.getByRole('table', { name: 'Sync runs' }).locator(`tbody tr[data-id="${runId}"]`);
+    await row.waitFor();
+    await expect
+      .poll(() => row.getAttribute('data-status'), { timeout: 60_000, interval: 500 })
+      .toBe('SUCCEEDED');
+    expect(await row.locator('.badge').textContent()).toBe('SUCCEEDED');
+    const run = (await (await page.request.get(`${baseUrl}/api/v1/sync-runs/${runId}`)).json()) as {
+      kind: string;
+      mode: string;
+      status: string;
+      counts: Record<'pages' | 'seen' | 'created' | 'changed' | 'skipped', number> & { gone: number | null };
+    };
+    expect(run).toMatchObject({ kind: 'devices', mode: 'full', status: 'SUCCEEDED' });
+    expect(run.counts.created).toBeGreaterThanOrEqual(seeded.length);
+    expect(run.counts.seen).toBeGreaterThanOrEqual(seeded.length);
+    const shown = async (key: string) =>
+      (await row.locator(`[data-count="${key}"]`).textContent())?.replace(/,/g, '');
+    for (const key of ['pages', 'seen', 'created', 'changed', 'skipped'] as const)
+      expect(await shown(key), key).toBe(String(run.counts[key]));
+    expect(await shown('gone')).toBe(run.counts.gone === null ? '—' : String(run.counts.gone));
+    expect(await row.textContent()).toContain('Cisco Jasper M2M');
+    // Synced devices are simbind's now: unassigned, on the Jasper provider.
+    const device = (await (
+      await page.request.get(`${baseUrl}/api/v1/devices?q=${seeded[0]!.iccid}&limit=1`)
+    ).json()) as { items: { iccid: string }[] };
+    expect(device.items.map((d) => d.iccid)).toEqual([seeded[0]!.iccid]);
+    await shot('9-syncs');
+    await accessible('accounts with sync runs');
   });
 
   it('adds a webhook (secret shown once), sends a signed test, and disables it', async () => {
