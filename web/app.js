@@ -2139,7 +2139,9 @@ async function detailView(id) {
                 h(
                   'tr',
                   {},
-                  ...['Time', 'Description', 'Portal', 'Status', 'Error'].map((t) => h('th', { text: t })),
+                  ...['Time', 'Device', 'Description', 'Portal', 'Status', 'Error'].map((t) =>
+                    h('th', { text: t }),
+                  ),
                 ),
               ),
               h(
@@ -2151,7 +2153,7 @@ async function detailView(id) {
                     { hidden: true, class: 'log-detail' },
                     h(
                       'td',
-                      { colspan: 5 },
+                      { colspan: 6 },
                       h('div', {
                         class: 'small muted',
                         text: `Device ${entry.deviceId ?? '—'} · work order ${entry.workOrderId ?? '—'} · by ${entry.processedBy}`,
@@ -2181,6 +2183,7 @@ async function detailView(id) {
                         (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), toggle()),
                     },
                     h('td', { class: 'small nowrap', text: fmtTime(entry.processedAt) }),
+                    h('td', { class: 'mono', text: entry.iccid ?? entry.identifier ?? '—' }),
                     h('td', { text: entry.description }),
                     h('td', { text: entry.portalType }),
                     h(

@@ -19,7 +19,15 @@ import type { Principal } from './principal.ts';
 
 export interface SubmitOptions {
   idempotencyKey?: string;
-  source?: 'api' | 'legacy';
+  /** The entry point; default `ui` for a browser session (the screens), `api` for a token. */
+  source?: BulkChangeSource;
+}
+
+export type BulkChangeSource = 'api' | 'ui' | 'legacy';
+
+/** Where a submission came from, as recorded on the bulk change and in the audit log. */
+function sourceOf(principal: Principal, options: SubmitOptions): BulkChangeSource {
+  return options.source ?? (principal.via === 'session' ? 'ui' : 'api');
 }
 
 export interface DeviceVerdict {
@@ -107,7 +115,7 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         principal,
         request,
       ).catch(async (error: unknown) => {
-        await deps.audit?.submissionFailed(principal, request, options.source ?? 'api', error);
+        await deps.audit?.submissionFailed(principal, request, sourceOf(principal, options), error);
         throw error;
       });
 
@@ -171,7 +179,7 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
               createdBy: principal.userId,
               idempotencyKey: options.idempotencyKey ?? null,
               requestHash: hash,
-              source: options.source ?? 'api',
+              source: sourceOf(principal, options),
             });
             const ctx: bulkChanges.WorkOrderContext = {
               tenantId: principal.tenantId,

@@ -78,6 +78,8 @@ export interface ChangeLogView {
   id: number;
   workOrderId: number | null;
   deviceId: number | null;
+  iccid: string | null;
+  identifier: string | null;
   description: string;
   portalType: string;
   requestText: string | null;
@@ -192,6 +194,8 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
           id: l.id,
           workOrderId: l.bulk_change_device_id,
           deviceId: l.device_id,
+          iccid: l.iccid,
+          identifier: l.identifier,
           description: l.description,
           portalType: l.portal_type,
           requestText: l.request_text,

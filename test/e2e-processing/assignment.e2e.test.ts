@@ -259,6 +259,19 @@ describe('a 1,000-device assignment end to end', () => {
       { bulk: c.id, description: 'Create Rev.io Service: Update AMOP', n: 200 },
       { bulk: d.id, description: 'AMOP Customer Assignment', n: 100 },
     ]);
+    // Through the API, each entry names its device by ICCID (these were submitted by ICCID).
+    const page = (
+      await world.app.inject({
+        method: 'GET',
+        url: `/api/v1/bulk-changes/${b.id}/logs?limit=100`,
+        headers: admin,
+      })
+    ).json<{ items: { iccid: string | null; identifier: string | null; deviceId: number | null }[] }>();
+    expect(page.items).toHaveLength(100);
+    for (const entry of page.items) {
+      expect(entry.iccid).toMatch(/^\d{19,20}$/);
+      expect(entry.identifier).toBe(entry.iccid);
+    }
     // ThingSpace's results came by callback (kept in the inbox when they beat the worker), not by the
     // 30-second safety-net poll
     const confirmations = await q<{ processed_by: string; n: number }>(

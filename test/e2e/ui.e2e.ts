@@ -269,6 +269,10 @@ describe('web UI', () => {
     await page.getByRole('tab', { name: 'Change log' }).click();
     const logRows = page.getByRole('table', { name: 'Change log' }).locator('tbody tr.clickable');
     await expect.poll(() => logRows.count()).toBeGreaterThan(0);
+    // Each entry names its device: the ICCID, or what was submitted when it matched none.
+    const devices = await logRows.locator('td:nth-child(2)').allTextContents();
+    expect(devices).toContain(bogus);
+    expect(devices.some((text) => /^\d{19,20}$/.test(text))).toBe(true);
   });
 
   it('refuses devices of other customers unless asked to move them, and says whose they are', async () => {
@@ -494,7 +498,8 @@ describe('web UI', () => {
       .poll(() => queued.textContent())
       .toMatch(/^Sync queued: devices of Cisco Jasper M2M \(run #\d+\)\.$/);
     const runId = Number(/#(\d+)/.exec((await queued.textContent()) ?? '')?.[1]);
-    expect(await button.isEnabled()).toBe(true);
+    // Enabled again once its request (and the table's reload) is done.
+    await expect.poll(() => button.isEnabled()).toBe(true);
 
     // The table refreshes itself until the run is over.
     const row = page.getByRole('table', { name: 'Sync runs' }).locator(`tbody tr[data-id="${runId}"]`);

@@ -152,10 +152,12 @@ describe('reads', () => {
     expect(new Set(lines.slice(1).map((l) => l.split(',')[1])).size).toBe(121);
   });
 
-  it('lists the rejection in the change log', async () => {
+  it('lists the rejection in the change log, naming the device as submitted (it matched none)', async () => {
     const res = await app.inject({ method: 'GET', url: `/api/v1/bulk-changes/${id}/logs`, headers: admin });
     expect(res.json<{ items: unknown[] }>().items).toEqual([
       expect.objectContaining({
+        identifier: '8914801100000000000',
+        iccid: null,
         hasError: true,
         portalType: 'm2m',
         processedBy: 'simbind-api',

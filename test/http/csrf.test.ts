@@ -91,6 +91,27 @@ const cancel = (id: number, headers: Headers, target: TypedApp = app) =>
     payload: 'x',
   });
 
+describe('the entry point a bulk change records', () => {
+  it('is ui for a submission with the screens’ session cookie, api for one with a token', async () => {
+    const submit = async (headers: Headers) => {
+      const res = await postAssignment(app, headers, {
+        serviceProviderId: fleet.thingspace,
+        customerId: fleet.amopCustomer.id,
+        devices: await freeDevices(database.pool, fleet.thingspace, 1),
+        createRevService: false,
+        addCarrierRatePlan: false,
+        addCustomerRatePlan: false,
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const id = res.json<{ id: number }>().id;
+      const view = await app.inject({ method: 'GET', url: `/api/v1/bulk-changes/${id}`, headers: bearer });
+      return view.json<{ source: string }>().source;
+    };
+    expect(await submit({ ...session, ...SAME_ORIGIN })).toBe('ui');
+    expect(await submit(bearer)).toBe('api');
+  });
+});
+
 describe('a state change with the session cookie', () => {
   it('from another site (Origin: https://evil.example, text/plain) answers 403 and cancels nothing', async () => {
     const id = await openBulkChange();

@@ -18,7 +18,7 @@ export interface NewBulkChange {
   createdBy: number;
   idempotencyKey: string | null;
   requestHash: string | null;
-  source: 'api' | 'legacy';
+  source: 'api' | 'ui' | 'legacy';
 }
 
 export async function insertBulkChange(db: Executor, change: NewBulkChange): Promise<number> {
@@ -332,7 +332,12 @@ export async function listChangeLogs(
 ) {
   let query = db
     .selectFrom('change_log as l')
+    // The device as the operator knows it: its ICCID, or what was submitted when nothing matched.
+    .leftJoin('device as d', 'd.id', 'l.device_id')
+    .leftJoin('bulk_change_device as w', 'w.id', 'l.bulk_change_device_id')
     .select([
+      'd.iccid',
+      'w.identifier',
       'l.id',
       'l.bulk_change_device_id',
       'l.device_id',

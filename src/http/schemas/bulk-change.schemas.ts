@@ -209,7 +209,9 @@ export const BulkChange = Type.Object({
   customerId: Type.Integer(),
   siteId: Type.Union([Type.Integer(), Type.Null()]),
   options: Type.Unknown(),
-  source: Type.String(),
+  source: Type.String({
+    description: 'Entry point: `ui` (the screens), `api` (an API token) or `legacy` (the older endpoints).',
+  }),
   createdBy: Type.Object({ id: Type.Integer(), name: Type.String(), email: Type.String() }),
   createdAt: Type.String(),
   startedAt: Nullable(Type.String()),
@@ -258,6 +260,10 @@ export const ChangeLog = Type.Object({
   id: Type.Integer(),
   workOrderId: Type.Union([Type.Integer(), Type.Null()]),
   deviceId: Type.Union([Type.Integer(), Type.Null()]),
+  iccid: Nullable(Type.String({ description: "The device's ICCID; null for an entry about no device." })),
+  identifier: Nullable(
+    Type.String({ description: 'The device as submitted (ICCID or MSISDN), matched or not.' }),
+  ),
   description: Type.String(),
   portalType: Type.String(),
   requestText: Nullable(Type.String()),
