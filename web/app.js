@@ -639,7 +639,13 @@ async function integrationsView() {
       h('td', { text: p.name }),
       h('td', { text: SYSTEM_NAMES[p.integration] ?? p.integration }),
       h('td', { text: PORTAL_NAMES[p.portalType] ?? p.portalType }),
-      h('td', {}, syncButton('Sync devices', p.name, `/service-providers/${p.id}/sync`)),
+      h(
+        'td',
+        {},
+        !p.hasCarrierAccount
+          ? h('span', { class: 'muted small', text: 'No carrier account: import its devices from CSV' })
+          : syncButton('Sync devices', p.name, `/service-providers/${p.id}/sync`),
+      ),
     ),
   );
 
@@ -1845,6 +1851,9 @@ const DEVICE_FILTERS = [
   { key: 'cancelled', label: 'Cancelled', status: 'CANCELLED', count: 'cancelled' },
 ];
 
+/** @type {Record<string, string>} where a bulk change was submitted */
+const SOURCE_LABELS = { ui: 'these screens', api: 'the API', legacy: 'the older endpoints' };
+
 /** @param {number} id */
 async function detailView(id) {
   const [providerMap, customerMap] = await Promise.all([providers(), customers()]);
@@ -1853,6 +1862,18 @@ async function detailView(id) {
   const sites = new Map(
     (await all(`/customers/${bc.customerId}/sites`).catch(() => [])).map((s) => [s.id, s]),
   );
+  // Names for the customer rate plan and pool the options name by id.
+  const planNames = new Map();
+  if (bc.options?.addCustomerRatePlan) {
+    const [plans, pools] = await Promise.all([
+      all('/rate-plans?kind=customer').catch(() => []),
+      all('/rate-pools').catch(() => []),
+    ]);
+    for (const p of plans) planNames.set(`plan ${p.id}`, `${p.code} · ${p.name}`);
+    for (const p of pools) planNames.set(`pool ${p.id}`, `pool ${p.name}`);
+  }
+  // Left while loading: the screen now shown is another view's (its render started after ours).
+  if (location.pathname !== `/bulk-changes/${id}`) return;
   const params = new URLSearchParams(location.search);
   let tab = params.get('tab') === 'log' ? 'log' : 'devices';
   let filter = DEVICE_FILTERS.find((f) => f.key === params.get('filter')) ?? DEVICE_FILTERS[0];
@@ -1990,7 +2011,7 @@ async function detailView(id) {
           ['Started', fmtTime(bc.startedAt)],
           ['Completed', fmtTime(bc.completedAt)],
           ['Duration', bc.startedAt ? fmtDuration(bc.startedAt, bc.completedAt) : '—'],
-          ['Source', bc.source],
+          ['Source', SOURCE_LABELS[bc.source] ?? bc.source],
           ...(bc.stats
             ? /** @type {[string, any][]} */ ([
                 ['Throughput', `${fmtNum(bc.stats.devicesPerSecond)} devices/s`],
@@ -2017,7 +2038,10 @@ async function detailView(id) {
             'Customer rate plan',
             yesNo(
               !!o.addCustomerRatePlan,
-              [crp.ratePlanId && `plan #${crp.ratePlanId}`, crp.ratePoolId && `pool #${crp.ratePoolId}`]
+              [
+                crp.ratePlanId && (planNames.get(`plan ${crp.ratePlanId}`) ?? `plan #${crp.ratePlanId}`),
+                crp.ratePoolId && (planNames.get(`pool ${crp.ratePoolId}`) ?? `pool #${crp.ratePoolId}`),
+              ]
                 .filter(Boolean)
                 .join(', '),
             ),

@@ -218,6 +218,9 @@ describe('web UI', () => {
     await page.locator('#customer-filter').fill(amop!.name);
     await page.locator('#customer').selectOption({ label: `${amop!.name} — AMOP` });
     await expect.poll(() => page.locator('#site').isDisabled()).toBe(false);
+    await page.locator('#opt-customer-plan').check();
+    await page.locator('#customer-plan').selectOption({ index: 1 });
+    const planName = (await page.locator('#customer-plan option:checked').textContent())!.split(' (')[0]!;
 
     await page.getByRole('button', { name: 'Check' }).click();
     const summary = page.getByTestId('check-summary');
@@ -250,6 +253,9 @@ describe('web UI', () => {
     const facts = page.locator('dl.facts').first();
     await expect.poll(() => facts.textContent()).toMatch(/Throughput[\d.,]+ devices\/s/);
     expect(await facts.textContent()).toContain('External calls');
+    expect(await facts.textContent()).toContain('Sourcethese screens');
+    // The options name the plan, not its id.
+    expect(await page.locator('dl.facts').nth(1).textContent()).toContain(planName);
     await shot('4-detail');
 
     await page.getByRole('tab', { name: 'Errors' }).click();

@@ -148,10 +148,11 @@ describe('authentication', () => {
 });
 
 describe('GET /service-providers', () => {
-  it("lists the tenant's providers, exactly id, name, integration and portalType", async () => {
+  it("lists the tenant's providers, exactly id, name, integration, portalType and hasCarrierAccount", async () => {
     const body = await getOk<ListBody<Record<string, unknown>>>('/service-providers', admin);
     const expected = await sql(
-      `SELECT id, name, integration, portal_type AS "portalType" FROM service_provider
+      `SELECT id, name, integration, portal_type AS "portalType", credentials_id IS NOT NULL AS "hasCarrierAccount"
+       FROM service_provider
        WHERE tenant_id = $1 ORDER BY name, id`,
       [northwind],
     );

@@ -13,12 +13,20 @@ export interface ServiceProviderRow {
   name: string;
   integration: CarrierIntegration;
   portalType: PortalType;
+  /** Linked to a carrier account (devices changed and synced through it). */
+  hasCarrierAccount: boolean;
 }
 
 export async function listServiceProviders(db: Executor, tenantId: number): Promise<ServiceProviderRow[]> {
   return db
     .selectFrom('service_provider')
-    .select(['id', 'name', 'integration', 'portal_type as portalType'])
+    .select((eb) => [
+      'id',
+      'name',
+      'integration',
+      'portal_type as portalType',
+      eb('credentials_id', 'is not', null).$castTo<boolean>().as('hasCarrierAccount'),
+    ])
     .where('tenant_id', '=', tenantId)
     .where('active', '=', true)
     .orderBy('name')

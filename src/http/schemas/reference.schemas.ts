@@ -25,6 +25,10 @@ export const ServiceProvider = Type.Object({
   name: Type.String(),
   integration: Type.Enum(['thingspace', 'jasper']),
   portalType: Type.Enum(['m2m', 'mobility', 'lnp']),
+  hasCarrierAccount: Type.Boolean({
+    description:
+      'Linked to a carrier account, through which its devices are changed and synced; else devices come from CSV.',
+  }),
 });
 
 export const DeviceListQuery = Type.Object({
