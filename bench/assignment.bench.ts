@@ -4,9 +4,8 @@ import { migrate } from '../src/db/migrate.ts';
 import { installQueues, startQueue } from '../src/jobs/queue.ts';
 import { startWorker } from '../src/jobs/worker.ts';
 import { seedDemoData } from '../src/services/seed.service.ts';
-import type { Principal } from '../src/services/principal.ts';
 import { createServices } from '../src/wiring.ts';
-import { benchDatabase, ms } from './support.ts';
+import { benchDatabase, demoAdmin, ms } from './support.ts';
 
 /**
  * A customer assignment of N devices (AMOP path: ownership, change log, history — no external
@@ -82,21 +81,7 @@ async function runSimbind(
   const queue = await startQueue({ connectionString: url, pollSeconds: 1, supervise: true });
   const services = createServices({ config, database: handle, queue });
   await startWorker(queue, services, config);
-  const admin = await handle.db
-    .selectFrom('app_user')
-    .selectAll()
-    .where('email', '=', 'admin@northwind.example')
-    .executeTakeFirstOrThrow();
-  const principal: Principal = {
-    userId: admin.id,
-    tenantId: admin.tenant_id,
-    email: admin.email,
-    name: admin.name,
-    role: admin.role,
-    allCustomers: true,
-    customerIds: [],
-    via: 'token',
-  };
+  const principal = await demoAdmin(handle);
   const started = performance.now();
   const result = await services.assignments.submit(principal, {
     changeType: 'customer_assignment',

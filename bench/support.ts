@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createDatabase } from '../src/db/database.ts';
+import { createDatabase, type DatabaseHandle } from '../src/db/database.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import type { Principal } from '../src/services/principal.ts';
 import { freePort } from '../test/helpers/ports.ts';
 
 /**
@@ -45,4 +46,23 @@ export async function benchDatabase(name: string): Promise<{ url: string; cleanu
 /** Milliseconds since `started` (a `performance.now()`), rounded. */
 export function ms(started: number): number {
   return Math.round(performance.now() - started);
+}
+
+/** The demo's northwind administrator, as a token principal: who submits and syncs in a benchmark. */
+export async function demoAdmin(handle: DatabaseHandle): Promise<Principal> {
+  const admin = await handle.db
+    .selectFrom('app_user')
+    .selectAll()
+    .where('email', '=', 'admin@northwind.example')
+    .executeTakeFirstOrThrow();
+  return {
+    userId: admin.id,
+    tenantId: admin.tenant_id,
+    email: admin.email,
+    name: admin.name,
+    role: admin.role,
+    allCustomers: true,
+    customerIds: [],
+    via: 'token',
+  };
 }

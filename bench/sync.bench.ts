@@ -17,7 +17,7 @@ import type { Principal } from '../src/services/principal.ts';
 import { seedDemoData } from '../src/services/seed.service.ts';
 import type { SyncRunView } from '../src/services/sync.service.ts';
 import { createServices, type Services } from '../src/wiring.ts';
-import { benchDatabase, ms } from './support.ts';
+import { benchDatabase, demoAdmin, ms } from './support.ts';
 
 /**
  * The fleet sync (issue 11): a carrier account of N devices read into simbind by a sync run
@@ -93,7 +93,7 @@ export async function benchSync(): Promise<void> {
         base.startsWith('simulator://') ? simUrls[base.slice(12) as keyof typeof simUrls] : base,
     });
     await startWorker(queue, services, config);
-    const principal = await adminOf(handle);
+    const principal = await demoAdmin(handle);
     const provider = async (integration: string) =>
       (
         await handle.pool.query<{ id: number }>(
@@ -189,22 +189,4 @@ async function timedRun(
     if (run.status === 'FAILED') throw new Error(`sync run ${run.id} failed: ${run.error}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function adminOf(handle: DatabaseHandle): Promise<Principal> {
-  const admin = await handle.db
-    .selectFrom('app_user')
-    .selectAll()
-    .where('email', '=', 'admin@northwind.example')
-    .executeTakeFirstOrThrow();
-  return {
-    userId: admin.id,
-    tenantId: admin.tenant_id,
-    email: admin.email,
-    name: admin.name,
-    role: admin.role,
-    allCustomers: true,
-    customerIds: [],
-    via: 'token',
-  };
 }
