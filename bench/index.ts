@@ -4,11 +4,13 @@
  */
 import { benchAssignment } from './assignment.bench.ts';
 import { benchRateGate } from './rate-gate.bench.ts';
+import { benchRevio } from './revio.bench.ts';
 import { benchSync } from './sync.bench.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   assignment: benchAssignment,
   'rate-gate': benchRateGate,
+  revio: benchRevio,
   sync: benchSync,
 };
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(benches);

@@ -17,14 +17,17 @@ import type { DB } from '../src/db/schema.ts';
 import { buildJasperSimulator, type JasperSimState } from '../simulators/jasper.simulator.ts';
 import { buildRevioSimulator, DEMO_REVIO_ACCOUNT } from '../simulators/revio.simulator.ts';
 import type { RecordedRequest } from '../simulators/sim-control.ts';
+import { recordFigures } from './support.ts';
 
 /**
  * The shared rate gate against the simulators, as several workers would use it: two pools (two
  * processes' worth) × 4 concurrent callers on one account. Prints the achieved rate against the
  * limit, the 429s, and the database work per request (every statement the gates send is counted
- * and timed through Kysely's log).
+ * and timed through Kysely's log). Then issue 13's B6: the gate's own cost per call (acquire beyond
+ * the intended wait for the slot, plus release), p50/p99 at 1,000 and at 1,000,000 requests a
+ * minute configured, written to bench/results.json (the higher p99; target ≤ 2 ms).
  *
- *   node --import tsx -e "import('./bench/rate-gate.bench.ts').then(m => m.benchRateGate())"
+ *   npm run bench -- rate-gate
  *
  * Uses BENCH_DATABASE_URL when set (migrated, rows of its own keys deleted afterwards); otherwise a
  * throwaway embedded PostgreSQL with fsync on, so commit costs are real.
@@ -103,31 +106,90 @@ export async function benchRateGate(): Promise<void> {
       statements,
     );
 
-    // Statement cost with Rev.io's 500 window seats, one caller, no HTTP: acquire + release in a loop.
-    // The limit (500 per 50 ms) never makes it wait, so this is the round trip itself.
-    const gate = createPostgresRateGate({ db: observed(first, statements) });
-    for (const logged of server.embedded ? [false, true] : [false]) {
-      if (logged) await first.pool.query('ALTER TABLE rate_limit_state SET LOGGED');
-      if (logged) await first.pool.query('ALTER TABLE rate_limit_seat SET LOGGED');
-      const limit = { key: `bench-seats-${logged}-${run}`, requests: 500, windowMs: 50 };
-      const once = async () => {
-        const release = await gate.acquire(limit);
-        await release();
-      };
-      await once(); // creates the seats
-      reset(statements);
-      for (const until = performance.now() + 1_500; performance.now() < until;) await once();
-      const reserve = latency(statements.durations.get('reserve'));
-      const release = latency(statements.durations.get('release'));
-      const tableKind = logged ? 'LOGGED tables (for comparison)' : 'UNLOGGED tables';
+    // B6: the gate's own cost per call, whatever the limit, at 1,000 and at 1,000,000 requests a
+    // minute configured: the time an acquire takes beyond the intended wait for its slot, plus the
+    // release. Once with one caller (no contention), and once as workers use it: POOLS × CALLERS
+    // callers, each holding its grant HOLD_MS as a quick HTTP call would, no HTTP sent.
+    const HOLD_MS = 10;
+    const p99s: number[] = [];
+    for (const perMinute of [1_000, 1_000_000]) {
+      for (const [pools, callers, seconds] of [
+        [1, 1, 6],
+        [POOLS, CALLERS, 12],
+      ] as const) {
+        const overheads: number[] = [];
+        const limit = {
+          key: `bench-overhead-${perMinute}-${pools * callers}-${run}`,
+          requests: perMinute,
+          windowMs: 60_000,
+        };
+        const deadline = performance.now() + seconds * 1_000;
+        await Promise.all(
+          handles.slice(0, pools).flatMap((handle) => {
+            const gate = createPostgresRateGate({ db: handle.db });
+            return Array.from({ length: callers }, async () => {
+              while (performance.now() < deadline) {
+                let wait = 0;
+                const started = performance.now();
+                const release = await gate.acquire(limit, { onGrant: (ms) => (wait = ms) });
+                const acquired = performance.now();
+                if (callers > 1) await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+                const releasing = performance.now();
+                await release();
+                overheads.push(acquired - started - wait + (performance.now() - releasing));
+              }
+            });
+          }),
+        );
+        const sorted = overheads.sort((a, b) => a - b);
+        const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+        p99s.push(at(0.99));
+        const who = callers > 1 ? `${pools} pools × ${callers} callers holding ${HOLD_MS} ms` : 'one caller';
+        console.log(
+          `gate overhead per call at ${perMinute.toLocaleString('en')}/min, ${who}, ${sorted.length} calls: ` +
+            `p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms, max ${at(1).toFixed(2)} ms`,
+        );
+      }
+    }
+    // The same pair inside the server, 2,000 times in one DO block (a commit after each pair): the
+    // database's own cost per call, free of the client's round trips and of the scheduling noise of
+    // a busy machine.
+    for (const perMinute of [1_000, 1_000_000]) {
+      const key = `bench-server-${perMinute}-${run}`;
+      const spacing = 60_000 / (perMinute * 0.97);
+      const started = performance.now();
+      await first.pool.query(`
+        DO $$
+        DECLARE g record; lease uuid;
+        BEGIN
+          FOR i IN 1..2000 LOOP
+            lease := gen_random_uuid();
+            SELECT * INTO g FROM rate_gate_acquire('${key}', ${perMinute}, 60000, ${spacing}, 0, lease, 60000);
+            PERFORM rate_gate_release('${key}', g.seq, lease, ${perMinute}, 60000, ${spacing});
+            -- Each call commits, as it does from a client (and lets the deleted leases be pruned).
+            COMMIT;
+          END LOOP;
+        END $$`);
+      const perCall = (performance.now() - started) / 2000;
       console.log(
-        `500 window seats, one caller, no HTTP, ${tableKind}: reserve ${reserve}; release ${release}`,
+        `database time per acquire + release at ${perMinute.toLocaleString('en')}/min (2,000 in one DO block): ${perCall.toFixed(3)} ms`,
       );
     }
+    const worst = Math.max(...p99s);
+    await recordFigures(version.rows[0]?.v ?? 'unknown', [
+      {
+        id: 'B6',
+        name: 'rate gate overhead per call (acquire beyond the intended wait + release), p99, the highest of 1,000/min and 1,000,000/min, one caller and 2 × 4',
+        value: Number(worst.toFixed(2)),
+        unit: 'ms',
+        target: '≤ 2 ms',
+        met: worst <= 2,
+      },
+    ]);
   } finally {
     // The embedded server is thrown away; a given one keeps only what was there before.
     if (!server.embedded) {
-      for (const table of ['rate_limit_seat', 'rate_limit_state']) {
+      for (const table of ['rate_gate_lease', 'rate_gate']) {
         await first.pool
           .query(`DELETE FROM ${table} WHERE key LIKE $1`, [`%bench-%${run}`])
           .catch((error: unknown) => console.error(`could not delete the bench's rows of ${table}:`, error));
@@ -190,7 +252,7 @@ function report(
   );
   console.log(
     `  DB round trips per request ${per(total)}: reserve ${per(granted)}, release ${per(count('release'))}, ` +
-      `polls while a seat was busy ${per(count('reserve') - granted)}, seat creation ${per(count('create'))}; ` +
+      `polls while a seat was busy ${per(count('reserve') - granted)}; ` +
       `statement ${latency([...statements.durations.values()].flat())}`,
   );
 }
@@ -202,9 +264,8 @@ function observed(handle: DatabaseHandle, statements: Statements): Kysely<DB> {
     log(event: LogEvent) {
       const text = event.query.sql.trimStart();
       let name = 'other';
-      if (text.startsWith('WITH call_seat')) name = 'reserve';
-      else if (text.startsWith('UPDATE rate_limit_seat')) name = 'release';
-      else if (text.startsWith('INSERT INTO rate_limit_seat')) name = 'create';
+      if (text.includes('rate_gate_acquire(')) name = 'reserve';
+      else if (text.includes('rate_gate_release(')) name = 'release';
       statements.count.set(name, (statements.count.get(name) ?? 0) + 1);
       statements.durations.set(name, [...(statements.durations.get(name) ?? []), event.queryDurationMillis]);
     },

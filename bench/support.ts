@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDatabase, type DatabaseHandle } from '../src/db/database.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import type { Principal } from '../src/services/principal.ts';
@@ -65,4 +66,45 @@ export async function demoAdmin(handle: DatabaseHandle): Promise<Principal> {
     customerIds: [],
     via: 'token',
   };
+}
+
+/**
+ * One figure of issue 13's targets (B1…B6), as `bench/results.json` keeps it: `value` in `unit`,
+ * `target` the goal in words (e.g. "≤ 2 ms"), `met` whether this run reached it.
+ */
+export interface Figure {
+  id: string;
+  name: string;
+  value: number;
+  unit: string;
+  target: string;
+  met: boolean;
+}
+
+export const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
+
+/**
+ * Merges figures into bench/results.json, `{ machine: { cores, postgres, date }, figures: [...] }`:
+ * an entry with the same id is replaced, the others are kept (each bench writes its own ids), and
+ * `machine` describes the latest run. `postgres` is the server's version (`SHOW server_version`).
+ */
+export async function recordFigures(postgres: string, figures: Figure[], file = RESULTS_FILE): Promise<void> {
+  let kept: Figure[] = [];
+  try {
+    const previous = JSON.parse(await fs.readFile(file, 'utf8')) as { figures?: Figure[] };
+    kept = previous.figures ?? [];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const ids = new Set(figures.map((f) => f.id));
+  const merged = [...kept.filter((f) => !ids.has(f.id)), ...figures].sort((a, b) =>
+    a.id.localeCompare(b.id, 'en', { numeric: true }),
+  );
+  const machine = { cores: os.cpus().length, postgres, date: new Date().toISOString() };
+  await fs.writeFile(file, `${JSON.stringify({ machine, figures: merged }, null, 2)}\n`);
+  for (const f of figures) {
+    console.log(
+      `  ${f.id} ${f.name}: ${f.value} ${f.unit} (target ${f.target}) ${f.met ? 'met' : 'NOT met'}`,
+    );
+  }
 }

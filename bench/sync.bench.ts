@@ -33,7 +33,7 @@ import { benchDatabase, demoAdmin, ms } from './support.ts';
  */
 
 const N = Number(process.env.BENCH_SYNC_DEVICES ?? 100_000);
-// Far above what one run asks (the shared gate keeps a row per request of the window: B6, issue 13).
+// Far above what one run asks (the shared gate's cost does not depend on the limit: B6, issue 13).
 const UNLIMITED = { requests: 2_000, windowMs: 1_000 };
 
 /** The carriers in a child process (bench/sync-simulators.ts), as the real ones are elsewhere. */

@@ -21,6 +21,9 @@ import { registerSimControl } from './sim-control.ts';
  * `Retry-After`. Only accepted requests count toward the 5. Requests are in flight from arrival until
  * their response is written or their connection closes.
  *
+ * Catalogues (inferred): `GET /rateplans` → `{ ratePlans: [{ name, description?, communicationPlan?,
+ * status }] }` and `GET /communicationplans` → `{ communicationPlans: [...] }`, from the options.
+ *
  * Control: `registerSimControl` routes, plus `POST /__sim/devices` (array of devices to upsert) and
  * `GET /__sim/state` (devices with pending changes; per-account counters and accepted-request times).
  */
@@ -57,11 +60,20 @@ export interface JasperSimulatorOptions {
   /** Accepted API users; default the demo account `simbind` / `demo-jasper-key`. */
   accounts?: JasperSimAccount[];
   devices?: (Partial<JasperSimDevice> & { iccid: string })[];
-  ratePlans?: string[];
-  communicationPlans?: string[];
+  /** The account's plans: names, or records as `GET /rateplans` lists them. */
+  ratePlans?: (string | JasperSimPlan)[];
+  communicationPlans?: (string | JasperSimPlan)[];
   /** Treat any unknown 19–20 digit ICCID (magic ones aside) as an ACTIVATED device; default true. */
   autoCreateDevices?: boolean;
   limits?: { requests?: number; windowMs?: number; concurrency?: number };
+}
+
+/** A plan as the catalogue lists answer it (inferred shape, see `JASPER_CATALOGUE_PATHS`). */
+export interface JasperSimPlan {
+  name: string;
+  description?: string;
+  communicationPlan?: string;
+  status?: 'ACTIVE' | 'INACTIVE';
 }
 
 export interface PendingChange {
@@ -122,8 +134,14 @@ function errorBody(status: number) {
 export function buildJasperSimulator(options: JasperSimulatorOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false });
   const accounts = options.accounts ?? [{ username: 'simbind', apiKey: 'demo-jasper-key' }];
-  const ratePlans = new Set(options.ratePlans ?? ['IoT Basic 1MB', 'IoT Pooled 100MB', 'IoT Pooled 1GB']);
-  const commPlans = new Set(options.communicationPlans ?? ['Data Only LTE', 'Data + SMS LTE']);
+  const planOf = (plan: string | JasperSimPlan): JasperSimPlan =>
+    typeof plan === 'string' ? { name: plan } : plan;
+  const ratePlanList = (options.ratePlans ?? ['IoT Basic 1MB', 'IoT Pooled 100MB', 'IoT Pooled 1GB']).map(
+    planOf,
+  );
+  const commPlanList = (options.communicationPlans ?? ['Data Only LTE', 'Data + SMS LTE']).map(planOf);
+  const ratePlans = new Set(ratePlanList.map((p) => p.name));
+  const commPlans = new Set(commPlanList.map((p) => p.name));
   const autoCreate = options.autoCreateDevices ?? true;
   const limits = { requests: 5, windowMs: 1000, concurrency: 1, ...options.limits };
 
@@ -299,6 +317,13 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
       };
     },
   );
+
+  // The account's catalogues (inferred paths and shapes: Control Center publishes no such list).
+  const planView = (p: JasperSimPlan) => ({ status: 'ACTIVE', ...p });
+  app.get('/rws/api/v1/rateplans', async () => ({ ratePlans: ratePlanList.map(planView) }));
+  app.get('/rws/api/v1/communicationplans', async () => ({
+    communicationPlans: commPlanList.map(planView),
+  }));
 
   app.get<{ Params: { iccid: string } }>('/rws/api/v1/devices/:iccid', async (request, reply) => {
     return deviceFor(request.params.iccid, reply) ?? reply;

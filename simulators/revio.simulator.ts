@@ -23,8 +23,12 @@ import { BadRequest, errorBody, sendError } from './revio/wire.ts';
  *   number …0429         that number's first POST /Services answers 429 with `Retry-After: 1`; the
  *                        next one succeeds (remembered until reset)
  *
+ * The catalogue (`GET /ServiceTypes`, `/Products`, `/Providers`, `/Packages`, `/UsagePlanGroups`) is
+ * `DEFAULT_REVIO_CATALOGUE` unless the options replace a list.
+ *
  * Besides the shared control API (`/__sim/requests`, `/__sim/reset`, `/__sim/faults`):
- *   GET  /__sim/state       `{ customers, services, serviceProducts }` as stored, to count what was created
+ *   GET  /__sim/state       `{ customers, services, serviceProducts, disconnects }` as stored, to count
+ *                           what was created and how many disconnect requests each line received
  *   POST /__sim/customers   add customers (`{ customer_id, name?, account_number? }` or an array)
  * Reset puts everything back as built: seeded customers and services only, limits and counters zero.
  */
@@ -61,19 +65,38 @@ export const DEMO_REVIO_ACCOUNT: RevioSimAccount = {
   subscriptionKey: 'demo-subscription-key',
 };
 
-const DEFAULT_CATALOGUE: RevioCatalogue = {
+/**
+ * A small catalogue of an IoT reseller's Rev.io. It holds the ids the demo and the tests submit
+ * (service type 3, products 11 and 12, packages 5 and 77, provider 1), so a cached catalogue accepts
+ * them; product 99 is not in it. Lists are paged like every Rev.io list (default page size 10).
+ */
+export const DEFAULT_REVIO_CATALOGUE: RevioCatalogue = {
   serviceTypes: [
     { service_type_id: 1, description: 'Wireless Data', active: true },
     { service_type_id: 2, description: 'IoT Connectivity', active: true },
+    { service_type_id: 3, description: 'M2M Data Line', active: true },
+    { service_type_id: 4, description: 'Legacy 3G Data', active: false },
   ],
   products: [
+    { product_id: 11, description: 'M2M line access', rate: 4.5, active: true },
+    { product_id: 12, description: 'Static IP add-on', rate: 1.25, active: true },
+    { product_id: 13, description: 'SMS bundle 100', rate: 0.75, active: true },
     { product_id: 101, description: 'IoT 1 GB pooled plan', rate: 5, active: true },
     { product_id: 102, description: 'IoT 5 GB pooled plan', rate: 12.5, active: true },
     { product_id: 103, description: 'Activation fee', rate: 10, active: true },
+    { product_id: 104, description: '2G sunset surcharge', rate: 2, active: false },
   ],
   providers: [
-    { provider_id: 1, name: 'Verizon Wireless' },
-    { provider_id: 2, name: 'AT&T Control Center' },
+    { provider_id: 1, name: 'Verizon Wireless', active: true },
+    { provider_id: 2, name: 'AT&T Control Center', active: true },
+  ],
+  packages: [
+    { package_id: 5, description: 'Tracker starter pack', active: true },
+    { package_id: 77, description: 'Fleet telematics bundle', active: true },
+  ],
+  usagePlanGroups: [
+    { usage_plan_group_id: 1, description: 'Pooled data (US)', active: true },
+    { usage_plan_group_id: 2, description: 'Per-line data', active: true },
   ],
 };
 
@@ -81,6 +104,8 @@ export interface RevioSimState {
   customers: RevioSimCustomer[];
   services: RevioSimService[];
   serviceProducts: RevioSimServiceProduct[];
+  /** Disconnect requests received per service id / service product id (repeats included). */
+  disconnects: { services: Record<string, number>; serviceProducts: Record<string, number> };
 }
 
 const stores = new WeakMap<FastifyInstance, RevioStore>();
@@ -93,6 +118,10 @@ export function revioSimState(app: FastifyInstance): RevioSimState {
     customers: store.listCustomers(),
     services: store.services,
     serviceProducts: store.serviceProducts,
+    disconnects: {
+      services: Object.fromEntries(store.disconnects.services),
+      serviceProducts: Object.fromEntries(store.disconnects.serviceProducts),
+    },
   };
 }
 
@@ -108,6 +137,13 @@ export function buildRevioSimulator(options: RevioSimulatorOptions = {}): Fastif
     dailyQuota: options.dailyQuota ?? 150_000,
   });
   stores.set(app, store);
+  app.addContentTypeParser('application/json-patch+json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string) as unknown);
+    } catch {
+      done(new BadRequest('The body is not valid JSON.'), undefined);
+    }
+  });
 
   // Registered first so every request is recorded and faults apply even to refused credentials.
   registerSimControl(app, {
@@ -148,6 +184,6 @@ export function buildRevioSimulator(options: RevioSimulatorOptions = {}): Fastif
     return { ok: true, customers: seeds.map((seed) => store.addCustomer(seed)) };
   });
 
-  registerRevioRoutes(app, store, { ...DEFAULT_CATALOGUE, ...options.catalogue });
+  registerRevioRoutes(app, store, { ...DEFAULT_REVIO_CATALOGUE, ...options.catalogue });
   return app;
 }

@@ -24,6 +24,9 @@ import { errorBodyFor, isRecord, tsError } from './thingspace/wire.ts';
  *   `…INPUT_INVALID.SessionToken.Invalid`    missing or unknown `VZ-M2M-Token`
  * Bad app key/secret, or an expired/unknown bearer token: 401 `{ fault: { code: "900901" } }`.
  *
+ * `GET /m2m/v1/plans/{accountName}` lists `servicePlans` as `[{ name, code, isActive,
+ * carrierServicePlanCode }]`.
+ *
  * Control routes: those of `sim-control.ts`, plus `POST /__sim/devices` (array of devices to add
  * or replace), `GET /__sim/state` (devices, plan-change requests, callbacks, deliveries) and
  * `POST /__sim/plan-changes` (`{ settle: "never" }`: requests stay Pending, no callback; `"now"`:
@@ -47,11 +50,26 @@ export interface ThingSpaceSimulatorOptions {
   asyncDelayMs?: number;
   /** When set, plan codes outside this list fail asynchronously. Default: every plan is accepted. */
   knownPlans?: string[];
+  /**
+   * What `GET /m2m/v1/plans/{accountName}` lists. Default: `knownPlans` (named by their codes), else
+   * a small M2M catalogue.
+   */
+  servicePlans?: ThingSpaceSimPlan[];
   /** Requests allowed per window over all `/api` calls; beyond it 429 + `Retry-After`. Default none. */
   rateLimit?: { requests: number; windowMs: number };
   /** Timeout of one callback delivery. Default 2,000 ms. */
   callbackTimeoutMs?: number;
 }
+
+/** A service plan as the plan list answers it. */
+export interface ThingSpaceSimPlan {
+  name: string;
+  code: string;
+  isActive?: boolean;
+  carrierServicePlanCode?: string;
+}
+
+const DEFAULT_SERVICE_PLANS = ['M2M-1GB-SHR', 'M2M-5GB-SHR', 'M2M-UNL'];
 
 export function buildThingSpaceSimulator(options: ThingSpaceSimulatorOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false });
@@ -89,6 +107,13 @@ export function buildThingSpaceSimulator(options: ThingSpaceSimulatorOptions = {
 
   registerAuthRoutes(app, state, tokenLifetimeMs);
   registerM2mRoutes(app, state, planChanges);
+
+  // The account's service plans: the same list for every account the simulator serves.
+  const servicePlans = (
+    options.servicePlans ??
+    (options.knownPlans ?? DEFAULT_SERVICE_PLANS).map((code) => ({ name: code, code }))
+  ).map((plan) => ({ isActive: true, carrierServicePlanCode: plan.code, ...plan }));
+  app.get('/api/m2m/v1/plans/:accountName', async () => servicePlans);
 
   app.post('/__sim/devices', async (request, reply) => {
     const body = request.body;

@@ -104,6 +104,14 @@ export const VARIABLES = {
       '`/metrics` then needs `Authorization: Bearer <METRICS_TOKEN>` (≥ 16 chars). When unset, `/metrics` answers only while `HOST` is loopback (`localhost`, `127.0.0.1`, `::1`), `TRUST_PROXY` is `false` and the request carries no `X-Forwarded-For`/`Forwarded`; otherwise it is a 404.',
     secret: true,
   },
+  METRICS_PORT: {
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 65535,
+    description:
+      '`simbind worker` serves `/metrics` (and `/healthz`, `/readyz`) on this port of `HOST`, with the `METRICS_TOKEN` rule; `0`: off. API processes serve them on `PORT`.',
+  },
   WORKER_CONCURRENCY: {
     kind: 'int',
     default: '2',
@@ -141,10 +149,44 @@ export const VARIABLES = {
     max: 300_000,
     description: 'Timeout of one call to Rev.io, a carrier or a webhook.',
   },
+  CATALOGUE_TTL_MINUTES: {
+    kind: 'int',
+    default: '60',
+    min: 1,
+    max: 10_080,
+    description:
+      'How old a cached Rev.io catalogue (service types, products, packages, providers, usage plan groups) may be before reading it reads the account again. Administrators refresh it at any time.',
+  },
   WEBHOOK_ALLOW_ADDRESSES: {
     kind: 'string',
     description:
       'Webhooks refuse any URL whose host is or resolves to a non-public address (checked on every redirect and connection) except these, comma-separated: `loopback`, `private` (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), `link-local`, `metadata`, `unspecified`, `multicast`, `reserved`, or addresses/CIDRs.',
+  },
+  SIMULATOR_URL_REVIO: {
+    kind: 'url',
+    description:
+      'Where credentials with base URL `simulator://revio` (the demo data) point, e.g. a `simbind simulate revio` process: `http://revio:8080/v1`. Set in every process of a multi-process demo; `serve` then starts no Rev.io simulator of its own.',
+  },
+  SIMULATOR_URL_THINGSPACE: {
+    kind: 'url',
+    description: 'The same for `simulator://thingspace`, e.g. `http://thingspace:8080/api`.',
+  },
+  SIMULATOR_URL_JASPER: {
+    kind: 'url',
+    description: 'The same for `simulator://jasper`, e.g. `http://jasper:8080/rws/api/v1`.',
+  },
+  SHUTDOWN_GRACE_SECONDS: {
+    kind: 'int',
+    default: '30',
+    min: 1,
+    max: 3600,
+    description:
+      'On SIGTERM/SIGINT a process stops taking work and gets this long to finish: a worker completes the group of devices in hand and hands the rest of its chunks back to the queue, then exits 0. Past it, the process exits 1 (its chunks are resumed by other workers anyway).',
+  },
+  WORKER_NAME: {
+    kind: 'string',
+    description:
+      "Names a worker in the change log (`processedBy`) and in PostgreSQL's `application_name`. Default `simbind-worker@<hostname>:<pid>`.",
   },
   SIMULATORS: {
     kind: 'enum',
@@ -187,15 +229,27 @@ export interface Config {
   auth: { sessionSecret: string | undefined; sessionTtlHours: number; apiTokenDays: number };
   /** Keys for integration secrets at rest (see secret-box.ts), as configured (base64 or hex). */
   secrets: { key: string | undefined; previous: string[] };
-  metrics: { token: string | undefined };
+  /** `port`: a worker's metrics port (METRICS_PORT), absent when off. */
+  metrics: { token: string | undefined; port: number | undefined };
+  /** Seconds a stopping process gets to drain (SHUTDOWN_GRACE_SECONDS). */
+  shutdownGraceSeconds: number;
   worker: {
+    /** WORKER_NAME, when set. */
+    name: string | undefined;
     concurrency: number;
     pollSeconds: number;
     chunkSize: number;
     maxAttempts: number;
     carrierConfirmMinutes: number;
   };
-  integrations: { httpTimeoutMs: number; simulators: 'auto' | 'on' | 'off' };
+  integrations: {
+    httpTimeoutMs: number;
+    simulators: 'auto' | 'on' | 'off';
+    /** SIMULATOR_URL_*: where `simulator://<system>` credentials point instead of built-in simulators. */
+    simulatorUrls: Partial<Record<'revio' | 'thingspace' | 'jasper', string>>;
+    /** CATALOGUE_TTL_MINUTES. */
+    catalogueTtlMinutes: number;
+  };
   /** Non-public address categories and CIDRs webhook endpoints may reach (see outbound-guard.ts). */
   webhooks: { allowAddresses: string[] };
   mail: { smtpUrl: string | undefined; from: string };
@@ -298,6 +352,15 @@ export function loadConfig(
     if (problem !== undefined) problems.push(`WEBHOOK_ALLOW_ADDRESSES: ${problem}`);
   }
 
+  const simulatorUrls = () => {
+    const urls: Config['integrations']['simulatorUrls'] = {};
+    for (const system of ['revio', 'thingspace', 'jasper'] as const) {
+      const value = url(`SIMULATOR_URL_${system.toUpperCase()}` as VariableName, ['http:', 'https:']);
+      if (value !== undefined) urls[system] = value.replace(/\/+$/, '');
+    }
+    return urls;
+  };
+
   const metricsToken = str('METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters');
@@ -340,15 +403,22 @@ export function loadConfig(
     seed: { onStart: bool('SEED_ON_START'), devices: int('SEED_DEVICES') },
     auth: { sessionSecret, sessionTtlHours: int('SESSION_TTL_HOURS'), apiTokenDays: int('API_TOKEN_DAYS') },
     secrets: { key: secretsKey, previous: previousKeys },
-    metrics: { token: metricsToken },
+    metrics: { token: metricsToken, port: int('METRICS_PORT') || undefined },
+    shutdownGraceSeconds: int('SHUTDOWN_GRACE_SECONDS'),
     worker: {
+      name: str('WORKER_NAME'),
       concurrency: int('WORKER_CONCURRENCY'),
       pollSeconds: int('WORKER_POLL_SECONDS'),
       chunkSize: int('CHUNK_SIZE'),
       maxAttempts: int('MAX_ATTEMPTS'),
       carrierConfirmMinutes: int('CARRIER_CONFIRM_MINUTES'),
     },
-    integrations: { httpTimeoutMs: int('HTTP_TIMEOUT_MS'), simulators: oneOf('SIMULATORS') },
+    integrations: {
+      httpTimeoutMs: int('HTTP_TIMEOUT_MS'),
+      simulators: oneOf('SIMULATORS'),
+      simulatorUrls: simulatorUrls(),
+      catalogueTtlMinutes: int('CATALOGUE_TTL_MINUTES'),
+    },
     webhooks: { allowAddresses: webhookAllow },
     mail: { smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']), from: str('MAIL_FROM') ?? '' },
   };

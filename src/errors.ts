@@ -43,6 +43,14 @@ export class UnprocessableError extends DomainError {
   }
 }
 
+/**
+ * A partner system could not give what a request needs right now (a catalogue read failed): 502.
+ * The message names the system; nothing was changed.
+ */
+export class UpstreamError extends DomainError {
+  readonly code = 'upstream_failed';
+}
+
 export class PayloadTooLargeError extends DomainError {
   readonly code = 'payload_too_large';
 }

@@ -1,8 +1,10 @@
 import closeWithGrace from 'close-with-grace';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeVariables, loadConfig, type Config } from './config.ts';
 import { isDatabaseUnavailable } from './db/database-unavailable.ts';
 import { buildApp } from './http/app.ts';
+import { buildMetricsApp } from './http/metrics-app.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { webRoutes } from './http/routes/web.routes.ts';
 import { startQueue, type JobQueue } from './jobs/queue.ts';
@@ -12,8 +14,16 @@ import { generateSecretKey, SecretKeyError, type SecretBox } from './services/se
 import { DomainError } from './errors.ts';
 import { createAuthService } from './services/auth.service.ts';
 import { DEMO_LOGINS, isEmpty, seedDemoData } from './services/seed.service.ts';
+import { issueSetupCode } from './services/setup.service.ts';
 import { startWorker } from './jobs/worker.ts';
-import { buildSimulator, resolveBaseUrl, startSimulators, type SimulatorHost } from './simulator-host.ts';
+import {
+  planSimulator,
+  SIMULATE_USAGE,
+  SimulateUsageError,
+  startSimulator,
+  type SimulateFlags,
+} from './simulate-command.ts';
+import { resolveBaseUrl, SIMULATED_SYSTEMS, startSimulators, type SimulatorHost } from './simulator-host.ts';
 import { createServices } from './wiring.ts';
 import { createUsersService } from './services/users.service.ts';
 
@@ -31,8 +41,7 @@ Commands:
                         password), no demo data; then \`serve\` with SEED_ON_START=false
   seed [--devices N] [--reset]
                         load the demo data set (N devices, default SEED_DEVICES)
-  simulate <revio|thingspace|jasper> [--port N]
-                        run one external-system simulator
+  ${SIMULATE_USAGE}
   config                print the configuration variables as a Markdown table
   openapi               print the API's OpenAPI document (JSON), as served at /docs/json
   token create --user EMAIL [--name NAME]
@@ -62,6 +71,13 @@ async function main(argv: string[]): Promise<void> {
       devices: { type: 'string' },
       reset: { type: 'boolean', default: false },
       port: { type: 'string' },
+      host: { type: 'string' },
+      'limit-per-minute': { type: 'string' },
+      'limit-per-second': { type: 'string' },
+      concurrency: { type: 'string' },
+      'fail-rate': { type: 'string' },
+      'fail-status': { type: 'string' },
+      'latency-ms': { type: 'string' },
       user: { type: 'string' },
       name: { type: 'string' },
       id: { type: 'string' },
@@ -86,7 +102,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(JSON.stringify(await openApiDocument(loadConfig()), null, 2));
       return;
     case 'simulate':
-      return simulate(rest[0], values.port);
+      return simulate(rest[0], values);
     case 'migrate':
       return migrateOnly(loadConfig());
     case 'seed':
@@ -318,38 +334,64 @@ async function token(
   }
 }
 
-async function simulate(system: string | undefined, portArg: string | undefined): Promise<void> {
-  if (system !== 'revio' && system !== 'thingspace' && system !== 'jasper') {
-    throw new UsageError('simulate needs one of: revio, thingspace, jasper');
+async function simulate(system: string | undefined, flags: SimulateFlags): Promise<void> {
+  let plan;
+  try {
+    plan = planSimulator(system, flags);
+  } catch (error) {
+    if (error instanceof SimulateUsageError) throw new UsageError(error.message);
+    throw error;
   }
-  const app = buildSimulator(system);
-  const address = await app.listen({ host: '127.0.0.1', port: portArg ? Number(portArg) : 0 });
-  console.log(`${system} simulator listening on ${address}`);
+  const { app, baseUrl } = await startSimulator(plan);
+  const { devices, limitPerMinute, limitPerSecond, concurrency } = plan.settings;
+  const facts = [
+    devices ? `${devices.toLocaleString('en')} ${plan.system === 'revio' ? 'customers' : 'devices'}` : '',
+    limitPerMinute ? `${limitPerMinute.toLocaleString('en')} requests/min` : '',
+    limitPerSecond ? `${limitPerSecond.toLocaleString('en')} requests/s` : '',
+    concurrency ? `${concurrency} at once` : '',
+    ...plan.faults.map((f) =>
+      f.latencyMs ? `+${f.latencyMs} ms` : `${f.rate! * 100} % answered ${f.status}`,
+    ),
+  ].filter(Boolean);
+  console.log(`${plan.system} simulator (demo accounts${facts.map((f) => `, ${f}`).join('')}) listening`);
+  // The line to copy into simbind's environment (every api/worker process of a multi-process run).
+  console.log(`SIMULATOR_URL_${plan.system.toUpperCase()}=${baseUrl}`);
   closeWithGrace({ delay: 5000 }, async () => app.close());
 }
 
 async function run(config: Config, role: Role): Promise<void> {
   const log = (line: string) => console.log(line);
   const secretBox = await secretBoxOrExit(config);
+  // Names this worker in the change log and in pg_stat_activity (so its chunk locks can be told apart).
+  const workerName = config.worker.name ?? `simbind-worker@${hostname()}:${process.pid}`;
   const runtime: DatabaseRuntime = await openDatabase(config, {
     migrate: true,
-    applicationName: `simbind-${role}`,
+    applicationName: role === 'worker' ? workerName.slice(0, 63) : `simbind-${role}`,
     log,
   });
   let queue: JobQueue | undefined;
   let simulators: SimulatorHost | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let processing: { drain(): void } | undefined;
 
+  const graceMs = config.shutdownGraceSeconds * 1000;
   const shutdown = async () => {
+    // Drain: running chunks claim no more devices and hand the rest back to the queue; pg-boss
+    // takes no new job and waits for the running ones, leaving time to close within the grace.
+    processing?.drain();
     await app?.close();
-    await queue?.stop();
+    await queue?.stop(Math.max(1000, Math.floor(graceMs * 0.8)));
     await simulators?.close();
     await runtime.close();
   };
   // Registered before anything else starts, so a Ctrl-C during start-up still cleans up.
-  const grace = closeWithGrace({ delay: 30_000, skip: ['unhandledRejection'] }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: graceMs, skip: ['unhandledRejection'] }, async ({ signal, err }) => {
     if (err) console.error(err);
-    if (signal) console.log(`\n${signal}: stopping (in-flight work finishes first)…`);
+    if (signal) {
+      console.log(
+        `\n${signal}: stopping within ${config.shutdownGraceSeconds} s: no new work; running chunks finish the devices in hand and hand the rest back…`,
+      );
+    }
     await shutdown();
     console.log('stopped.');
   });
@@ -383,17 +425,28 @@ async function run(config: Config, role: Role): Promise<void> {
       log(`empty database: loading the demo data (${config.seed.devices.toLocaleString('en')} devices)…`);
       const result = await seedDemoData(db, { devices: config.seed.devices, secretBox });
       log(`demo data loaded in ${(result.durationMs / 1000).toFixed(1)} s`);
-    } else if (role !== 'worker' && (await isEmpty(db))) {
-      log(
-        'The database has no tenant yet: create yours with `npx simbind init --tenant NAME --admin EMAIL`.',
-      );
+    } else if (role !== 'worker') {
+      // Printed here only, never logged elsewhere nor stored in clear; a new one at each start.
+      const setupCode = await issueSetupCode(db);
+      if (setupCode) {
+        log('The database has no tenant yet. Create yours either way:');
+        log('  - on the command line: `npx simbind init --tenant NAME --admin EMAIL`, or');
+        log(`  - in the web app (first-run screen), with this setup code: ${setupCode}`);
+      }
     }
 
-    if (role === 'serve' && (await wantsSimulators(config, runtime))) {
-      simulators = await startSimulators();
+    const simulatorUrls = config.integrations.simulatorUrls;
+    const inProcess = SIMULATED_SYSTEMS.filter((system) => !simulatorUrls[system]);
+    if (role === 'serve' && inProcess.length > 0 && (await wantsSimulators(config, runtime))) {
+      simulators = await startSimulators('127.0.0.1', {}, inProcess);
       log('No real Rev.io / ThingSpace / Jasper endpoints configured: using the built-in simulators:');
       for (const [system, url] of Object.entries(simulators.baseUrls)) log(`  ${system.padEnd(10)} ${url}`);
       log('Webhooks may reach receivers on this machine (loopback) while the simulators run.');
+    }
+    for (const [system, url] of Object.entries(simulatorUrls)) {
+      log(
+        `simulator://${system} credentials use the simulator at ${url} (SIMULATOR_URL_${system.toUpperCase()})`,
+      );
     }
 
     queue = await startQueue({
@@ -407,13 +460,15 @@ async function run(config: Config, role: Role): Promise<void> {
       config,
       database: runtime.database,
       queue,
-      resolveBaseUrl: (url) => resolveBaseUrl(url, host),
+      resolveBaseUrl: (url) => resolveBaseUrl(url, host, simulatorUrls),
       secretBox,
       log,
       // The demo (built-in simulators) may send its webhooks to a receiver on this machine; a real
       // deployment reaches loopback only through WEBHOOK_ALLOW_ADDRESSES.
       ...(host ? { webhookAllow: ['loopback'] } : {}),
+      workerName,
     });
+    processing = services.processing;
     const unsealed = await countUnsealed(db, secretBox);
     if (unsealed > 0) {
       log(
@@ -441,10 +496,16 @@ async function run(config: Config, role: Role): Promise<void> {
       const url = `http://${config.http.host === '0.0.0.0' ? 'localhost' : config.http.host}:${config.http.port}`;
       log('');
       log(`simbind is running at ${url}  (API docs: ${url}/docs)`);
-      if (role === 'serve') printLogins();
+      if (role === 'serve' && config.seed.onStart) printLogins();
       log('Press Ctrl-C to stop.');
     } else {
       log(`simbind worker running (concurrency ${config.worker.concurrency}). Ctrl-C to stop.`);
+      if (config.metrics.port !== undefined) {
+        // This worker's own counters (each process counts its own work): scrape every worker.
+        app = await buildMetricsApp({ services, logLevel: config.logLevel });
+        await app.listen({ host: config.http.host, port: config.metrics.port });
+        log(`metrics: http://${config.http.host}:${config.metrics.port}/metrics`);
+      }
     }
   }
 }

@@ -1,4 +1,5 @@
 import { createJasperClient } from './clients/jasper.client.ts';
+import { meteredGate } from './clients/metered-rate-gate.ts';
 import { createPostgresRateGate } from './clients/postgres-rate-gate.ts';
 import type { RateGate } from './clients/rate-gate.ts';
 import { createRevioClient } from './clients/revio.client.ts';
@@ -9,6 +10,8 @@ import type { Config } from './config.ts';
 import type { DatabaseHandle } from './db/database.ts';
 import { sessionLocks } from './db/session-lock.ts';
 import type { JobQueue } from './jobs/queue.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { createAssignmentService, type AssignmentService } from './services/assignment.service.ts';
 import { createAuditService, type AuditService } from './services/audit.service.ts';
 import { createAuthService, type AuthService } from './services/auth.service.ts';
@@ -22,7 +25,12 @@ import { createIntegrationAccounts } from './services/integration-accounts.ts';
 import { secretBoxOf, type SecretBox } from './services/secret-box.ts';
 import { createUsersService, type UsersService } from './services/users.service.ts';
 import { createIntegrationsService, type IntegrationsService } from './services/integrations.service.ts';
+import { createCatalogueService, type CatalogueService } from './services/catalogue.service.ts';
 import { createCustomersService, type CustomersService } from './services/customers.service.ts';
+import {
+  createCustomerImportService,
+  type CustomerImportService,
+} from './services/customer-import.service.ts';
 import { createDeviceImportService, type DeviceImportService } from './services/device-import.service.ts';
 import { createLegacyService, type LegacyService } from './services/legacy.service.ts';
 import { createLifecycleService, type LifecycleService } from './services/lifecycle.service.ts';
@@ -34,7 +42,9 @@ import {
   type RatePlanScheduleService,
 } from './services/rate-plan-schedule.service.ts';
 import { createReferenceService, type ReferenceService } from './services/reference.service.ts';
+import { createSetupService, type SetupService } from './services/setup.service.ts';
 import { createSyncService, type SyncService } from './services/sync.service.ts';
+import { createUndoService, type UndoService } from './services/undo.service.ts';
 import { createWebhooksService, type WebhooksService } from './services/webhooks.service.ts';
 import { resolveBaseUrl as resolveWithoutSimulators } from './simulator-host.ts';
 
@@ -57,11 +67,19 @@ export interface Services {
   carrierCallbacks: CarrierCallbackService;
   audit: AuditService;
   users: UsersService;
+  setup: SetupService;
   integrations: IntegrationsService;
+  catalogue: CatalogueService;
   customers: CustomersService;
   webhooks: WebhooksService;
   sync: SyncService;
+  customerImport: CustomerImportService;
   deviceImport: DeviceImportService;
+  undos: UndoService;
+  /** The process's registry (one per process): `/metrics` renders it, clients and workers count into it. */
+  metrics: Metrics;
+  /** The process's log outside HTTP requests (job tasks take child loggers of it). */
+  logger: Logger;
 }
 
 export interface ServiceDeps {
@@ -79,6 +97,12 @@ export interface ServiceDeps {
   log?: (message: string) => void;
   /** Added to `WEBHOOK_ALLOW_ADDRESSES`: the demo lets webhooks reach receivers on this machine. */
   webhookAllow?: readonly string[];
+  /** This worker's name in the change log (`processedBy`); default `simbind-worker`. */
+  workerName?: string;
+  /** Default: a new registry (main makes one per process); tests read the one they pass. */
+  metrics?: Metrics;
+  /** Default: pino JSON on stdout at LOG_LEVEL. */
+  logger?: Logger;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -86,14 +110,22 @@ export function createServices(deps: ServiceDeps): Services {
   const { db, pool } = deps.database;
   const timeoutMs = config.integrations.httpTimeoutMs;
 
-  const gate = deps.gate ?? createPostgresRateGate({ db, leaseMs: Math.max(60_000, timeoutMs * 2) });
-  const revio = createRevioClient({ gate, timeoutMs });
-  const thingspace = createThingSpaceClient({ gate, timeoutMs });
-  const jasper = createJasperClient({ gate, timeoutMs });
+  const metrics = deps.metrics ?? createMetrics();
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  const gate = meteredGate(
+    deps.gate ?? createPostgresRateGate({ db, leaseMs: Math.max(60_000, timeoutMs * 2) }),
+    metrics.gateWait,
+  );
+  const observe = metrics.externalCall;
+  const revio = createRevioClient({ gate, timeoutMs, observe });
+  const thingspace = createThingSpaceClient({ gate, timeoutMs, observe });
+  const jasper = createJasperClient({ gate, timeoutMs, observe });
   const secretBox = deps.secretBox ?? secretBoxOf(config);
   const accounts = createIntegrationAccounts({
     db,
-    resolveBaseUrl: deps.resolveBaseUrl ?? ((url) => resolveWithoutSimulators(url, undefined)),
+    resolveBaseUrl:
+      deps.resolveBaseUrl ??
+      ((url) => resolveWithoutSimulators(url, undefined, config.integrations.simulatorUrls)),
     secretBox,
   });
   const policy: RetryPolicy = {
@@ -103,6 +135,7 @@ export function createServices(deps: ServiceDeps): Services {
   };
   const publicUrl = config.http.publicUrl ?? `http://localhost:${config.http.port}`;
 
+  const users = createUsersService({ db });
   const reference = createReferenceService({ db });
   const audit = createAuditService({ db, log: deps.log });
   const assignments = createAssignmentService({
@@ -115,7 +148,7 @@ export function createServices(deps: ServiceDeps): Services {
     resolveFilter: (principal, params) => reference.findMatchingIdentifiers(principal, params),
   });
   const webhookAllow = [...config.webhooks.allowAddresses, ...(deps.webhookAllow ?? [])];
-  const webhookClient = createWebhookClient({ timeoutMs, allow: webhookAllow });
+  const webhookClient = createWebhookClient({ timeoutMs, allow: webhookAllow, observe });
   const notifications = createNotificationService({
     db,
     queue,
@@ -138,6 +171,9 @@ export function createServices(deps: ServiceDeps): Services {
     thingspace,
     carrierConfirmMinutes: config.worker.carrierConfirmMinutes,
     chunkLock: sessionLocks(deps.database.pool),
+    ...(deps.workerName ? { workerName: deps.workerName } : {}),
+    logger,
+    countDevices: metrics.devicesProcessed,
     today: deps.today,
     // Per chunk, calls in flight; the shared gate keeps each account within its limit.
     rev: { revio, accounts, policy, concurrency: 8, lateCreateGraceMs: timeoutMs },
@@ -151,11 +187,33 @@ export function createServices(deps: ServiceDeps): Services {
     },
   });
 
+  const catalogue = createCatalogueService({
+    db,
+    accounts,
+    revio,
+    thingspace,
+    jasper,
+    ttlMinutes: config.integrations.catalogueTtlMinutes,
+  });
+
   return {
-    health: createHealthService({ db, pool, config }),
+    health: createHealthService({ db, pool, config, metrics }),
+    metrics,
+    logger,
     auth: createAuthService({ db, config }),
-    users: createUsersService({ db }),
-    integrations: createIntegrationsService({ db, box: secretBox, accounts, revio, thingspace, jasper }),
+    users,
+    setup: createSetupService({ db, users }),
+    integrations: createIntegrationsService({
+      db,
+      box: secretBox,
+      accounts,
+      revio,
+      thingspace,
+      jasper,
+      publicUrl,
+      onConnected: (tenantId, id) => catalogue.refreshIfNeverFetched(tenantId, id),
+    }),
+    catalogue,
     customers: createCustomersService({ db, accounts, revio }),
     sync: createSyncService({ db, queue, accounts, jasper, thingspace, revio }),
     webhooks: createWebhooksService({
@@ -164,6 +222,7 @@ export function createServices(deps: ServiceDeps): Services {
       guard: createOutboundGuard({ allow: webhookAllow, system: 'webhook' }),
       notifications,
     }),
+    customerImport: createCustomerImportService({ db }),
     deviceImport: createDeviceImportService({ db }),
     reference,
     assignments,
@@ -175,5 +234,6 @@ export function createServices(deps: ServiceDeps): Services {
     notifications,
     ratePlanSchedule: createRatePlanScheduleService({ db }),
     carrierCallbacks,
+    undos: createUndoService({ db, queue, config, audit, today: deps.today }),
   };
 }

@@ -306,6 +306,9 @@ async function render() {
     else if (path === '/users' && me.role === 'admin') await usersView();
     else if (path === '/integrations' && me.role === 'admin') await integrationsView();
     else if (path === '/webhooks' && me.role === 'admin') await webhooksView();
+    else if (path === '/customers') await customersView();
+    else if (/^\/customers\/\d+$/.test(path)) await customerView(Number(path.split('/')[2]));
+    else if (path === '/import' && me.role === 'admin') await importView();
     else
       replace(main, h('h1', { text: 'Not found' }), h('p', {}, link('/', { text: 'Back to bulk changes' })));
   } catch (error) {
@@ -464,8 +467,11 @@ const OPEN_SYNC_STATUSES = ['QUEUED', 'RUNNING'];
 /** How many sync runs the Accounts screen shows, newest first. */
 const SYNC_RUNS_SHOWN = 20;
 
+/** Said once on the Accounts screen after a dialog saved (the screen is drawn afresh). */
+let accountsFlash = '';
+
 async function integrationsView() {
-  // Read afresh (and for the other screens too): providers are added through the API.
+  // Read afresh (and for the other screens too): providers are added here or through the API.
   cache.providers = null;
   const [{ items }, providerMap] = await Promise.all([api('GET', '/integrations'), providers()]);
   /** @type {Map<number, any>} */
@@ -474,6 +480,13 @@ async function integrationsView() {
   const runsBody = h('tbody');
   const say = (/** @type {'ok' | 'error'} */ kind, /** @type {string} */ text) =>
     replace(notice, h('div', { class: `banner ${kind}`, role: kind === 'error' ? 'alert' : 'status', text }));
+  if (accountsFlash) say('ok', accountsFlash);
+  accountsFlash = '';
+  /** After a dialog saved: the screen again, saying what changed. */
+  const saved = (/** @type {string} */ text) => {
+    accountsFlash = text;
+    navigate('/integrations', true);
+  };
 
   /** What a run syncs: "Cisco Jasper M2M" (devices) or "Rev.io billing" (customers). */
   const targetOf = (/** @type {any} */ run) =>
@@ -626,6 +639,12 @@ async function integrationsView() {
           }),
           // Rev.io accounts hold the customers; the carriers' devices are synced per service provider below.
           a.integration === 'revio' && syncButton('Sync customers', a.name, `/integrations/${a.id}/sync`),
+          h('button', {
+            type: 'button',
+            text: 'Edit',
+            'aria-label': `Edit ${a.name}`,
+            onclick: () => accountForm(a, saved),
+          }),
         ),
       ),
       result,
@@ -652,10 +671,20 @@ async function integrationsView() {
   const open = await loadRuns();
   replace(
     main,
-    h('div', { class: 'page-head' }, h('h1', { text: 'Accounts' })),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { text: 'Accounts' }),
+      h('button', {
+        type: 'button',
+        class: 'primary',
+        text: 'Add an account',
+        onclick: () => accountForm(null, saved),
+      }),
+    ),
     h('p', {
       class: 'muted',
-      text: 'Your Rev.io, ThingSpace and Jasper accounts. Secrets are never shown again once set; add and edit accounts through the API (POST /api/v1/integrations).',
+      text: 'Your Rev.io, ThingSpace and Jasper accounts. Secrets are write-only: never shown again once set, only when and by whom.',
     }),
     notice,
     h(
@@ -673,13 +702,28 @@ async function integrationsView() {
             ...['Name', 'System', 'Base URL', 'Secrets', '', 'Result'].map((t) => h('th', { text: t })),
           ),
         ),
-        h('tbody', {}, rows),
+        h(
+          'tbody',
+          {},
+          rows.length
+            ? rows
+            : h('tr', {}, h('td', { colspan: '6', class: 'muted', text: 'No accounts yet: add one above.' })),
+        ),
       ),
     ),
     h(
       'section',
       { class: 'section', 'aria-labelledby': 'providers-title' },
-      h('h2', { id: 'providers-title', text: 'Service providers' }),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h2', { id: 'providers-title', text: 'Service providers' }),
+        h('button', {
+          type: 'button',
+          text: 'Add a service provider',
+          onclick: () => providerForm(items, saved),
+        }),
+      ),
       h('p', {
         class: 'muted small',
         text: "Sync devices reads the provider's devices from its carrier account: Jasper the devices changed since the last sync (a year back the first time), ThingSpace the whole account.",
@@ -739,6 +783,451 @@ async function integrationsView() {
     ),
   );
   if (open) watchRuns();
+}
+
+// ---------------------------------------------------------------- forms in dialogs (accounts, first run)
+
+let formIds = 0;
+
+/**
+ * Field errors of one form: a slot under each field, filled from an API 400's `error.details` (the
+ * deepest path with a slot: '/secrets/apiKey' goes under the API key), the rest in the banner.
+ */
+function formErrors() {
+  const prefix = `f${++formIds}`;
+  /** @type {Map<string, HTMLElement>} */
+  const slots = new Map();
+  const banner = h('div', { class: 'banner error', role: 'alert', hidden: true });
+  return {
+    banner,
+    /** @param {string} key a JSON pointer without its leading '/' @param {HTMLElement} control */
+    slot(key, control) {
+      const el = h('div', {
+        class: 'field-error',
+        role: 'alert',
+        hidden: true,
+        id: `${prefix}-err-${key.replace(/[^\w-]/g, '-')}`,
+        dataset: { errorFor: key },
+      });
+      slots.set(key, el);
+      /** @type {any} */ (el).control = control;
+      return el;
+    },
+    /** Forgets the slots under a prefix (fields redrawn). @param {string} under */
+    drop(under) {
+      for (const key of [...slots.keys()]) if (key.startsWith(under)) slots.delete(key);
+    },
+    clear() {
+      banner.hidden = true;
+      for (const el of slots.values()) {
+        el.hidden = true;
+        el.textContent = '';
+        /** @type {any} */ (el).control?.classList.remove('invalid');
+        /** @type {any} */ (el).control?.removeAttribute('aria-invalid');
+      }
+    },
+    /** @param {string} message @param {{ path: string, message: string }[]} details */
+    show(message, details) {
+      const unplaced = [];
+      for (const d of details) {
+        const parts = (d.path ?? '').split('/').filter(Boolean);
+        let el;
+        for (let n = parts.length; n > 0 && !el; n -= 1) el = slots.get(parts.slice(0, n).join('/'));
+        if (el) {
+          el.textContent = el.hidden ? d.message : `${el.textContent} ${d.message}`;
+          el.hidden = false;
+          /** @type {any} */ (el).control?.classList.add('invalid');
+          /** @type {any} */ (el).control?.setAttribute('aria-invalid', 'true');
+        } else unplaced.push(d.path ? `${d.path}: ${d.message}` : d.message);
+      }
+      replace(
+        banner,
+        h('strong', { text: message }),
+        unplaced.length > 0 &&
+          h(
+            'ul',
+            {},
+            unplaced.map((u) => h('li', { text: u })),
+          ),
+      );
+      banner.hidden = false;
+    },
+  };
+}
+
+/**
+ * A labelled field with its error slot. @param {ReturnType<typeof formErrors>} errors
+ * @param {string} key @param {string} label @param {HTMLElement} control @param {any} [hint]
+ */
+function formField(errors, key, label, control, hint) {
+  const slot = errors.slot(key, control);
+  const hintEl = hint ? h('div', { class: 'hint', id: `${slot.id}-hint` }, hint) : null;
+  control.setAttribute('aria-describedby', [hintEl?.id, slot.id].filter(Boolean).join(' '));
+  return h('div', { class: 'field' }, h('label', { for: control.id, text: label }), control, hintEl, slot);
+}
+
+/**
+ * A modal `<dialog>`: Escape or Cancel closes it; it is removed once closed, and on navigation.
+ * @param {string} title @param {(close: () => void) => Node} build
+ */
+function openDialog(title, build) {
+  const titleId = `dialog-title-${++formIds}`;
+  const dialog = /** @type {HTMLDialogElement} */ (
+    h('dialog', { class: 'dialog', 'aria-labelledby': titleId })
+  );
+  const close = () => dialog.close();
+  dialog.addEventListener('close', () => dialog.remove());
+  append(dialog, [h('h2', { id: titleId, text: title }), build(close)]);
+  document.body.append(dialog);
+  cleanups.push(() => dialog.isConnected && dialog.close());
+  dialog.showModal();
+  return dialog;
+}
+
+/** @param {HTMLButtonElement} button @param {string} text */
+async function copyText(button, text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    button.textContent = 'Copied';
+  } catch {
+    button.textContent = 'Select and copy it';
+  }
+  setTimeout(() => (button.textContent = 'Copy URL'), 2000);
+}
+
+/** What each system's account holds (the API's ACCOUNT_FIELDS): settings are shown, secrets never. */
+const ACCOUNT_FIELDS = /** @type {Record<string, { settings: string[], secrets: string[] }>} */ ({
+  revio: { settings: ['username', 'clientCode'], secrets: ['password', 'subscriptionKey'] },
+  thingspace: { settings: ['username', 'accountName'], secrets: ['appKey', 'appSecret', 'password'] },
+  jasper: { settings: ['username'], secrets: ['apiKey'] },
+});
+/** @type {Record<string, string>} */
+const ACCOUNT_FIELD_LABELS = {
+  username: 'User name',
+  clientCode: 'Client code',
+  accountName: 'Account name',
+  password: 'Password',
+  subscriptionKey: 'Subscription key',
+  appKey: 'App key',
+  appSecret: 'App secret',
+  apiKey: 'API key',
+};
+/** @type {Record<string, string>} */
+const DEFAULT_LIMITS = {
+  revio: '500 requests a minute',
+  thingspace: '10 requests a second',
+  jasper: '5 requests a second, one at a time',
+};
+
+/** "set on 2026-12-03 14:02:11 by Ada Admin", or "not set". @param {any} account */
+const secretsSetText = (account) =>
+  account.secrets.setAt
+    ? `set on ${fmtTime(account.secrets.setAt)}${account.secrets.setBy ? ` by ${account.secrets.setBy.name}` : ''}`
+    : 'not set';
+
+/**
+ * Adds (no `account`) or edits an integration account. Secrets are write-only: an edit shows them
+ * empty, and a field left empty keeps what is stored. @param {any | null} account
+ * @param {(text: string) => void} done
+ */
+function accountForm(account, done) {
+  return openDialog(account ? `Edit ${account.name}` : 'Add an account', (close) => {
+    const errors = formErrors();
+    const input = (/** @type {string} */ id, /** @type {Record<string, any>} */ attrs = {}) =>
+      /** @type {HTMLInputElement} */ (h('input', { id, autocomplete: 'off', ...attrs }));
+    const kind = /** @type {HTMLSelectElement} */ (
+      h(
+        'select',
+        { id: 'account-kind' },
+        Object.entries(SYSTEM_NAMES).map(([value, text]) =>
+          h('option', { value, text, selected: value === (account?.integration ?? 'revio') }),
+        ),
+      )
+    );
+    const name = input('account-name', { value: account?.name ?? '', required: true });
+    const baseUrl = input('account-base-url', {
+      value: account?.baseUrl ?? '',
+      required: true,
+      spellcheck: 'false',
+      class: 'wide',
+    });
+    const limit = {
+      requests: input('account-limit-requests', {
+        type: 'number',
+        min: 1,
+        value: account?.rateLimit?.requests,
+      }),
+      windowMs: input('account-limit-window', {
+        type: 'number',
+        min: 1,
+        value: account?.rateLimit?.windowMs,
+      }),
+      concurrency: input('account-limit-concurrency', {
+        type: 'number',
+        min: 1,
+        value: account?.rateLimit?.concurrency,
+      }),
+    };
+    /** @type {Map<string, HTMLInputElement>} */ const settings = new Map();
+    /** @type {Map<string, HTMLInputElement>} */ const secrets = new Map();
+    const kindFields = h('div');
+    const limitHint = h('span');
+    const baseUrlHint = h('span');
+
+    const drawKind = () => {
+      const system = kind.value;
+      errors.drop('settings/');
+      errors.drop('secrets/');
+      settings.clear();
+      secrets.clear();
+      const fields = ACCOUNT_FIELDS[system] ?? { settings: [], secrets: [] };
+      for (const f of fields.settings) {
+        settings.set(
+          f,
+          input(`account-setting-${f}`, { value: account?.settings?.[f] ?? '', spellcheck: 'false' }),
+        );
+      }
+      for (const f of fields.secrets) {
+        secrets.set(f, input(`account-secret-${f}`, { type: 'password', autocomplete: 'new-password' }));
+      }
+      replace(
+        kindFields,
+        h(
+          'fieldset',
+          {},
+          h('legend', { text: 'Account' }),
+          [...settings].map(([f, el]) =>
+            formField(errors, `settings/${f}`, ACCOUNT_FIELD_LABELS[f] ?? f, el),
+          ),
+        ),
+        h(
+          'fieldset',
+          {},
+          h('legend', { text: 'Secrets' }),
+          h('p', {
+            class: 'muted small',
+            text: account
+              ? `Never shown again once saved; ${secretsSetText(account)}. Leave a field empty to keep what is stored.`
+              : 'Never shown again once saved: sealed at rest, shown only as when and by whom they were set.',
+          }),
+          [...secrets].map(([f, el]) =>
+            formField(
+              errors,
+              `secrets/${f}`,
+              ACCOUNT_FIELD_LABELS[f] ?? f,
+              el,
+              account ? `${secretsSetText(account)}; empty: kept` : undefined,
+            ),
+          ),
+        ),
+      );
+      limitHint.textContent = `Shared by every worker. All empty: the default, ${DEFAULT_LIMITS[system] ?? 'of the system'}.`;
+      baseUrlHint.textContent = `https://…, or simulator://${system} for the built-in simulator.`;
+    };
+    kind.addEventListener('change', drawKind);
+    drawKind();
+
+    const callback =
+      account?.callbackUrl &&
+      (() => {
+        const url = input('account-callback-url', {
+          value: account.callbackUrl,
+          readonly: true,
+          class: 'wide mono',
+        });
+        return h(
+          'div',
+          { class: 'field' },
+          h('label', { for: url.id, text: 'Callback URL (ThingSpace calls simbind back here)' }),
+          h(
+            'div',
+            { class: 'copy-row' },
+            url,
+            h('button', {
+              type: 'button',
+              text: 'Copy URL',
+              onclick: (/** @type {Event} */ e) =>
+                void copyText(/** @type {HTMLButtonElement} */ (e.currentTarget), url.value),
+            }),
+          ),
+          h('div', {
+            class: 'hint',
+            text: 'simbind registers it at ThingSpace itself, followed by a secret token of this account that is never shown. Set PUBLIC_URL to the address ThingSpace can reach.',
+          }),
+        );
+      })();
+
+    const save = h('button', { type: 'submit', class: 'primary', text: account ? 'Save' : 'Add account' });
+    const num = (/** @type {HTMLInputElement} */ el) =>
+      el.value.trim() === '' ? undefined : Number(el.value);
+    const body = () => {
+      const rl = {
+        requests: num(limit.requests),
+        windowMs: num(limit.windowMs),
+        concurrency: num(limit.concurrency),
+      };
+      const rateLimit = Object.values(rl).every((v) => v === undefined)
+        ? null
+        : Object.fromEntries(Object.entries(rl).filter(([, v]) => v !== undefined));
+      const given = Object.fromEntries(
+        [...secrets].map(([f, el]) => [f, el.value]).filter(([, v]) => v !== ''),
+      );
+      return {
+        ...(account ? {} : { integration: kind.value }),
+        name: name.value.trim(),
+        baseUrl: baseUrl.value.trim(),
+        settings: Object.fromEntries([...settings].map(([f, el]) => [f, el.value.trim()])),
+        // An edit sends only the secrets typed: the others stay as stored.
+        ...(account && Object.keys(given).length === 0 ? {} : { secrets: given }),
+        ...(account || rateLimit ? { rateLimit } : {}),
+      };
+    };
+
+    return h(
+      'form',
+      {
+        novalidate: true,
+        'aria-label': account ? `Edit ${account.name}` : 'Add an account',
+        onsubmit: async (/** @type {Event} */ e) => {
+          e.preventDefault();
+          errors.clear();
+          save.disabled = true;
+          try {
+            const saved = account
+              ? await api('PATCH', `/integrations/${account.id}`, body())
+              : await api('POST', '/integrations', body());
+            close();
+            done(account ? `${saved.name} saved.` : `${saved.name} added: test its connection.`);
+          } catch (error) {
+            if (error instanceof ApiError && error.status === 401) return;
+            errors.show(errorText(error), error instanceof ApiError ? error.details : []);
+          } finally {
+            save.disabled = false;
+          }
+        },
+      },
+      errors.banner,
+      h(
+        'div',
+        { class: 'row' },
+        account
+          ? h(
+              'div',
+              { class: 'field' },
+              h('div', { class: 'label', text: 'System' }),
+              h('div', { text: SYSTEM_NAMES[account.integration] }),
+            )
+          : formField(errors, 'integration', 'System', kind),
+        formField(errors, 'name', 'Name', name),
+      ),
+      formField(errors, 'baseUrl', 'Base URL', baseUrl, baseUrlHint),
+      kindFields,
+      h(
+        'fieldset',
+        {},
+        h('legend', { text: 'Rate limit' }),
+        h(
+          'div',
+          { class: 'row' },
+          formField(errors, 'rateLimit/requests', 'Requests', limit.requests),
+          formField(errors, 'rateLimit/windowMs', 'Per (ms)', limit.windowMs),
+          formField(errors, 'rateLimit/concurrency', 'At once', limit.concurrency),
+        ),
+        h('div', { class: 'hint' }, limitHint),
+        // A rate-limit problem without a field of its own (e.g. the whole object).
+        errors.slot('rateLimit', limit.requests),
+      ),
+      callback,
+      h(
+        'div',
+        { class: 'form-actions' },
+        save,
+        h('button', { type: 'button', text: 'Cancel', onclick: close }),
+      ),
+    );
+  });
+}
+
+/** Adds a service provider on one of the tenant's carrier accounts. @param {any[]} accounts @param {(text: string) => void} done */
+function providerForm(accounts, done) {
+  return openDialog('Add a service provider', (close) => {
+    const errors = formErrors();
+    const carriers = accounts.filter((a) => a.integration === 'thingspace' || a.integration === 'jasper');
+    const name = /** @type {HTMLInputElement} */ (
+      h('input', { id: 'provider-name', autocomplete: 'off', required: true })
+    );
+    const account = /** @type {HTMLSelectElement} */ (
+      h(
+        'select',
+        { id: 'provider-account' },
+        h('option', {
+          value: '',
+          text: carriers.length ? 'Choose an account…' : 'No ThingSpace or Jasper account yet',
+        }),
+        carriers.map((a) => h('option', { value: a.id, text: `${a.name} (${SYSTEM_NAMES[a.integration]})` })),
+      )
+    );
+    const portal = /** @type {HTMLSelectElement} */ (
+      h(
+        'select',
+        { id: 'provider-portal' },
+        Object.entries(PORTAL_NAMES).map(([value, text]) => h('option', { value, text })),
+      )
+    );
+    const save = h('button', { type: 'submit', class: 'primary', text: 'Add service provider' });
+    return h(
+      'form',
+      {
+        novalidate: true,
+        'aria-label': 'Add a service provider',
+        onsubmit: async (/** @type {Event} */ e) => {
+          e.preventDefault();
+          errors.clear();
+          if (!account.value)
+            return errors.show('Some fields need your attention.', [
+              { path: '/credentialsId', message: 'Choose its carrier account.' },
+            ]);
+          save.disabled = true;
+          try {
+            const created = await api('POST', '/service-providers', {
+              name: name.value.trim(),
+              credentialsId: Number(account.value),
+              portalType: portal.value,
+            });
+            close();
+            done(`${created.name} added.`);
+          } catch (error) {
+            if (error instanceof ApiError && error.status === 401) return;
+            errors.show(errorText(error), error instanceof ApiError ? error.details : []);
+          } finally {
+            save.disabled = false;
+          }
+        },
+      },
+      errors.banner,
+      formField(errors, 'name', 'Name', name),
+      formField(
+        errors,
+        'credentialsId',
+        'Carrier account',
+        account,
+        'Its ThingSpace or Jasper account: devices are synced from it.',
+      ),
+      formField(
+        errors,
+        'portalType',
+        'Portal',
+        portal,
+        'M2M devices are named by ICCID; Mobility and LNP by MSISDN.',
+      ),
+      h(
+        'div',
+        { class: 'form-actions' },
+        save,
+        h('button', { type: 'button', text: 'Cancel', onclick: close }),
+      ),
+    );
+  });
 }
 
 // ---------------------------------------------------------------- webhooks (admins)
@@ -994,6 +1483,606 @@ async function webhooksView() {
   );
 }
 
+// ---------------------------------------------------------------- customers, plans and pools; CSV imports
+
+/** @type {Record<string, string>} */
+const KIND_NAMES = { amop: 'AMOP', rev: 'Rev.io' };
+/** Rows the customer list draws at once: the search narrows a larger list. */
+const CUSTOMERS_SHOWN = 300;
+/** What the import routes accept (their `bodyLimit` and row limits), checked before a file is sent. */
+const IMPORT_MAX_BYTES = 16 * 1024 * 1024;
+/** A message for the next screen (e.g. "Acme added" on the customer's page after the form). */
+let customerFlash = '';
+
+/** A banner in a live region. @param {HTMLElement} notice @param {'ok' | 'error'} kind @param {string} text */
+function say(notice, kind, text) {
+  replace(notice, h('div', { class: `banner ${kind}`, role: kind === 'error' ? 'alert' : 'status', text }));
+}
+
+/**
+ * A form that posts to the API and shows its 400/409/422 `error.details` under the fields.
+ * @param {{ label: string, submit: string, fields: (errors: ReturnType<typeof formErrors>) => any[],
+ *   send: () => Promise<any> | { path: string, message: string }[], done: (answer: any) => Promise<void> | void }} spec
+ */
+function apiForm(spec) {
+  const errors = formErrors();
+  const button = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'submit', class: 'primary', text: spec.submit })
+  );
+  return h(
+    'form',
+    {
+      class: 'panel section',
+      novalidate: true,
+      'aria-label': spec.label,
+      onsubmit: async (/** @type {Event} */ e) => {
+        e.preventDefault();
+        errors.clear();
+        button.disabled = true;
+        try {
+          const sent = spec.send();
+          if (Array.isArray(sent)) return errors.show('Some fields need your attention.', sent);
+          await spec.done(await sent);
+          /** @type {HTMLFormElement} */ (e.target).reset();
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401) return;
+          errors.show(errorText(error), error instanceof ApiError ? error.details : []);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h('h2', { text: spec.label }),
+    errors.banner,
+    spec.fields(errors),
+    h('div', { class: 'form-actions' }, button),
+  );
+}
+
+/** @param {string} id @param {Record<string, any>} [attrs] */
+const textInput = (id, attrs = {}) =>
+  /** @type {HTMLInputElement} */ (h('input', { id, autocomplete: 'off', ...attrs }));
+
+/** A number from a form field: undefined when empty, NaN when not a number. @param {HTMLInputElement} input */
+const numberOf = (input) => (input.value.trim() === '' ? undefined : Number(input.value));
+
+/** @param {string} caption @param {string[]} heads @param {HTMLElement} tbody */
+const dataTable = (caption, heads, tbody) =>
+  h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { 'aria-label': caption },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          heads.map((t) => h('th', { text: t, class: /MB|rate/.test(t) ? 'num' : undefined })),
+        ),
+      ),
+      tbody,
+    ),
+  );
+
+async function customersView() {
+  // Read afresh (and for the assignment form too): customers come from the API, syncs and imports.
+  cache.customers = null;
+  const admin = me?.role === 'admin';
+  const [customerMap, revAccounts] = await Promise.all([
+    customers(),
+    admin
+      ? api('GET', '/integrations').then((r) =>
+          r.items.filter((/** @type {any} */ a) => a.integration === 'revio'),
+        )
+      : [],
+  ]);
+  const list = [...customerMap.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const notice = h('div', { 'aria-live': 'polite' });
+  const tbody = h('tbody');
+  const shown = h('div', { class: 'muted small', 'aria-live': 'polite', 'data-testid': 'customer-count' });
+  const search = textInput('customer-search', {
+    type: 'search',
+    placeholder: 'Name or Rev.io id',
+    'aria-label': 'Search customers by name or Rev.io id',
+  });
+  const kind = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'customer-kind', 'aria-label': 'Kind' },
+      h('option', { value: '', text: 'All kinds' }),
+      Object.entries(KIND_NAMES).map(([value, text]) => h('option', { value, text })),
+    )
+  );
+  const draw = () => {
+    const q = search.value.trim().toLowerCase();
+    const matches = list.filter(
+      (c) =>
+        (!kind.value || c.kind === kind.value) &&
+        (!q || c.name.toLowerCase().includes(q) || String(c.revCustomerId ?? '') === q),
+    );
+    shown.textContent =
+      matches.length > CUSTOMERS_SHOWN
+        ? `${fmtNum(matches.length)} customers: the first ${CUSTOMERS_SHOWN} are shown, search to narrow.`
+        : `${fmtNum(matches.length)} customer${matches.length === 1 ? '' : 's'}`;
+    replace(
+      tbody,
+      matches.length === 0
+        ? h('tr', {}, h('td', { colspan: '4', class: 'muted', text: 'No customer matches.' }))
+        : matches
+            .slice(0, CUSTOMERS_SHOWN)
+            .map((c) =>
+              h(
+                'tr',
+                { dataset: { id: c.id } },
+                h('td', {}, link(`/customers/${c.id}`, { text: c.name })),
+                h('td', { text: KIND_NAMES[c.kind] ?? c.kind }),
+                h('td', { class: 'mono', text: c.revCustomerId ?? '—' }),
+                h('td', {}, badge(c.active ? 'ACTIVE' : 'INACTIVE')),
+              ),
+            ),
+    );
+  };
+  search.addEventListener('input', draw);
+  kind.addEventListener('change', draw);
+  draw();
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { text: 'Customers' }),
+      admin && h('div', { class: 'actions' }, link('/import', { class: 'button', text: 'Import from CSV' })),
+    ),
+    notice,
+    h('div', { class: 'toolbar' }, search, kind, h('div', { class: 'right' }, shown)),
+    dataTable('Customers', ['Name', 'Kind', 'Rev.io id', 'Status'], tbody),
+    admin && customerForm(revAccounts),
+    await plansSection(admin),
+  );
+}
+
+/** Add a customer: AMOP, or Rev.io with its Rev.io account and id. @param {any[]} revAccounts */
+function customerForm(revAccounts) {
+  const name = textInput('customer-name', { required: true });
+  const kind = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'customer-kind-new' },
+      h('option', { value: 'amop', text: 'AMOP (not billed in Rev.io)' }),
+      h('option', { value: 'rev', text: 'Rev.io customer' }),
+    )
+  );
+  const account = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'customer-rev-account' },
+      h('option', {
+        value: '',
+        text: revAccounts.length ? 'Choose a Rev.io account…' : 'No Rev.io account yet',
+      }),
+      revAccounts.map((a) => h('option', { value: a.id, text: a.name, selected: revAccounts.length === 1 })),
+    )
+  );
+  const revId = textInput('customer-rev-id', { inputmode: 'numeric' });
+  const siteName = textInput('customer-site-name', { placeholder: 'Headquarters' });
+  const siteAddress = textInput('customer-site-address', { class: 'wide' });
+  const revFields = h('div', { class: 'row', hidden: true });
+  kind.addEventListener('change', () => (revFields.hidden = kind.value !== 'rev'));
+  return apiForm({
+    label: 'Add a customer',
+    submit: 'Add customer',
+    fields: (errors) => {
+      append(revFields, [
+        formField(errors, 'revCredentialsId', 'Rev.io account', account),
+        formField(errors, 'revCustomerId', 'Rev.io customer id', revId, 'Checked in that Rev.io account.'),
+      ]);
+      return [
+        h(
+          'div',
+          { class: 'row' },
+          formField(errors, 'name', 'Name', name),
+          formField(errors, 'kind', 'Kind', kind),
+        ),
+        revFields,
+        h(
+          'div',
+          { class: 'row' },
+          formField(errors, 'site/name', 'Default site', siteName, 'Empty: "Headquarters".'),
+          formField(errors, 'site/address', 'Its address', siteAddress),
+        ),
+      ];
+    },
+    send: () => {
+      const problems = [];
+      if (!name.value.trim()) problems.push({ path: '/name', message: 'Enter its name.' });
+      const rev = kind.value === 'rev';
+      if (rev && !account.value)
+        problems.push({ path: '/revCredentialsId', message: 'Choose its Rev.io account.' });
+      if (rev && !/^\d+$/.test(revId.value.trim()))
+        problems.push({ path: '/revCustomerId', message: 'Enter its id in Rev.io (a whole number).' });
+      if (problems.length) return problems;
+      const site =
+        siteName.value.trim() || siteAddress.value.trim() ? siteName.value.trim() || 'Headquarters' : '';
+      return api('POST', '/customers', {
+        name: name.value.trim(),
+        kind: kind.value,
+        ...(rev
+          ? { revCredentialsId: Number(account.value), revCustomerId: Number(revId.value.trim()) }
+          : {}),
+        ...(site
+          ? {
+              site: {
+                name: site,
+                ...(siteAddress.value.trim() ? { address: siteAddress.value.trim() } : {}),
+              },
+            }
+          : {}),
+      });
+    },
+    done: (created) => {
+      cache.customers = null;
+      customerFlash = `${created.name} added, with its default site.`;
+      navigate(`/customers/${created.id}`);
+    },
+  });
+}
+
+/** The tenant's customer rate plans and pools (what the assignment form offers), with forms for admins. */
+async function plansSection(/** @type {boolean} */ admin) {
+  const notice = h('div', { 'aria-live': 'polite' });
+  const plansBody = h('tbody');
+  const poolsBody = h('tbody');
+  const load = async () => {
+    const [plans, pools] = await Promise.all([all('/rate-plans?kind=customer'), all('/rate-pools')]);
+    const none = (/** @type {number} */ span, /** @type {string} */ text) =>
+      h('tr', {}, h('td', { colspan: String(span), class: 'muted', text }));
+    replace(
+      plansBody,
+      plans.length === 0
+        ? none(4, 'No customer rate plan yet.')
+        : plans.map((/** @type {any} */ p) =>
+            h(
+              'tr',
+              {},
+              h('td', { class: 'mono', text: p.code }),
+              h('td', { text: p.name }),
+              h('td', { class: 'num', text: fmtNum(p.dataAllocationMb) }),
+              h('td', { class: 'num', text: Number(p.monthlyRate).toFixed(2) }),
+            ),
+          ),
+    );
+    replace(
+      poolsBody,
+      pools.length === 0
+        ? none(2, 'No rate pool yet.')
+        : pools.map((/** @type {any} */ p) =>
+            h('tr', {}, h('td', { text: p.name }), h('td', { class: 'num', text: fmtNum(p.sharedDataMb) })),
+          ),
+    );
+  };
+  await load();
+  const added = async (/** @type {string} */ text) => {
+    say(notice, 'ok', text);
+    await load();
+  };
+
+  const code = textInput('plan-code');
+  const planName = textInput('plan-name');
+  const allocation = textInput('plan-mb', { type: 'number', min: '0', step: 'any' });
+  const rate = textInput('plan-rate', { type: 'number', min: '0', step: '0.01' });
+  const planForm = apiForm({
+    label: 'Add a rate plan',
+    submit: 'Add rate plan',
+    fields: (errors) =>
+      h(
+        'div',
+        { class: 'row' },
+        formField(errors, 'code', 'Code', code),
+        formField(errors, 'name', 'Name', planName),
+        formField(errors, 'dataAllocationMb', 'Data (MB)', allocation),
+        formField(errors, 'monthlyRate', 'Monthly rate', rate),
+      ),
+    send: () =>
+      api('POST', '/rate-plans', {
+        code: code.value.trim(),
+        name: planName.value.trim(),
+        dataAllocationMb: numberOf(allocation),
+        monthlyRate: numberOf(rate),
+      }),
+    done: (created) => added(`Rate plan ${created.code} added.`),
+  });
+
+  const poolName = textInput('pool-name');
+  const shared = textInput('pool-mb', { type: 'number', min: '0', step: 'any' });
+  const poolForm = apiForm({
+    label: 'Add a pool',
+    submit: 'Add pool',
+    fields: (errors) =>
+      h(
+        'div',
+        { class: 'row' },
+        formField(errors, 'name', 'Name', poolName),
+        formField(errors, 'sharedDataMb', 'Shared data (MB)', shared),
+      ),
+    send: () => api('POST', '/rate-pools', { name: poolName.value.trim(), sharedDataMb: numberOf(shared) }),
+    done: (created) => added(`Pool ${created.name} added.`),
+  });
+
+  return h(
+    'div',
+    { class: 'section' },
+    h('h2', { text: 'Customer rate plans and pools' }),
+    h('p', {
+      class: 'muted',
+      text: 'What the tenant charges its customers; the New assignment form offers them.',
+    }),
+    notice,
+    h(
+      'div',
+      { class: 'grid2' },
+      h(
+        'div',
+        {},
+        dataTable('Customer rate plans', ['Code', 'Name', 'Data (MB)', 'Monthly rate'], plansBody),
+        admin && planForm,
+      ),
+      h('div', {}, dataTable('Rate pools', ['Name', 'Shared data (MB)'], poolsBody), admin && poolForm),
+    ),
+  );
+}
+
+/** One customer: its sites, and "Add a site" for admins. @param {number} id */
+async function customerView(id) {
+  cache.customers = null;
+  const customer = (await customers()).get(id);
+  const notice = h('div', { 'aria-live': 'polite' });
+  if (customerFlash) say(notice, 'ok', customerFlash);
+  customerFlash = '';
+  if (!customer) {
+    replace(
+      main,
+      h('h1', { text: 'Customer not found' }),
+      h('p', {}, link('/customers', { text: 'Back to customers' })),
+    );
+    return;
+  }
+  const tbody = h('tbody');
+  const load = async () => {
+    const sites = await all(`/customers/${id}/sites`);
+    replace(
+      tbody,
+      sites.map((/** @type {any} */ s) =>
+        h(
+          'tr',
+          { dataset: { id: s.id } },
+          h('td', { text: s.name }),
+          h('td', { text: s.address ?? '—' }),
+          h('td', {}, s.isDefault && h('span', { class: 'badge ok', text: 'default' })),
+        ),
+      ),
+    );
+  };
+  await load();
+
+  const name = textInput('site-name');
+  const address = textInput('site-address', { class: 'wide' });
+  const isDefault = /** @type {HTMLInputElement} */ (h('input', { id: 'site-default', type: 'checkbox' }));
+  const siteForm = apiForm({
+    label: 'Add a site',
+    submit: 'Add site',
+    fields: (errors) => [
+      h(
+        'div',
+        { class: 'row' },
+        formField(errors, 'name', 'Name', name),
+        formField(errors, 'address', 'Address', address),
+      ),
+      h('div', { class: 'field' }, h('label', { class: 'check' }, isDefault, 'Make it the default site')),
+      errors.slot('isDefault', isDefault),
+    ],
+    send: () =>
+      api('POST', `/customers/${id}/sites`, {
+        name: name.value.trim(),
+        ...(address.value.trim() ? { address: address.value.trim() } : {}),
+        isDefault: isDefault.checked,
+      }),
+    done: async (created) => {
+      say(notice, 'ok', `Site ${created.name} added${created.isDefault ? ' as the default site' : ''}.`);
+      await load();
+    },
+  });
+
+  replace(
+    main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', { text: customer.name }),
+      h('div', { class: 'actions' }, link('/customers', { class: 'button', text: 'All customers' })),
+    ),
+    notice,
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', { text: 'Kind' }),
+      h('dd', { text: KIND_NAMES[customer.kind] ?? customer.kind }),
+      customer.kind === 'rev' && [
+        h('dt', { text: 'Rev.io id' }),
+        h('dd', { class: 'mono', text: customer.revCustomerId }),
+      ],
+      h('dt', { text: 'Status' }),
+      h('dd', {}, badge(customer.active ? 'ACTIVE' : 'INACTIVE')),
+    ),
+    h('h2', { class: 'section', text: 'Sites' }),
+    dataTable(`Sites of ${customer.name}`, ['Name', 'Address', ''], tbody),
+    me?.role === 'admin' && siteForm,
+  );
+}
+
+/** Columns of the problems table from a refused file: `/rows/<line>/<column>`, or the file as a whole. */
+function problemRows(/** @type {{ path: string, message: string }[]} */ details) {
+  return details.map((d) => {
+    const row = /^\/rows\/(\d+)\/(.+)$/.exec(d.path ?? '');
+    return h(
+      'tr',
+      {},
+      h('td', { class: 'num', text: row ? row[1] : '—' }),
+      h('td', { class: 'mono', text: row ? row[2] : d.path === '/csv/header' ? 'header' : 'file' }),
+      h('td', { text: d.message }),
+    );
+  });
+}
+
+/**
+ * One CSV upload: a file read in the browser as text and posted as `{ csv }`; the figures, or the
+ * problems of a refused file in a table. @param {{ key: string, title: string, template: string,
+ * limits: string, before?: (errors: ReturnType<typeof formErrors>) => HTMLElement, path: () => string | { path: string, message: string }, figures: (a: any) => string }} spec
+ */
+function importPanel(spec) {
+  const errors = formErrors();
+  const file = /** @type {HTMLInputElement} */ (
+    h('input', { id: `${spec.key}-file`, type: 'file', accept: '.csv,text/csv' })
+  );
+  const result = h('div', {
+    'aria-live': 'polite',
+    'data-testid': `${spec.key}-result`,
+    style: 'margin-top:12px',
+  });
+  const button = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'submit', class: 'primary', text: 'Import' })
+  );
+  return h(
+    'form',
+    {
+      class: 'panel',
+      novalidate: true,
+      'aria-label': spec.title,
+      onsubmit: async (/** @type {Event} */ e) => {
+        e.preventDefault();
+        errors.clear();
+        replace(result);
+        const chosen = file.files?.[0];
+        const path = spec.path();
+        const local = [];
+        if (typeof path !== 'string') local.push(path);
+        if (!chosen) local.push({ path: '/file', message: 'Choose a CSV file.' });
+        else if (chosen.size > IMPORT_MAX_BYTES)
+          local.push({ path: '/file', message: `The file is over 16 MB: split it.` });
+        if (local.length || !chosen || typeof path !== 'string')
+          return errors.show('Nothing was sent.', local);
+        button.disabled = true;
+        try {
+          const answer = await api('POST', path, { csv: await chosen.text() });
+          say(result, 'ok', `${chosen.name}: ${spec.figures(answer)}`);
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401) return;
+          const details = error instanceof ApiError ? error.details : [];
+          replace(
+            result,
+            h(
+              'div',
+              { class: 'banner error', role: 'alert' },
+              h('strong', { text: `${chosen.name}: ${errorText(error)}` }),
+            ),
+            details.length > 0 &&
+              h(
+                'div',
+                { class: 'table-wrap' },
+                h(
+                  'table',
+                  { 'aria-label': `Problems in ${chosen.name}`, 'data-testid': `${spec.key}-problems` },
+                  h(
+                    'thead',
+                    {},
+                    h(
+                      'tr',
+                      {},
+                      h('th', { class: 'num', text: 'Line' }),
+                      h('th', { text: 'Column' }),
+                      h('th', { text: 'Problem' }),
+                    ),
+                  ),
+                  h('tbody', {}, problemRows(details)),
+                ),
+              ),
+          );
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h('h2', { text: spec.title }),
+    errors.banner,
+    spec.before?.(errors),
+    formField(errors, 'file', 'CSV file', file, spec.limits),
+    h(
+      'div',
+      { class: 'form-actions' },
+      button,
+      h('a', { href: spec.template, download: true, text: 'Download the template (header row)' }),
+    ),
+    result,
+  );
+}
+
+async function importView() {
+  const providerMap = await providers();
+  const provider = /** @type {HTMLSelectElement} */ (
+    h(
+      'select',
+      { id: 'import-provider' },
+      h('option', { value: '', text: 'Choose a service provider…' }),
+      [...providerMap.values()].map((p) => h('option', { value: p.id, text: p.name })),
+    )
+  );
+  replace(
+    main,
+    h('div', { class: 'page-head' }, h('h1', { text: 'Import from CSV' })),
+    h('p', {
+      class: 'muted',
+      text: 'Every row is checked first: one bad row refuses the whole file, lists its problems by line and column, and nothing is written. Fix the file and upload it again; rows already imported are not created twice.',
+    }),
+    h(
+      'div',
+      { class: 'grid2' },
+      importPanel({
+        key: 'customers',
+        title: 'Customers (CSV)',
+        template: '/templates/customers.csv',
+        limits:
+          'Columns: name, kind (amop or rev), rev_customer_id and rev_account (Rev.io rows), site_name, site_address. At most 10,000 rows and 16 MB.',
+        path: () => '/customers/import',
+        figures: (a) =>
+          `${fmtNum(a.rows)} rows: ${fmtNum(a.created)} customers created, ${fmtNum(a.updated)} renamed, ${fmtNum(a.unchanged)} already there.`,
+      }),
+      importPanel({
+        key: 'devices',
+        title: 'Devices (CSV)',
+        template: '/templates/devices.csv',
+        limits:
+          'Columns: iccid (required), msisdn, imei, status, carrier_rate_plan, communication_plan, activated_at (yyyy-MM-dd). At most 100,000 rows and 16 MB.',
+        before: (errors) =>
+          formField(
+            errors,
+            'provider',
+            'Service provider',
+            provider,
+            'The carrier account the devices are on.',
+          ),
+        path: () =>
+          provider.value
+            ? `/service-providers/${provider.value}/devices/import`
+            : { path: '/provider', message: 'Choose the service provider.' },
+        figures: (a) =>
+          `${fmtNum(a.rows)} rows: ${fmtNum(a.created)} devices created, ${fmtNum(a.updated)} updated.`,
+      }),
+    ),
+  );
+}
 /** @param {unknown} error */
 function errorText(error) {
   if (error instanceof ApiError) return error.message;
@@ -1018,6 +2107,8 @@ function renderTopbar(/** @type {string} */ path) {
       me.role === 'admin' && link('/users', { text: 'People', 'aria-current': current(path === '/users') }),
       me.role === 'admin' &&
         link('/integrations', { text: 'Accounts', 'aria-current': current(path === '/integrations') }),
+      link('/customers', { text: 'Customers', 'aria-current': current(path.startsWith('/customers')) }),
+      me.role === 'admin' && link('/import', { text: 'Import', 'aria-current': current(path === '/import') }),
       me.role === 'admin' &&
         link('/webhooks', { text: 'Webhooks', 'aria-current': current(path === '/webhooks') }),
     ),
@@ -1046,7 +2137,10 @@ async function signOut() {
 
 // ---------------------------------------------------------------- sign in
 
-function loginView() {
+async function loginView() {
+  // A database with no tenant yet (demo data off): the first-run screen instead.
+  const setup = await api('GET', '/setup', undefined, { noRedirect: true }).catch(() => ({ needed: false }));
+  if (setup.needed) return setupView();
   const email = h('input', {
     id: 'email',
     type: 'email',
@@ -1107,6 +2201,108 @@ function loginView() {
   );
   replace(main, h('div', { class: 'login' }, form));
   email.focus();
+}
+
+// ---------------------------------------------------------------- first run
+
+/** The server's password rule (users.service.ts), checked here first for a clearer message. */
+const MIN_PASSWORD_LENGTH = 12;
+
+/** The first-run screen: a database with no tenant (demo data off) is set up here or with `simbind init`. */
+function setupView() {
+  const errors = formErrors();
+  const input = (/** @type {string} */ id, /** @type {Record<string, any>} */ attrs = {}) =>
+    /** @type {HTMLInputElement} */ (h('input', { id, required: true, ...attrs }));
+  const code = input('setup-code', { autocomplete: 'off', spellcheck: 'false', class: 'mono' });
+  const tenant = input('setup-tenant', { autocomplete: 'organization' });
+  const email = input('setup-email', { type: 'email', autocomplete: 'username' });
+  const name = input('setup-name', { autocomplete: 'name', required: false });
+  const password = input('setup-password', { type: 'password', autocomplete: 'new-password' });
+  const confirm = input('setup-confirm', { type: 'password', autocomplete: 'new-password' });
+  const button = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'submit', class: 'primary', text: 'Set up simbind' })
+  );
+
+  const form = h(
+    'form',
+    {
+      class: 'panel',
+      novalidate: true,
+      'aria-labelledby': 'setup-title',
+      onsubmit: async (/** @type {Event} */ event) => {
+        event.preventDefault();
+        errors.clear();
+        const local = [];
+        if (!code.value.trim())
+          local.push({ path: '/setupCode', message: "Type the code from simbind's terminal." });
+        if (!tenant.value.trim()) local.push({ path: '/tenantName', message: 'Name your organisation.' });
+        if (!email.value.trim()) local.push({ path: '/adminEmail', message: 'Enter your e-mail.' });
+        if (password.value.length < MIN_PASSWORD_LENGTH)
+          local.push({ path: '/password', message: `At least ${MIN_PASSWORD_LENGTH} characters.` });
+        else if (confirm.value !== password.value)
+          local.push({ path: '/confirm', message: 'The two passwords differ.' });
+        if (local.length) return errors.show('Some fields need your attention.', local);
+        button.disabled = true;
+        try {
+          me = (
+            await api(
+              'POST',
+              '/setup',
+              {
+                setupCode: code.value.trim(),
+                tenantName: tenant.value.trim(),
+                adminEmail: email.value.trim(),
+                ...(name.value.trim() ? { adminName: name.value.trim() } : {}),
+                password: password.value,
+              },
+              { noRedirect: true },
+            )
+          ).user;
+          navigate('/integrations', true);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 409) {
+            replace(
+              errors.banner,
+              h('strong', { text: e.message }),
+              ' ',
+              link('/login', { text: 'Sign in' }),
+            );
+            errors.banner.hidden = false;
+          } else if (e instanceof ApiError && e.status === 403)
+            errors.show('The setup code is not right.', [{ path: '/setupCode', message: e.message }]);
+          else if (e instanceof ApiError && e.status === 429)
+            errors.show(
+              `Too many wrong codes. Try again ${e.retryAfter ? `in ${e.retryAfter} s` : 'later'}.`,
+              [],
+            );
+          else errors.show(errorText(e), e instanceof ApiError ? e.details : []);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h('h1', { id: 'setup-title', text: 'Set up simbind' }),
+    h('p', {
+      class: 'muted',
+      text: 'No organisation exists yet. Create yours and its first administrator: you. (On the server, `npx simbind init` does the same.)',
+    }),
+    errors.banner,
+    formField(
+      errors,
+      'setupCode',
+      'Setup code',
+      code,
+      "Printed on simbind's terminal when it started (a new one at each start): only whoever runs the server can set it up.",
+    ),
+    formField(errors, 'tenantName', 'Organisation', tenant, 'e.g. Acme IoT'),
+    formField(errors, 'adminEmail', 'Your e-mail', email),
+    formField(errors, 'adminName', 'Your name', name),
+    formField(errors, 'password', 'Password', password, `At least ${MIN_PASSWORD_LENGTH} characters.`),
+    formField(errors, 'confirm', 'Password again', confirm),
+    button,
+  );
+  replace(main, h('div', { class: 'login setup' }, form));
+  code.focus();
 }
 
 // ---------------------------------------------------------------- bulk change list
@@ -1324,7 +2520,8 @@ async function newView() {
     );
     if (matches.length === 1 && matches[0].active && customer.value !== String(matches[0].id)) {
       customer.value = String(matches[0].id);
-      void loadSites();
+      // As if picked: its sites, and a Rev customer's catalogue.
+      customer.dispatchEvent(new Event('change'));
     }
   };
   customerFilter.addEventListener('input', fillCustomers);
@@ -1375,37 +2572,105 @@ async function newView() {
 
   // Option: Rev.io service
   const createRev = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'opt-rev' }));
-  const serviceType = /** @type {HTMLInputElement} */ (
-    h('input', { id: 'service-type', type: 'number', min: 1, step: 1, style: 'width:140px' })
-  );
-  const packageId = /** @type {HTMLInputElement} */ (
-    h('input', { id: 'package-id', type: 'number', min: 1, step: 1, style: 'width:140px' })
-  );
-  const productRows = h('div', { class: 'products' });
-  const addProduct = (productId = '', rate = '') => {
-    const row = h(
-      'div',
-      { class: 'row product', style: 'margin-bottom:8px' },
-      h('input', {
-        type: 'number',
-        min: 1,
-        step: 1,
-        placeholder: 'Product id',
-        'aria-label': 'Product id',
-        value: productId,
-        class: 'product-id',
-        style: 'width:140px',
+  // The Rev.io choices come from the cached catalogue of the customer's Rev.io account (GET
+  // /customers/:id/rev-catalogue); when it cannot be read, the ids are typed, with a warning.
+  /** @type {any} the catalogue of the chosen Rev customer, or null: typed ids */
+  let revCatalogue = null;
+  /** [element id, label, catalogue list, error key, optional] */
+  const REV_FIELDS = /** @type {[string, string, string, string, boolean][]} */ ([
+    ['service-type', 'Service type', 'serviceTypes', 'revService/serviceTypeId', false],
+    ['package-id', 'Package', 'packages', 'revService/packageId', true],
+    ['provider-id', 'Provider', 'providers', 'revService/providerId', true],
+    ['usage-plan-group-id', 'Usage plan group', 'usagePlanGroups', 'revService/usagePlanGroupId', true],
+  ]);
+  const revControl = (
+    /** @type {string} */ id,
+    /** @type {string} */ label,
+    /** @type {string} */ list,
+    /** @type {boolean} */ optional,
+  ) =>
+    revCatalogue
+      ? h(
+          'select',
+          { id, 'aria-label': label },
+          h('option', { value: '', text: optional ? 'None' : `Choose a ${label.toLowerCase()}…` }),
+          revCatalogue[list].map((/** @type {any} */ item) =>
+            h('option', { value: item.id, text: `${item.name} · ${item.id}` }),
+          ),
+        )
+      : h('input', {
+          id,
+          type: 'number',
+          min: 1,
+          step: 1,
+          style: 'width:140px',
+          'aria-label': `${label} id`,
+        });
+  const revFields = h('div', { class: 'row' });
+  const drawRevFields = () =>
+    replace(
+      revFields,
+      REV_FIELDS.map(([id, label, list, key, optional]) => {
+        const control = revControl(id, label, list, optional);
+        return h(
+          'div',
+          { class: 'field' },
+          h('label', { for: id, text: revCatalogue ? label : `${label} id` }),
+          control,
+          id === 'package-id' && h('div', { class: 'hint', text: 'or products below' }),
+          slot(key, control),
+        );
       }),
+    );
+  /** The value of a Rev.io field, select or typed id. @param {string} id */
+  const revValue = (id) =>
+    /** @type {HTMLInputElement | null} */ (revFields.querySelector(`#${id}`))?.value ?? '';
+  const productRows = h('div', { class: 'products' });
+  const addProduct = () => {
+    const rate = /** @type {HTMLInputElement} */ (
       h('input', {
         type: 'number',
         min: 0,
         step: '0.01',
         placeholder: 'Rate',
         'aria-label': 'Rate',
-        value: rate,
         class: 'product-rate',
         style: 'width:120px',
-      }),
+      })
+    );
+    const product = /** @type {HTMLSelectElement | HTMLInputElement} */ (
+      revCatalogue
+        ? h(
+            'select',
+            { class: 'product-id', 'aria-label': 'Product' },
+            h('option', { value: '', text: 'Choose a product…' }),
+            revCatalogue.products.map((/** @type {any} */ p) =>
+              h('option', {
+                value: p.id,
+                text: `${p.name} · ${p.id}${p.rate === null ? '' : ` (default rate ${p.rate})`}`,
+              }),
+            ),
+          )
+        : h('input', {
+            type: 'number',
+            min: 1,
+            step: 1,
+            placeholder: 'Product id',
+            'aria-label': 'Product id',
+            class: 'product-id',
+            style: 'width:140px',
+          })
+    );
+    // Choosing a product fills in its default rate, which stays editable.
+    product.addEventListener('change', () => {
+      const chosen = revCatalogue?.products.find((/** @type {any} */ p) => String(p.id) === product.value);
+      if (chosen && chosen.rate !== null) rate.value = String(chosen.rate);
+    });
+    const row = h(
+      'div',
+      { class: 'row product', style: 'margin-bottom:8px' },
+      product,
+      rate,
       h('button', {
         type: 'button',
         text: 'Remove',
@@ -1415,32 +2680,81 @@ async function newView() {
     );
     productRows.append(row);
   };
-  addProduct();
+  const drawRev = () => {
+    drawRevFields();
+    replace(productRows);
+    addProduct();
+  };
+  drawRev();
+  const revSource = h('div', { class: 'hint', 'data-testid': 'rev-catalogue', hidden: true });
+  const revWarning = h('div', { class: 'banner warn', role: 'status', hidden: true });
+  /** Loads the chosen Rev customer's catalogue (first reading its account again, for `refresh`). */
+  const loadRevCatalogue = async (refresh = false) => {
+    const id = customer.value;
+    const chosen = customerMap.get(Number(id));
+    revSource.hidden = true;
+    revWarning.hidden = true;
+    if (!chosen || chosen.kind !== 'rev') {
+      revCatalogue = null;
+      drawRev();
+      return;
+    }
+    // A failed refresh leaves the cached catalogue as it was: still offered, with the reason.
+    let refreshError = null;
+    if (refresh && revCatalogue) {
+      try {
+        await api('POST', `/integrations/${revCatalogue.account.id}/catalogue/refresh`);
+      } catch (error) {
+        refreshError = /** @type {Error} */ (error).message;
+      }
+    }
+    try {
+      const catalogue = await api('GET', `/customers/${id}/rev-catalogue`);
+      if (customer.value !== id) return;
+      revCatalogue = catalogue;
+      replace(
+        revSource,
+        `Catalogue of ${catalogue.account.name} as of ${fmtTime(catalogue.fetchedAt)}`,
+        me?.role === 'admin' &&
+          h('a', {
+            href: '#',
+            id: 'rev-catalogue-refresh',
+            text: 'Refresh',
+            style: 'margin-left:8px',
+            onclick: (/** @type {Event} */ e) => {
+              e.preventDefault();
+              void loadRevCatalogue(true);
+            },
+          }),
+      );
+      revSource.hidden = false;
+      const problem = refreshError ?? catalogue.refreshError;
+      if (problem) {
+        replace(revWarning, `Could not read the account again just now: ${problem}`);
+        revWarning.hidden = false;
+      }
+    } catch (error) {
+      if (customer.value !== id) return;
+      revCatalogue = null;
+      replace(
+        revWarning,
+        `The Rev.io catalogue cannot be read (${/** @type {Error} */ (error).message}). Type the ids instead.`,
+      );
+      revWarning.hidden = false;
+    }
+    drawRev();
+  };
+  customer.addEventListener('change', () => void loadRevCatalogue());
+  if (customer.value) void loadRevCatalogue();
   const revHint = h('div', { class: 'hint', text: 'A Rev.io service needs a Rev customer.', hidden: true });
   const revSub = h(
     'div',
     { class: 'sub', hidden: true },
-    h(
-      'div',
-      { class: 'row' },
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: 'service-type', text: 'Service type id' }),
-        serviceType,
-        slot('revService/serviceTypeId', serviceType),
-      ),
-      h(
-        'div',
-        { class: 'field' },
-        h('label', { for: 'package-id', text: 'Package id' }),
-        packageId,
-        h('div', { class: 'hint', text: 'or products below' }),
-        slot('revService/packageId', packageId),
-      ),
-    ),
+    revSource,
+    revWarning,
+    revFields,
     revHint,
-    slot('revService', serviceType),
+    slot('revService', revFields),
     h('label', { text: 'Products', style: 'margin-top:12px' }),
     productRows,
     slot('revService/products', productRows),
@@ -1570,8 +2884,10 @@ async function newView() {
         }))
         .filter((p) => p.productId !== undefined || p.rate !== undefined);
       b.revService = {
-        serviceTypeId: num(serviceType.value),
-        packageId: num(packageId.value),
+        serviceTypeId: num(revValue('service-type')),
+        packageId: num(revValue('package-id')),
+        providerId: num(revValue('provider-id')),
+        usagePlanGroupId: num(revValue('usage-plan-group-id')),
         products: products.length ? products : undefined,
       };
     }
@@ -1923,6 +3239,79 @@ async function detailView(id) {
     }
   };
 
+  /** Undo (issue 16): the dry run in a dialog first, then the undo, then its own page. */
+  const undo = async () => {
+    let plan;
+    try {
+      plan = await api('POST', `/bulk-changes/${id}/undo`, { dryRun: true });
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 401))
+        replace(message, h('div', { class: 'banner error', role: 'alert', text: errorText(error) }));
+      return;
+    }
+    const n = plan.counts;
+    openDialog(`Undo bulk change #${id}?`, (close) => {
+      const failure = h('div', { role: 'alert' });
+      const confirmButton = /** @type {HTMLButtonElement} */ (
+        h('button', {
+          type: 'button',
+          class: 'primary',
+          'data-testid': 'undo-confirm',
+          text: `Undo ${fmtNum(n.restorable)} devices`,
+        })
+      );
+      confirmButton.disabled = n.restorable === 0;
+      confirmButton.onclick = async () => {
+        confirmButton.disabled = true;
+        try {
+          const created = await api('POST', `/bulk-changes/${id}/undo`);
+          close();
+          navigate(`/bulk-changes/${created.id}`);
+        } catch (error) {
+          confirmButton.disabled = false;
+          if (!(error instanceof ApiError && error.status === 401))
+            replace(failure, h('div', { class: 'banner error', text: errorText(error) }));
+        }
+      };
+      return h(
+        'div',
+        { 'data-testid': 'undo-dry-run' },
+        h(
+          'ul',
+          {},
+          h('li', {
+            'data-testid': 'undo-restorable',
+            text: `${fmtNum(n.restorable)} devices put back as they were`,
+          }),
+          h('li', {
+            'data-testid': 'undo-conflicts',
+            text: `${fmtNum(n.conflicts)} changed since: left alone and reported`,
+          }),
+          h('li', {
+            'data-testid': 'undo-rev',
+            text: `${fmtNum(n.revServices)} Rev.io services (${fmtNum(n.revServiceProducts)} products) disconnected today`,
+          }),
+          h('li', { text: `${fmtNum(n.carrierPlans)} carrier rate plans changed back` }),
+        ),
+        plan.conflicts.length > 0 &&
+          h(
+            'ul',
+            { class: 'muted small' },
+            ...plan.conflicts
+              .slice(0, 5)
+              .map((/** @type {any} */ c) => h('li', { text: `${c.identifier}: ${c.message}` })),
+          ),
+        failure,
+        h(
+          'div',
+          { class: 'actions' },
+          confirmButton,
+          h('button', { type: 'button', text: 'Keep as is', onclick: close }),
+        ),
+      );
+    });
+  };
+
   const drawHead = () => {
     const c = bc.counts;
     replace(
@@ -1937,6 +3326,15 @@ async function detailView(id) {
           h('button', { type: 'button', text: 'Retry failed', onclick: () => void act('retry') }),
         bc.actions.includes('cancel') &&
           h('button', { type: 'button', class: 'danger', text: 'Cancel', onclick: () => void act('cancel') }),
+        bc.actions.includes('undo') &&
+          h('button', { type: 'button', text: 'Undo', onclick: () => void undo() }),
+        bc.undoOf &&
+          link(`/bulk-changes/${bc.undoOf}`, { 'data-testid': 'undo-of', text: `Undo of #${bc.undoOf}` }),
+        bc.undoneBy &&
+          link(`/bulk-changes/${bc.undoneBy}`, {
+            'data-testid': 'undone-by',
+            text: `Undone by #${bc.undoneBy}`,
+          }),
         bc.cancelRequestedAt &&
           OPEN_STATUSES.includes(bc.status) &&
           h('span', {

@@ -18,6 +18,9 @@ export interface RevioCatalogue {
   serviceTypes: Record<string, unknown>[];
   products: Record<string, unknown>[];
   providers: Record<string, unknown>[];
+  /** `GET /Packages` and `GET /UsagePlanGroups` are inferred: same envelope and paging as the rest. */
+  packages: Record<string, unknown>[];
+  usagePlanGroups: Record<string, unknown>[];
 }
 
 type Query = Record<string, string | undefined>;
@@ -103,6 +106,44 @@ export function registerRevioRoutes(
     return reply.code(201).header('location', `/v1/ServiceProduct/${id}`).send(created(id));
   });
 
+  // Disconnecting (undo): the product is kept, DISCONNECTED; a repeat changes nothing.
+  app.delete('/v1/ServiceProduct', async (request, reply) => {
+    const body = objectBody(request.body);
+    const id = requiredId(body, 'service_product_id');
+    const proration = body.generate_proration;
+    if (typeof proration !== 'boolean') throw new BadRequest('generate_proration is required (a boolean).');
+    const record = store.serviceProducts.find((p) => p.service_product_id === id);
+    if (!record) return sendError(reply, 404, 'Service product not found.');
+    const magic = magicCustomerAnswer(reply, record.customer_id);
+    if (magic) return magic;
+    const date = optionalDate(body, 'effective_date') ?? `${new Date().toISOString().slice(0, 10)}T00:00:00`;
+    store.disconnectServiceProduct(record, date);
+    return reply.code(200).send({ ok: true, id });
+  });
+
+  // JSON Patch on a service; only `replace /disconnected_date` is supported (the disconnect).
+  app.patch('/v1/Services/:id', async (request, reply) => {
+    if (!String(request.headers['content-type'] ?? '').startsWith('application/json-patch+json')) {
+      return sendError(reply, 415, 'PATCH takes application/json-patch+json.');
+    }
+    const service = store.findService(pathId(request.params));
+    if (!service) return sendError(reply, 404, 'Service not found.');
+    const ops: unknown = request.body;
+    if (!Array.isArray(ops) || ops.length === 0) throw new BadRequest('The body must be a JSON Patch array.');
+    const magic = magicCustomerAnswer(reply, service.customer_id);
+    if (magic) return magic;
+    let date: string | null = null;
+    for (const op of ops as Body[]) {
+      if (op?.op !== 'replace' || op.path !== '/disconnected_date') {
+        throw new BadRequest('Only "replace" of "/disconnected_date" is supported.');
+      }
+      date = optionalDate({ value: op.value }, 'value');
+    }
+    if (date === null) throw new BadRequest('disconnected_date needs a date.');
+    store.disconnectService(service, date);
+    return reply.code(200).send({ ok: true, id: service.service_id });
+  });
+
   app.get('/v1/Services', (request) => {
     const query = request.query as Query;
     const customerId = integerParam(query['search.customer_id'], 'search.customer_id', 1);
@@ -157,6 +198,8 @@ export function registerRevioRoutes(
   app.get('/v1/ServiceTypes', (request) => page(catalogue.serviceTypes, request.query as Query));
   app.get('/v1/Products', (request) => page(catalogue.products, request.query as Query));
   app.get('/v1/Providers', (request) => page(catalogue.providers, request.query as Query));
+  app.get('/v1/Packages', (request) => page(catalogue.packages, request.query as Query));
+  app.get('/v1/UsagePlanGroups', (request) => page(catalogue.usagePlanGroups, request.query as Query));
 }
 
 function created(id: number) {

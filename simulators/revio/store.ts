@@ -37,6 +37,9 @@ export interface RevioSimServiceProduct {
   activated_date: string | null;
   package_id: number | null;
   generate_proration: boolean;
+  /** `ACTIVE`, or `DISCONNECTED` after `DELETE /ServiceProduct` (Rev.io keeps the record). */
+  status: 'ACTIVE' | 'DISCONNECTED';
+  disconnected_date: string | null;
 }
 
 /** What options may preload: the ids are assigned by the store unless given. */
@@ -62,6 +65,11 @@ export class RevioStore {
   private customers = new Map<number, RevioSimCustomer>();
   /** Numbers ending in `0429` already throttled once: the second attempt goes through. */
   readonly throttledNumbers = new Set<string>();
+  /**
+   * Disconnect requests that reached Rev.io, per service id and per service product id, repeats
+   * included (a repeat changes nothing, but it is counted: tests assert exactly one each).
+   */
+  readonly disconnects = { services: new Map<number, number>(), serviceProducts: new Map<number, number>() };
   private nextServiceId = FIRST_SERVICE_ID;
   private nextServiceProductId = FIRST_SERVICE_PRODUCT_ID;
 
@@ -82,6 +90,8 @@ export class RevioStore {
     this.serviceProducts = [];
     this.customers.clear();
     this.throttledNumbers.clear();
+    this.disconnects.services.clear();
+    this.disconnects.serviceProducts.clear();
     for (const customer of this.seed.customers) this.addCustomer(customer);
     for (const service of this.seed.services) this.addService(service);
   }
@@ -132,9 +142,33 @@ export class RevioStore {
     return this.services.find((s) => s.service_id === id);
   }
 
-  addServiceProduct(fields: Omit<RevioSimServiceProduct, 'service_product_id'>): RevioSimServiceProduct {
-    const record = { service_product_id: this.nextServiceProductId++, ...fields };
+  addServiceProduct(
+    fields: Omit<RevioSimServiceProduct, 'service_product_id' | 'status' | 'disconnected_date'>,
+  ): RevioSimServiceProduct {
+    const record: RevioSimServiceProduct = {
+      service_product_id: this.nextServiceProductId++,
+      status: 'ACTIVE',
+      disconnected_date: null,
+      ...fields,
+    };
     this.serviceProducts.push(record);
     return record;
+  }
+
+  /** Counts the request; a product already disconnected keeps its first date. */
+  disconnectServiceProduct(record: RevioSimServiceProduct, date: string): void {
+    const id = record.service_product_id;
+    this.disconnects.serviceProducts.set(id, (this.disconnects.serviceProducts.get(id) ?? 0) + 1);
+    if (record.status === 'DISCONNECTED') return;
+    record.status = 'DISCONNECTED';
+    record.disconnected_date = date;
+  }
+
+  /** Counts the request; a service already disconnected keeps its first date. */
+  disconnectService(service: RevioSimService, date: string): void {
+    const id = service.service_id;
+    this.disconnects.services.set(id, (this.disconnects.services.get(id) ?? 0) + 1);
+    if (service.disconnected_date !== null) return;
+    service.disconnected_date = date;
   }
 }

@@ -37,7 +37,26 @@ export interface HttpRequest {
   dispatcher?: Dispatcher;
   /** 3xx answers resolve instead of failing: the caller checks where a redirect leads before following it. */
   returnRedirects?: boolean;
+  /** Names the call in metrics (`createService`, `changeServicePlan` …): a fixed name, never an id. */
+  operation?: string;
+  /** Sees every call once it ended (metrics.ts counts them and their latency). */
+  observe?: CallObserver;
 }
+
+/** How a call ended, for metrics: a handful of values, whatever the remote system answered. */
+export type CallOutcome =
+  'ok' | 'redirect' | 'client_error' | 'throttled' | 'server_error' | 'timeout' | 'network_error';
+
+export interface CallObservation {
+  system: string;
+  operation: string;
+  outcome: CallOutcome;
+  /** The HTTP status, when an answer came. */
+  status?: number;
+  seconds: number;
+}
+
+export type CallObserver = (call: CallObservation) => void;
 
 export interface HttpResponse<T = unknown> {
   status: number;
@@ -95,6 +114,7 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
     text = await res.body.text();
   } catch (cause) {
     exchange.durationMs = Math.round(performance.now() - started);
+    observe(req, started, isTimeout(cause) ? 'timeout' : 'network_error', undefined);
     const reason = redact(describeNetworkError(cause, req.reportedTimeoutMs ?? req.timeoutMs), known);
     throw new RetryableError(`${req.system}: ${reason}`, { system: req.system, exchange, cause });
   }
@@ -104,6 +124,7 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
   exchange.responseBody = redact(text, known);
   const body = parseJson(text) as T;
 
+  observe(req, started, outcomeOf(status), status);
   if ((status >= 200 && status < 300) || (req.returnRedirects === true && status >= 300 && status < 400)) {
     return { status, headers: responseHeaders, body, text, exchange };
   }
@@ -123,6 +144,29 @@ export async function send<T = unknown>(req: HttpRequest): Promise<HttpResponse<
     });
   }
   throw new PermanentError(message, init);
+}
+
+function observe(req: HttpRequest, started: number, outcome: CallOutcome, status: number | undefined) {
+  req.observe?.({
+    system: req.system,
+    operation: req.operation ?? 'other',
+    outcome,
+    status,
+    seconds: (performance.now() - started) / 1000,
+  });
+}
+
+function outcomeOf(status: number): CallOutcome {
+  if (status >= 200 && status < 300) return 'ok';
+  if (status >= 300 && status < 400) return 'redirect';
+  if (status === 429) return 'throttled';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'server_error';
+  return 'client_error';
+}
+
+function isTimeout(cause: unknown): boolean {
+  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
 }
 
 function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -153,8 +197,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 
 function describeNetworkError(cause: unknown, timeoutMs: number): string {
   if (cause instanceof Error) {
-    if (cause.name === 'TimeoutError' || cause.name === 'AbortError')
-      return `timed out after ${timeoutMs} ms`;
+    if (isTimeout(cause)) return `timed out after ${timeoutMs} ms`;
     const code = (cause as { code?: string }).code;
     return code ? `${code}: ${cause.message}` : cause.message;
   }

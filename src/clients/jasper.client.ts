@@ -1,5 +1,5 @@
 import { PermanentError, type Exchange } from '../errors.ts';
-import { basicAuth, send, type Call, type HttpRequest } from './http-client.ts';
+import { basicAuth, send, type Call, type CallObserver, type HttpRequest } from './http-client.ts';
 import type { AccountLimit, RateGate } from './rate-gate.ts';
 
 /**
@@ -59,6 +59,32 @@ export interface JasperInventoryPage {
   lastPage: boolean;
 }
 
+/** A rate plan of the account, as the catalogue list gives it. */
+export interface JasperRatePlan {
+  /** What devices name in `ratePlan`. */
+  name: string;
+  description: string | null;
+  /** The communication plan the rate plan goes with, when Control Center says. */
+  communicationPlan: string | null;
+  active: boolean;
+}
+
+export interface JasperCommunicationPlan {
+  name: string;
+  description: string | null;
+  active: boolean;
+}
+
+/**
+ * The catalogue lists, *(inferred)*: Control Center's REST API publishes no rate plan or
+ * communication plan list, so the paths and their answers (`{ ratePlans: [...] }`,
+ * `{ communicationPlans: [...] }`, or a bare array) are kept here, in one place, to be changed.
+ */
+export const JASPER_CATALOGUE_PATHS = {
+  ratePlans: { path: '/rateplans', field: 'ratePlans' },
+  communicationPlans: { path: '/communicationplans', field: 'communicationPlans' },
+} as const;
+
 /** Control Center's largest inventory page. */
 export const JASPER_INVENTORY_PAGE_SIZE = 50;
 
@@ -77,11 +103,16 @@ export interface JasperClient {
     iccid: string,
     edit: JasperDeviceEdit,
   ): Promise<Call<JasperEditResult>>;
+  /** The account's rate plans (see `JASPER_CATALOGUE_PATHS`). */
+  listRatePlans(creds: JasperCredentials): Promise<Call<JasperRatePlan[]>>;
+  /** The account's communication plans (see `JASPER_CATALOGUE_PATHS`). */
+  listCommunicationPlans(creds: JasperCredentials): Promise<Call<JasperCommunicationPlan[]>>;
 }
 
 export interface JasperClientDeps {
   gate: RateGate;
   timeoutMs: number;
+  observe?: CallObserver;
 }
 
 const DEVICE_TEXT_FIELDS: readonly Exclude<keyof JasperDevice, 'iccid' | 'status'>[] = [
@@ -107,6 +138,8 @@ export function createJasperClient(deps: JasperClientDeps): JasperClient {
     try {
       const res = await send({
         system: SYSTEM,
+        operation: `${req.method} /devices/:iccid`,
+        observe: deps.observe,
         method: req.method,
         url: `${creds.baseUrl.replace(/\/+$/, '')}/devices/${encodeURIComponent(req.iccid)}`,
         headers: { authorization: basicAuth(creds.username, creds.apiKey) },
@@ -122,7 +155,74 @@ export function createJasperClient(deps: JasperClientDeps): JasperClient {
     }
   };
 
+  /** One catalogue list: its records, each with a non-empty `name`. */
+  const listPlans = async (
+    creds: JasperCredentials,
+    list: keyof typeof JASPER_CATALOGUE_PATHS,
+  ): Promise<Call<Record<string, unknown>[]>> => {
+    const { path, field } = JASPER_CATALOGUE_PATHS[list];
+    const release = await deps.gate.acquire(limitFor(creds));
+    try {
+      const res = await send({
+        system: SYSTEM,
+        operation: `GET ${path}`,
+        observe: deps.observe,
+        method: 'GET',
+        url: `${creds.baseUrl.replace(/\/+$/, '')}${path}`,
+        headers: { authorization: basicAuth(creds.username, creds.apiKey) },
+        timeoutMs: deps.timeoutMs,
+        describeError,
+      });
+      const body = res.body as Record<string, unknown> | unknown[] | undefined;
+      const records = Array.isArray(body) ? body : body?.[field];
+      const valid =
+        Array.isArray(records) &&
+        records.every(
+          (r: unknown) =>
+            typeof r === 'object' && r !== null && typeof (r as { name?: unknown }).name === 'string',
+        );
+      if (!valid || (records as { name: string }[]).some((r) => r.name.trim() === '')) {
+        throw new PermanentError(`jasper ${res.status}: GET ${path} answered no list of named plans`, {
+          system: SYSTEM,
+          status: res.status,
+          exchange: res.exchange,
+        });
+      }
+      return { value: records as Record<string, unknown>[], exchange: res.exchange };
+    } finally {
+      await release();
+    }
+  };
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  const activeOf = (r: Record<string, unknown>) =>
+    typeof r.status === 'string' ? /^active$/i.test(r.status) : r.active !== false;
+
   return {
+    listRatePlans: async (creds) => {
+      const { value, exchange } = await listPlans(creds, 'ratePlans');
+      return {
+        value: value.map((r) => ({
+          name: r.name as string,
+          description: text(r.description),
+          communicationPlan: text(r.communicationPlan),
+          active: activeOf(r),
+        })),
+        exchange,
+      };
+    },
+
+    listCommunicationPlans: async (creds) => {
+      const { value, exchange } = await listPlans(creds, 'communicationPlans');
+      return {
+        value: value.map((r) => ({
+          name: r.name as string,
+          description: text(r.description),
+          active: activeOf(r),
+        })),
+        exchange,
+      };
+    },
+
     getDevice: (creds, iccid) => call(creds, { method: 'GET', iccid }, (_status, body) => parseDevice(body)),
 
     listDevices: async (creds, query) => {
@@ -135,6 +235,8 @@ export function createJasperClient(deps: JasperClientDeps): JasperClient {
       try {
         const res = await send({
           system: SYSTEM,
+          operation: 'GET /devices',
+          observe: deps.observe,
           method: 'GET',
           url: `${creds.baseUrl.replace(/\/+$/, '')}/devices?${params.toString()}`,
           headers: { authorization: basicAuth(creds.username, creds.apiKey) },

@@ -1,36 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
-import {
-  createSeats,
-  releaseSeats,
-  takeSeats,
-  type SeatRequest,
-} from '../db/repositories/rate-limit.repository.ts';
+import { releaseSeats, takeSeats, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
 
 /**
  * The production `RateGate`: shared through PostgreSQL, so every worker process on every machine
- * together stays within each account's limit. The rules and their SQL are in
- * rate-limit.repository.ts; in short:
+ * together stays within each account's limit. The state of an account is O(1) whatever its limit
+ * (one row, plus a lease per request in flight); the rules are in rate_gate_acquire and
+ * rate_gate_release (migrations/0014_rate_gate_gcra.sql). In short:
  *
- * - Each request holds a window seat from its reservation until `windowMs` after its release, so the
- *   remote never counts more than `requests` in a window, however late a request arrives; and sends
- *   are spaced `windowMs / (requests × utilization)` apart in the database's clock, FIFO across
- *   processes. The default utilization 0.97 keeps a window seat free by the time its turn comes, so
- *   the seats only slow things down when requests outlast the 3 % margin (31 ms of a 1 s window, 1.9 s
- *   of Rev.io's minute), and leaves room for the remote's clock and counting to differ from ours.
- * - Concurrency: a call seat per call in flight, taken before the slot. A waiting caller sleeps until
- *   the holder's slot (it cannot release before), then polls (10 → 50 ms, jittered). In each process
- *   only the oldest waiter for a key asks, so one process's callers are served in order; across
- *   processes a freed seat goes to whichever poll comes first, fair in expectation. A process does
- *   not wake its own waiters on release: that would let it keep the seat for ever while others starve.
- * - Two round trips per request: acquire and release (each one statement), plus polls while waiting.
- *   A database failure while acquiring is a `RetryableError` (system `rate-gate`), as for the
+ * - Spacing (GCRA, no burst): sends are spaced `windowMs / (requests × utilization)` apart in the
+ *   database's clock, FIFO across processes.
+ * - Window (exact): request n + `requests` is not granted while request n is in flight, and its slot
+ *   is at least `windowMs` after n's release. The remote counts a request when it arrives, somewhere
+ *   between its slot and its release, so whatever the network does (a cold TLS handshake, a
+ *   retransmitted SYN, a GC pause) it never sees more than `requests` in a window. This costs nothing
+ *   while requests take less than the utilization margin (3 % of the window at the default 0.97: 31 ms
+ *   of a 1 s window, 1.9 s of Rev.io's minute), and leaves room for the remote's clock and counting to
+ *   differ from ours.
+ * - Concurrency: a lease per call in flight, taken with the slot (a slot reserved while waiting for a
+ *   call seat would be sent late). A waiting caller sleeps until the holder's slot (it cannot release
+ *   before), then polls (10 → 50 ms, jittered). In each process only the oldest waiter for a key
+ *   asks, so one process's callers are served in order; across processes a freed seat goes to
+ *   whichever poll comes first, fair in expectation. A process does not wake its own waiters on
+ *   release: that would let it keep the seat for ever while others starve.
+ * - Two round trips per request: acquire and release (one function call each), plus polls while
+ *   waiting. A database failure while acquiring is a `RetryableError` (system `rate-gate`), as for the
  *   clients' own transient failures.
- * - A lease is given up on `leaseMs` after its slot, so a crashed holder blocks its call seat for at
- *   most that long (its window seat a window longer). It must exceed the HTTP timeout; the 60 s
- *   default is far above the clients' timeouts.
+ * - A lease is given up on `leaseMs` after its slot and taken as released then, so a crashed holder
+ *   blocks its call seat for at most that long (request n + `requests` a window longer). It must
+ *   exceed the HTTP timeout; the 60 s default is far above the clients' timeouts.
  */
 
 export interface PostgresRateGateDeps {
@@ -49,6 +49,8 @@ export interface PostgresRateGateDeps {
 export interface AcquireOptions {
   /** Gives up waiting; the seats are released (a reserved slot is simply left unused). */
   signal?: AbortSignal;
+  /** Told the intended wait for the slot, before it is waited out (benchmarks measure around it). */
+  onGrant?: (waitMs: number) => void;
 }
 
 export interface PostgresRateGate extends RateGate {
@@ -73,7 +75,10 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   // seats (or gave up), so a process sends one reservation at a time per key, oldest caller first.
   const turns = new Map<string, Promise<void>>();
 
-  const reserveInTurn = async (request: SeatRequest, signal: AbortSignal | undefined): Promise<number> => {
+  const reserveInTurn = async (
+    request: SeatRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ seq: number; waitMs: number }> => {
     const previous = turns.get(request.key) ?? Promise.resolve();
     let done = () => {};
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -86,11 +91,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       let pollMs = POLL_MIN_MS;
       for (;;) {
         const grant = await takeSeats(db, request).catch(unavailable(request.key));
-        if (grant.granted) return grant.waitMs;
-        if (grant.missingSeats) {
-          await createSeats(db, request).catch(unavailable(request.key));
-          continue;
-        }
+        if (grant.granted) return grant;
         // Capped: a holder configured with a longer leaseMs than ours would look due later than it is.
         const holderSlotInMs = Math.min(grant.holderSlotInMs, request.windowMs);
         if (holderSlotInMs > 0) pollMs = POLL_MIN_MS;
@@ -121,14 +122,17 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         leaseMs,
         spacingMs,
       };
-      const waitMs = await reserveInTurn(request, signal);
+      const { seq, waitMs } = await reserveInTurn(request, signal);
+      options.onGrant?.(waitMs);
 
       let released = false;
       const release: Release = async () => {
         // Idempotent, and never throws: see `onReleaseError`.
         if (released) return;
         released = true;
-        await releaseSeats(db, request).catch((error: unknown) => deps.onReleaseError?.(error, key));
+        await releaseSeats(db, { ...request, seq }).catch((error: unknown) =>
+          deps.onReleaseError?.(error, key),
+        );
       };
       try {
         await sleepFor(waitMs, signal);
@@ -155,11 +159,19 @@ function unavailable(key: string) {
 /**
  * Waits `ms` measured from now. Node may fire a timer early by however long the current event loop
  * turn has run (timers start from the loop's cached clock), and an early send is exactly what the
- * gate must prevent, so the wait is checked against `performance.now()` and resumed if short.
+ * gate must prevent, so the wait is checked against `performance.now()` and resumed if short. The
+ * last fraction of a millisecond is waited out turn by turn (`setImmediate`): a 1 ms timer for a
+ * 0.06 ms wait (the spacing at 1,000,000 a minute) would make every call a millisecond late.
  */
 async function sleepFor(ms: number, signal: AbortSignal | undefined): Promise<void> {
   const until = performance.now() + ms;
-  for (let left = ms; left > 0; left = until - performance.now()) await sleep(Math.ceil(left), signal);
+  for (let left = ms; left > 0; left = until - performance.now()) {
+    if (left >= 1) await sleep(Math.floor(left), signal);
+    else {
+      await new Promise((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+    }
+  }
 }
 
 /** Rejects with the signal's reason, like `signal.throwIfAborted()`. */

@@ -1,5 +1,12 @@
 import { PermanentError } from '../errors.ts';
-import { basicAuth, send, type Call, type HttpRequest, type HttpResponse } from './http-client.ts';
+import {
+  basicAuth,
+  send,
+  type Call,
+  type CallObserver,
+  type HttpRequest,
+  type HttpResponse,
+} from './http-client.ts';
 import type { RateGate } from './rate-gate.ts';
 
 /**
@@ -75,6 +82,8 @@ export interface RevioServiceProduct {
   quantity: number;
   effectiveDate: string | null;
   activatedDate: string | null;
+  /** Set once the product is disconnected (`status` DISCONNECTED, or a `disconnected_date`). */
+  disconnected: boolean;
 }
 
 export interface RevioCustomer {
@@ -92,21 +101,51 @@ export interface RevioCustomerRecord {
   active: boolean;
 }
 
+/** Catalogue records: `active` is true unless Rev.io says otherwise (`active` / `is_active`). */
 export interface RevioServiceType {
   serviceTypeId: number;
   description: string;
+  active: boolean;
 }
 
 export interface RevioProduct {
   productId: number;
   description: string;
+  /** The product's default rate. */
   rate: number | null;
+  active: boolean;
 }
 
 export interface RevioProvider {
   providerId: number;
   name: string;
+  active: boolean;
 }
+
+export interface RevioPackage {
+  packageId: number;
+  description: string;
+  active: boolean;
+}
+
+export interface RevioUsagePlanGroup {
+  usagePlanGroupId: number;
+  description: string;
+  active: boolean;
+}
+
+/**
+ * Where each catalogue list lives, in one place so an instance that differs is a one-line change.
+ * `ServiceTypes`, `Products` and `Providers` are documented; `Packages` and `UsagePlanGroups` are
+ * *(inferred)*: same list envelope and paging as every Rev.io list.
+ */
+export const REVIO_CATALOGUE_RESOURCES = {
+  serviceTypes: 'ServiceTypes',
+  products: 'Products',
+  providers: 'Providers',
+  packages: 'Packages',
+  usagePlanGroups: 'UsagePlanGroups',
+} as const;
 
 export interface RevioClient {
   createService(creds: RevioCredentials, input: CreateServiceInput): Promise<Call<{ serviceId: number }>>;
@@ -120,6 +159,19 @@ export interface RevioClient {
     search: { customerId: number; number?: string },
   ): Promise<Call<RevioService[]>>;
   listServiceProducts(creds: RevioCredentials, serviceId: number): Promise<Call<RevioServiceProduct[]>>;
+  /**
+   * `DELETE /ServiceProduct`: the product ends (DISCONNECTED, not deleted) on `effectiveDate`. Rev.io
+   * has no idempotency key: after a lost answer, look the product up before sending it again.
+   */
+  disconnectServiceProduct(
+    creds: RevioCredentials,
+    input: { serviceProductId: number; effectiveDate: RevioDate; generateProration: boolean },
+  ): Promise<Call<void>>;
+  /** JSON Patch of the service's `disconnected_date`: the line ends on that date. */
+  disconnectService(
+    creds: RevioCredentials,
+    input: { serviceId: number; disconnectedDate: RevioDate },
+  ): Promise<Call<void>>;
   /** A 404 is a `PermanentError` with status 404. */
   getCustomer(creds: RevioCredentials, customerId: number): Promise<Call<RevioCustomer>>;
   /** `GET /Customers`, one page (from 1) of up to `pageSize` (≤ 500) customers. */
@@ -127,14 +179,18 @@ export interface RevioClient {
     creds: RevioCredentials,
     page: { pageNumber: number; pageSize?: number },
   ): Promise<Call<{ customers: RevioCustomerRecord[]; hasMore: boolean }>>;
+  /** The catalogue lists: every page (`search.page` while `has_more`); the exchange is the last page's. */
   listServiceTypes(creds: RevioCredentials): Promise<Call<RevioServiceType[]>>;
   listProducts(creds: RevioCredentials): Promise<Call<RevioProduct[]>>;
   listProviders(creds: RevioCredentials): Promise<Call<RevioProvider[]>>;
+  listPackages(creds: RevioCredentials): Promise<Call<RevioPackage[]>>;
+  listUsagePlanGroups(creds: RevioCredentials): Promise<Call<RevioUsagePlanGroup[]>>;
 }
 
 export interface RevioClientDeps {
   gate: RateGate;
   timeoutMs: number;
+  observe?: CallObserver;
 }
 
 const SYSTEM = 'revio';
@@ -149,18 +205,23 @@ export function createRevioClient(deps: RevioClientDeps): RevioClient {
     creds: RevioCredentials,
     method: HttpRequest['method'],
     path: string,
-    body?: WireRecord,
+    body?: WireRecord | string,
+    contentType?: string,
   ): Promise<HttpResponse<T>> {
     const limit = creds.rateLimit ?? DEFAULT_LIMIT;
     const release = await deps.gate.acquire({ key: `revio:${creds.id}`, ...limit });
     try {
       return await send<T>({
         system: SYSTEM,
+        // Rev.io's paths hold numeric ids only (`/Customers/42`): the pattern names the operation.
+        operation: `${method} ${path.split('?')[0]!.replace(/\/\d+(?=\/|$)/g, '/:id')}`,
+        observe: deps.observe,
         method,
         url: `${creds.baseUrl.replace(/\/+$/, '')}${path}`,
         headers: {
           authorization: basicAuth(`${creds.username}@${creds.clientCode}`, creds.password),
           'ocp-apim-subscription-key': creds.subscriptionKey,
+          ...(contentType ? { 'content-type': contentType } : {}),
         },
         body,
         timeoutMs: deps.timeoutMs,
@@ -246,6 +307,27 @@ export function createRevioClient(deps: RevioClientDeps): RevioClient {
     listServiceProducts: (creds, serviceId) =>
       listAll(creds, 'ServiceProduct', { service_id: serviceId }, toServiceProduct),
 
+    async disconnectServiceProduct(creds, input) {
+      const res = await call<unknown>(creds, 'DELETE', '/ServiceProduct', {
+        service_product_id: input.serviceProductId,
+        effective_date: wireDate(input.effectiveDate),
+        generate_proration: input.generateProration,
+      });
+      return { value: undefined, exchange: res.exchange };
+    },
+
+    async disconnectService(creds, input) {
+      const patch = [{ op: 'replace', path: '/disconnected_date', value: wireDate(input.disconnectedDate) }];
+      const res = await call<unknown>(
+        creds,
+        'PATCH',
+        `/Services/${input.serviceId}`,
+        JSON.stringify(patch),
+        'application/json-patch+json',
+      );
+      return { value: undefined, exchange: res.exchange };
+    },
+
     async getCustomer(creds, customerId) {
       const res = await call<WireRecord | undefined>(creds, 'GET', `/Customers/${customerId}`);
       const record = res.body ?? {};
@@ -287,24 +369,65 @@ export function createRevioClient(deps: RevioClientDeps): RevioClient {
     },
 
     listServiceTypes: (creds) =>
-      listAll(creds, 'ServiceTypes', {}, (r) => ({
-        serviceTypeId: Number(r.service_type_id),
-        description: str(r.description) ?? '',
+      catalogue(creds, 'serviceTypes', 'service_type_id', (r, id) => ({
+        serviceTypeId: id,
+        description: str(r.description) ?? str(r.name) ?? '',
+        active: activeOf(r),
       })),
 
     listProducts: (creds) =>
-      listAll(creds, 'Products', {}, (r) => ({
-        productId: Number(r.product_id),
-        description: str(r.description) ?? '',
+      catalogue(creds, 'products', 'product_id', (r, id) => ({
+        productId: id,
+        description: str(r.description) ?? str(r.name) ?? '',
         rate: num(r.rate),
+        active: activeOf(r),
       })),
 
     listProviders: (creds) =>
-      listAll(creds, 'Providers', {}, (r) => ({
-        providerId: Number(r.provider_id),
-        name: str(r.name) ?? '',
+      catalogue(creds, 'providers', 'provider_id', (r, id) => ({
+        providerId: id,
+        name: str(r.name) ?? str(r.description) ?? '',
+        active: activeOf(r),
+      })),
+
+    listPackages: (creds) =>
+      catalogue(creds, 'packages', 'package_id', (r, id) => ({
+        packageId: id,
+        description: str(r.description) ?? str(r.name) ?? '',
+        active: activeOf(r),
+      })),
+
+    listUsagePlanGroups: (creds) =>
+      catalogue(creds, 'usagePlanGroups', 'usage_plan_group_id', (r, id) => ({
+        usagePlanGroupId: id,
+        description: str(r.description) ?? str(r.name) ?? '',
+        active: activeOf(r),
       })),
   };
+
+  /** A catalogue list whose every record must carry a positive integer id: one without is no catalogue. */
+  async function catalogue<T>(
+    creds: RevioCredentials,
+    list: keyof typeof REVIO_CATALOGUE_RESOURCES,
+    idField: string,
+    map: (record: WireRecord, id: number) => T,
+  ): Promise<Call<T[]>> {
+    const resource = REVIO_CATALOGUE_RESOURCES[list];
+    let bad = false;
+    const call = await listAll(creds, resource, {}, (r) => {
+      const id = num(r[idField]);
+      if (id === null || !Number.isSafeInteger(id) || id <= 0) bad = true;
+      return map(r, id ?? 0);
+    });
+    if (bad) {
+      throw new PermanentError(`${SYSTEM}: a record without a ${idField} in GET /${resource}`, {
+        system: SYSTEM,
+        status: call.exchange.status,
+        exchange: call.exchange,
+      });
+    }
+    return call;
+  }
 }
 
 /**
@@ -363,7 +486,17 @@ function toServiceProduct(r: WireRecord): RevioServiceProduct {
     quantity: num(r.quantity) ?? 1,
     effectiveDate: dateOnly(r.effective_date),
     activatedDate: dateOnly(r.activated_date),
+    disconnected:
+      (typeof r.status === 'string' && r.status.toUpperCase() === 'DISCONNECTED') ||
+      dateOnly(r.disconnected_date) !== null,
   };
+}
+
+/** Rev.io instances name the flag `active` or `is_active`; a record without either is in use. */
+function activeOf(r: WireRecord): boolean {
+  if (typeof r.active === 'boolean') return r.active;
+  if (typeof r.is_active === 'boolean') return r.is_active;
+  return true;
 }
 
 function str(value: unknown): string | null {

@@ -5,7 +5,14 @@ import {
   type Exchange,
   type FieldProblem,
 } from '../errors.ts';
-import { basicAuth, send, type Call, type HttpRequest, type HttpResponse } from './http-client.ts';
+import {
+  basicAuth,
+  send,
+  type Call,
+  type CallObserver,
+  type HttpRequest,
+  type HttpResponse,
+} from './http-client.ts';
 import type { AccountLimit, RateGate } from './rate-gate.ts';
 
 /**
@@ -81,7 +88,17 @@ export interface ThingSpaceInventoryPage {
   lastSeenIccid?: string;
 }
 
+/** A service plan of the account: `code` is what a plan change sends as `servicePlan`. */
+export interface ThingSpaceServicePlan {
+  code: string;
+  name: string;
+  active: boolean;
+  carrierServicePlanCode: string | null;
+}
+
 export interface ThingSpaceClient {
+  /** `GET /m2m/v1/plans/{accountName}`: the account's service plans. */
+  listServicePlans(creds: ThingSpaceCredentials): Promise<Call<ThingSpaceServicePlan[]>>;
   /** Starts an asynchronous plan change; the outcome comes by callback or `getRequestStatus`. */
   changeServicePlan(
     creds: ThingSpaceCredentials,
@@ -108,9 +125,11 @@ export interface ThingSpaceClientDeps {
   now?: () => number;
   /** Sees every exchange (redacted), including token fetches, logins and refused attempts. */
   onExchange?: (exchange: Exchange) => void;
+  observe?: CallObserver;
 }
 
-type M2mRequest = Pick<HttpRequest, 'method' | 'body'> & { path: string };
+/** `operation`: the path's pattern (`:account` for the account name …), never an id. */
+type M2mRequest = Pick<HttpRequest, 'method' | 'body' | 'operation'> & { path: string };
 
 export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceClient {
   const now = deps.now ?? Date.now;
@@ -124,7 +143,13 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
   async function call<T>(creds: ThingSpaceCredentials, req: Omit<HttpRequest, 'system' | 'timeoutMs'>) {
     const release = await deps.gate.acquire(limitFor(creds));
     try {
-      const res = await send<T>({ ...req, system: SYSTEM, timeoutMs: deps.timeoutMs, describeError });
+      const res = await send<T>({
+        ...req,
+        system: SYSTEM,
+        timeoutMs: deps.timeoutMs,
+        describeError,
+        observe: deps.observe,
+      });
       deps.onExchange?.(res.exchange);
       return res;
     } catch (error) {
@@ -142,6 +167,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
       const requestedAt = now();
       const res = await call<unknown>(creds, {
         method: 'POST',
+        operation: 'POST /ts/v1/oauth2/token',
         url: `${baseOf(creds)}/ts/v1/oauth2/token`,
         headers: {
           authorization: basicAuth(creds.appKey, creds.appSecret),
@@ -180,6 +206,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
       try {
         const res = await call<unknown>(creds, {
           method: 'POST',
+          operation: 'POST /m2m/v1/session/login',
           url: `${baseOf(creds)}/m2m/v1/session/login`,
           headers: { authorization: `Bearer ${token}` },
           body: { username: creds.username, password: creds.password },
@@ -219,6 +246,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
       try {
         return await call<T>(creds, {
           method: req.method,
+          operation: req.operation,
           url: `${baseOf(creds)}${req.path}`,
           headers: { authorization: `Bearer ${token}`, 'vz-m2m-token': sessionToken },
           body: req.body,
@@ -241,9 +269,32 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
   }
 
   return {
+    async listServicePlans(creds) {
+      const res = await m2m<unknown>(creds, {
+        method: 'GET',
+        operation: 'GET /m2m/v1/plans/:account',
+        path: `/m2m/v1/plans/${encodeURIComponent(creds.accountName)}`,
+      });
+      if (!Array.isArray(res.body)) throw unexpected('service plan list that is not an array', res);
+      const plans: ThingSpaceServicePlan[] = [];
+      for (const entry of res.body as unknown[]) {
+        const code = isRecord(entry) && typeof entry.code === 'string' ? entry.code.trim() : '';
+        if (!isRecord(entry) || code === '') throw unexpected('a service plan without a code', res);
+        plans.push({
+          code,
+          name: typeof entry.name === 'string' && entry.name !== '' ? entry.name : code,
+          active: entry.isActive !== false,
+          carrierServicePlanCode:
+            typeof entry.carrierServicePlanCode === 'string' ? entry.carrierServicePlanCode : null,
+        });
+      }
+      return { value: plans, exchange: res.exchange };
+    },
+
     async changeServicePlan(creds, change) {
       const res = await m2m<unknown>(creds, {
         method: 'PUT',
+        operation: 'PUT /m2m/v1/devices/actions/plan',
         path: '/m2m/v1/devices/actions/plan',
         body: {
           devices: [{ deviceIds: [{ kind: 'iccid', id: change.iccid }] }],
@@ -258,6 +309,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
       const account = encodeURIComponent(creds.accountName);
       const res = await m2m<unknown>(creds, {
         method: 'GET',
+        operation: 'GET /m2m/v1/accounts/:account/requests/:requestId/status',
         path: `/m2m/v1/accounts/${account}/requests/${encodeURIComponent(requestId)}/status`,
       });
       const body = isRecord(res.body) ? res.body : {};
@@ -268,6 +320,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
     async registerCallback(creds, url) {
       const res = await m2m<unknown>(creds, {
         method: 'POST',
+        operation: 'POST /m2m/v1/callbacks/:account',
         path: `/m2m/v1/callbacks/${encodeURIComponent(creds.accountName)}`,
         body: { name: 'CarrierService', url },
       });
@@ -279,6 +332,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
       try {
         res = await m2m<unknown>(creds, {
           method: 'POST',
+          operation: 'POST /m2m/v1/devices/actions/list',
           path: '/m2m/v1/devices/actions/list',
           body: { deviceId: { kind: 'iccid', id: iccid } },
         });
@@ -309,6 +363,7 @@ export function createThingSpaceClient(deps: ThingSpaceClientDeps): ThingSpaceCl
     async listAccountDevices(creds, after) {
       const res = await m2m<unknown>(creds, {
         method: 'POST',
+        operation: 'POST /m2m/v1/devices/actions/list',
         path: '/m2m/v1/devices/actions/list',
         body: {
           accountName: creds.accountName,

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Agent } from 'undici';
 import { PermanentError, RetryableError } from '../errors.ts';
-import { send } from './http-client.ts';
+import { send, type CallObserver } from './http-client.ts';
 import { createOutboundGuard, type Resolve } from './outbound-guard.ts';
 
 /**
@@ -89,6 +89,7 @@ export interface WebhookClientDeps {
   allow?: Iterable<string>;
   /** Host name → addresses, for tests; default `dns.lookup`. */
   resolve?: Resolve;
+  observe?: CallObserver;
 }
 
 /** Redirects a delivery follows, re-sending the same signed POST; other 3xx answers fail it. */
@@ -111,6 +112,9 @@ export function createWebhookClient(deps: WebhookClientDeps): WebhookClient {
         dispatcher,
         returnRedirects: true,
         system: SYSTEM,
+        // One name for every endpoint: its URL is the operator's (and may carry a secret).
+        operation: 'POST :endpoint',
+        observe: deps.observe,
         method: 'POST',
         url,
         headers,

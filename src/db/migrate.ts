@@ -89,10 +89,26 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<stri
 
 /** For /readyz: are all migrations on disk applied? */
 export async function pendingMigrations(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
+  return (await migrationState(pool, dir)).pending;
+}
+
+/**
+ * The database's schema against this code's: `pending`, migrations on disk not applied (the code
+ * is newer: run `simbind migrate`); `unknown`, migrations applied that this code does not have (the
+ * schema is newer: a later version migrated it, and this one may not understand it).
+ */
+export async function migrationState(
+  pool: pg.Pool,
+  dir = MIGRATIONS_DIR,
+): Promise<{ pending: string[]; unknown: string[] }> {
   const migrations = await readMigrations(dir);
   const { rows } = await pool
-    .query<{ version: number }>('SELECT version FROM schema_migration')
-    .catch(() => ({ rows: [] as { version: number }[] }));
+    .query<{ version: number; name: string }>('SELECT version, name FROM schema_migration ORDER BY version')
+    .catch(() => ({ rows: [] as { version: number; name: string }[] }));
   const done = new Set(rows.map((r) => r.version));
-  return migrations.filter((m) => !done.has(m.version)).map((m) => m.name);
+  const known = new Set(migrations.map((m) => m.version));
+  return {
+    pending: migrations.filter((m) => !done.has(m.version)).map((m) => m.name),
+    unknown: rows.filter((r) => !known.has(r.version)).map((r) => r.name),
+  };
 }

@@ -139,6 +139,8 @@ export interface CarrierRatePlanTable {
   communication_plan: string | null;
   data_allowance_mb: Numeric | null;
   active: Generated<boolean>;
+  /** When a catalogue refresh last listed the plan; null: entered otherwise. */
+  listed_at: Generated<Date | null>;
 }
 
 export interface CustomerRatePlanTable {
@@ -216,6 +218,8 @@ export interface RevServiceTable {
   bulk_change_device_id: number | null;
   created_at: CreatedAt;
   updated_at: Generated<Date>;
+  disconnect_work_order_id: number | null;
+  disconnected_at: Timestamp | null;
 }
 
 export interface RevServiceProductTable {
@@ -226,7 +230,9 @@ export interface RevServiceProductTable {
   rate: Numeric | null;
   quantity: Generated<number>;
   service_product_id: number | null;
-  status: 'pending' | 'created' | 'failed';
+  status: 'pending' | 'created' | 'failed' | 'disconnected';
+  disconnect_work_order_id: number | null;
+  disconnected_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: Generated<Date>;
 }
@@ -234,7 +240,7 @@ export interface RevServiceProductTable {
 export interface BulkChangeTable {
   id: Generated<number>;
   tenant_id: number;
-  change_type: 'customer_assignment';
+  change_type: 'customer_assignment' | 'undo';
   service_provider_id: number;
   portal_type: PortalType;
   customer_id: number;
@@ -251,6 +257,8 @@ export interface BulkChangeTable {
   completed_at: Timestamp | null;
   stats: Json | null;
   cancel_requested_at: Timestamp | null;
+  /** The bulk change an `undo` takes back. */
+  undo_of: number | null;
 }
 
 export interface BulkChangeDeviceTable {

@@ -17,14 +17,18 @@ import { DOCS_CSP, registerSecurityHeaders } from './security-headers.ts';
 import { serializeRequest } from './log-redaction.ts';
 import { BODY_LIMITS } from './body-limits.ts';
 import { refuseAnonymousBeforeBody } from './principal-gate.ts';
+import { registerRequestObservability, requestIdOf } from './request-observability.ts';
 import { auditRoutes } from './routes/audit.routes.ts';
 import { usersRoutes } from './routes/users.routes.ts';
 import { syncRoutes } from './routes/sync.routes.ts';
 import { webhooksRoutes } from './routes/webhooks.routes.ts';
 import { integrationsRoutes } from './routes/integrations.routes.ts';
+import { catalogueRoutes } from './routes/catalogue.routes.ts';
 import { onboardingRoutes } from './routes/onboarding.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
+import { setupRoutes } from './routes/setup.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
+import { undoRoutes } from './routes/undo.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { legacyRoutes } from './routes/legacy.routes.ts';
@@ -101,8 +105,11 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
     trustProxy: options.services.auth.trustProxy,
     // One line per request instead of Fastify's two (logRequest below).
     disableRequestLogging: true,
+    // Each request's `reqId` in its log lines, echoed as X-Request-Id (request-observability.ts).
+    genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
   logRequests(app);
+  registerRequestObservability(app, options.services.metrics);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
@@ -152,12 +159,15 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
   await app.register(
     async (api: TypedApp) => {
       authRoutes(api, options.services);
+      setupRoutes(api, options.services);
       referenceRoutes(api, options.services);
       bulkChangeRoutes(api, options.services);
+      undoRoutes(api, options.services);
       carrierCallbackRoutes(api, options.services);
       auditRoutes(api, options.services);
       usersRoutes(api, options.services);
       integrationsRoutes(api, options.services);
+      catalogueRoutes(api, options.services);
       onboardingRoutes(api, options.services);
       webhooksRoutes(api, options.services);
       syncRoutes(api, options.services);

@@ -9,6 +9,7 @@ import {
   RateLimitedError,
   UnauthenticatedError,
   UnprocessableError,
+  UpstreamError,
 } from '../errors.ts';
 import { isDatabaseUnavailable } from '../db/database-unavailable.ts';
 import { SecretKeyError } from '../services/secret-box.ts';
@@ -28,13 +29,15 @@ export function statusOf(error: DomainError): number {
   if (error instanceof PayloadTooLargeError) return 413;
   if (error instanceof UnprocessableError) return 422;
   if (error instanceof RateLimitedError) return 429;
+  if (error instanceof UpstreamError) return 502;
   return 500;
 }
 
 export function errorHandler(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
   if (error instanceof DomainError) {
     const status = statusOf(error);
-    if (status >= 500) request.log.error({ err: error }, 'domain error');
+    if (status === 502) request.log.warn({ err: error }, 'partner system failed');
+    else if (status >= 500) request.log.error({ err: error }, 'domain error');
     if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
     return reply.code(status).send({ error: body(error.code, error.message, error.details) });
   }

@@ -1,3 +1,4 @@
+import type { Logger } from '../logger.ts';
 import type { LifecycleService } from '../services/lifecycle.service.ts';
 import type { ProcessingService } from '../services/processing.service.ts';
 import type { JobQueue } from './queue.ts';
@@ -25,20 +26,29 @@ export interface CarrierPollJob {
 
 export async function registerBulkChangeTasks(
   queue: JobQueue,
-  services: { processing: ProcessingService; lifecycle: LifecycleService },
+  services: { processing: ProcessingService; lifecycle: LifecycleService; logger: Logger },
   concurrency: number,
 ): Promise<void> {
-  await queue.work<ChunkJob>('bulk-change.process-chunk', concurrency, async ({ data }) =>
-    services.processing.processChunk(data.bulkChangeId, data.chunk),
-  );
+  // Every line a chunk run writes says which bulk change, chunk and job it is about.
+  await queue.work<ChunkJob>('bulk-change.process-chunk', concurrency, async ({ id, data }) => {
+    const { bulkChangeId, chunk } = data;
+    const log = services.logger.child({ bulkChangeId, chunk, jobId: id });
+    await services.processing.processChunk(bulkChangeId, chunk, log);
+  });
   await queue.work<BulkChangeJob>('bulk-change.finish', 1, async ({ data }) => {
     await services.lifecycle.finish(data.bulkChangeId);
   });
   await queue.work<CarrierPollJob>('carrier.poll', 1, async ({ data }) =>
     services.processing.pollCarrier(data.bulkChangeId, data.round ?? 0),
   );
-  await queue.work<ChunkJob>('bulk-change.chunk-failed', 1, async ({ data, output }) => {
-    await services.processing.abandonChunk(data.bulkChangeId, data.chunk, lastErrorOf(output));
+  await queue.work<ChunkJob>('bulk-change.chunk-failed', 1, async ({ id, data, output }) => {
+    const { bulkChangeId, chunk } = data;
+    const reason = lastErrorOf(output);
+    const ended = await services.processing.abandonChunk(bulkChangeId, chunk, reason);
+    services.logger.warn(
+      { bulkChangeId, chunk, jobId: id, ended, reason },
+      'chunk abandoned after its last retry',
+    );
   });
 }
 

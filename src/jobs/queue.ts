@@ -150,7 +150,11 @@ export interface JobQueue {
   repeat(seconds: number, task: () => Promise<unknown>): void;
   /** Fails these active jobs now (pg-boss retries them per the queue's policy). */
   fail(name: QueueName, ids: string[], reason: string): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Takes no more jobs, waits up to `timeoutMs` (default 30 s) for the running ones, fails those
+   * still running then (pg-boss retries them per policy), and closes.
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 export interface QueueOptions {
@@ -290,10 +294,10 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
       for (const id of ids) await boss.fail(name, id, { message: reason });
     },
 
-    async stop() {
+    async stop(timeoutMs = 30_000) {
       for (const timer of timers.splice(0)) clearInterval(timer);
       // graceful: wait for running handlers to finish their current job before closing.
-      await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+      await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
     },
   };
 }

@@ -106,6 +106,37 @@ export interface AuthService {
 
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
+/**
+ * Records this attempt as a failure BEFORE the password is checked, inside a lock per key: a burst
+ * of parallel guesses cannot all pass a count taken before any of them was recorded. Success takes
+ * the records back (see login; the first-run setup counts wrong setup codes the same way). Throws
+ * RateLimitedError while a key must still wait; a refused attempt is not recorded, so waiting it out
+ * is always enough.
+ */
+export async function reserveAttempt(
+  db: Database,
+  limits: AttemptLimit[],
+  what = 'sign-in',
+): Promise<AttemptRow[]> {
+  const sorted = [...limits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const keys = sorted.map((l) => l.key);
+  const outcome: { retryAfterSeconds: number } | { reserved: AttemptRow[] } = await db
+    .transaction()
+    .execute(async (trx) => {
+      await lockAttemptKeys(trx, keys);
+      const retryAfterSeconds = await secondsUntilAllowed(trx, sorted, LOGIN_LIMITS);
+      if (retryAfterSeconds !== undefined) return { retryAfterSeconds };
+      return { reserved: await insertAttempts(trx, keys) };
+    });
+  if ('retryAfterSeconds' in outcome) {
+    throw new RateLimitedError(
+      `Too many failed ${what} attempts. Try again in ${outcome.retryAfterSeconds} seconds.`,
+      outcome.retryAfterSeconds,
+    );
+  }
+  return outcome.reserved;
+}
+
 export function createAuthService(deps: { db: Database; config: Config }): AuthService {
   const { db } = deps;
   const ttlHours = deps.config.auth.sessionTtlHours;
@@ -114,32 +145,6 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
   // with the current parameters at start (one ~50 ms scrypt), so it follows any change of cost.
   const dummyHash = hashPassword(randomBytes(16).toString('base64'));
   dummyHash.catch(() => undefined);
-
-  /**
-   * Records this attempt as a failure BEFORE the password is checked, inside a lock per key: a burst
-   * of parallel guesses cannot all pass a count taken before any of them was recorded. Success takes
-   * the records back (see login). Throws RateLimitedError while a key must still wait; a refused
-   * attempt is not recorded, so waiting it out is always enough.
-   */
-  async function reserveAttempt(limits: AttemptLimit[]): Promise<AttemptRow[]> {
-    const sorted = [...limits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const keys = sorted.map((l) => l.key);
-    const outcome: { retryAfterSeconds: number } | { reserved: AttemptRow[] } = await db
-      .transaction()
-      .execute(async (trx) => {
-        await lockAttemptKeys(trx, keys);
-        const retryAfterSeconds = await secondsUntilAllowed(trx, sorted, LOGIN_LIMITS);
-        if (retryAfterSeconds !== undefined) return { retryAfterSeconds };
-        return { reserved: await insertAttempts(trx, keys) };
-      });
-    if ('retryAfterSeconds' in outcome) {
-      throw new RateLimitedError(
-        `Too many failed sign-in attempts. Try again in ${outcome.retryAfterSeconds} seconds.`,
-        outcome.retryAfterSeconds,
-      );
-    }
-    return outcome.reserved;
-  }
 
   async function issue(
     owner: { tenantId: number; userId: number },
@@ -174,7 +179,7 @@ export function createAuthService(deps: { db: Database; config: Config }): AuthS
       const normalized = email.trim().toLowerCase();
       const address = addressKey(clientAddress);
       const pairKey = `pair:${address} ${normalized}`;
-      const reserved = await reserveAttempt([
+      const reserved = await reserveAttempt(db, [
         { key: pairKey, freeFailures: LOGIN_LIMITS.freePerPair },
         { key: `ip:${address}`, freeFailures: LOGIN_LIMITS.freePerAddress },
       ]);

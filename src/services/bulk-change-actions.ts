@@ -8,7 +8,7 @@ import type { Principal } from './principal.ts';
  * action itself refuses with the same rule's reason.
  */
 
-export type BulkChangeAction = 'cancel' | 'retry';
+export type BulkChangeAction = 'cancel' | 'retry' | 'undo';
 
 export interface ActionFacts {
   id: number;
@@ -17,6 +17,10 @@ export interface ActionFacts {
   counts: StatusCounts;
   /** Failed work orders a retry would re-open (retryable, device not in another open change). */
   retryable: number;
+  /** For the undo rule; absent where only cancel and retry are decided (they need neither). */
+  changeType?: 'customer_assignment' | 'undo';
+  /** The bulk change's live (not cancelled) undo. */
+  undoneBy?: number | null;
 }
 
 /** Why a cancel is refused, or undefined when it may go ahead. */
@@ -46,10 +50,24 @@ export function retryRefusal(f: ActionFacts): string | undefined {
   return undefined;
 }
 
+/** Why an undo is refused, or undefined when it may go ahead (the devices are judged one by one later). */
+export function undoRefusal(f: ActionFacts): string | undefined {
+  if (f.changeType === 'undo')
+    return `Bulk change ${f.id} is an undo: an undo cannot be undone (submit a new assignment instead).`;
+  if (f.status === 'NEW' || f.status === 'PROCESSING')
+    return `Bulk change ${f.id} is still running (${f.status}): cancel it first, or wait until it finishes.`;
+  if (f.undoneBy !== undefined && f.undoneBy !== null)
+    return `Bulk change ${f.id} is already undone by bulk change ${f.undoneBy}.`;
+  if (f.counts.processed + f.counts.error === 0)
+    return `Bulk change ${f.id} changed no device: nothing to undo.`;
+  return undefined;
+}
+
 export function actionsOf(principal: Principal, f: ActionFacts): BulkChangeAction[] {
   if (principal.role === 'viewer') return [];
   const actions: BulkChangeAction[] = [];
   if (cancelRefusal(f) === undefined) actions.push('cancel');
   if (retryRefusal(f) === undefined) actions.push('retry');
+  if (f.changeType !== undefined && undoRefusal(f) === undefined) actions.push('undo');
   return actions;
 }

@@ -1,5 +1,7 @@
 import type { Database } from '../db/database.ts';
 import * as repo from '../db/repositories/bulk-change.repository.ts';
+import { findUndoLinks } from '../db/repositories/undo.repository.ts';
+import { customerExists } from '../db/repositories/reference.repository.ts';
 import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
 import type { BulkChangeStatus, WorkOrderStatus } from '../db/schema.ts';
 import { NotFoundError } from '../errors.ts';
@@ -15,7 +17,7 @@ import { mayAccessCustomer, type Principal } from './principal.ts';
 
 export interface BulkChangeView {
   id: number;
-  changeType: 'customer_assignment';
+  changeType: 'customer_assignment' | 'undo';
   status: BulkChangeStatus;
   serviceProviderId: number;
   customerId: number;
@@ -33,6 +35,10 @@ export interface BulkChangeView {
   actions: BulkChangeAction[];
   /** Written when the bulk change finishes; null while it runs. */
   stats: BulkChangeStats | null;
+  /** An undo: the bulk change it takes back. */
+  undoOf: number | null;
+  /** The undo (not cancelled) that takes this bulk change back, once there is one. */
+  undoneBy: number | null;
 }
 
 export interface BulkChangeStats {
@@ -93,11 +99,22 @@ export interface ChangeLogView {
   processedAt: string;
 }
 
+/** The filters of the bulk change list; all optional, combined with AND. */
+export interface BulkChangeListQuery {
+  status?: BulkChangeStatus;
+  customerId?: number;
+  serviceProviderId?: number;
+  createdBy?: number;
+  source?: string;
+  /** ISO 8601 instants: created at or after `createdFrom`, before `createdBefore`. */
+  createdFrom?: string;
+  createdBefore?: string;
+  cursor?: string;
+  limit: number;
+}
+
 export interface BulkChangeService {
-  list(
-    principal: Principal,
-    query: { status?: BulkChangeStatus; cursor?: string; limit: number },
-  ): Promise<Page<BulkChangeView>>;
+  list(principal: Principal, query: BulkChangeListQuery): Promise<Page<BulkChangeView>>;
   get(principal: Principal, id: number): Promise<BulkChangeView>;
   devices(
     principal: Principal,
@@ -127,21 +144,49 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
 
   async function views(principal: Principal, rows: repo.BulkChangeRow[]): Promise<BulkChangeView[]> {
     const ids = rows.map((r) => r.id);
-    const [counts, retryable] = await Promise.all([
+    const [counts, retryable, links] = await Promise.all([
       repo.countWorkOrders(db, ids),
       repo.countRetryable(db, ids),
+      findUndoLinks(db, ids),
     ]);
-    return rows.map((row) => toView(principal, row, counts.get(row.id)!, retryable.get(row.id)!));
+    return rows.map((row) =>
+      toView(
+        principal,
+        row,
+        counts.get(row.id)!,
+        retryable.get(row.id)!,
+        links.get(row.id) ?? { undoOf: null, undoneBy: null },
+      ),
+    );
   }
 
   return {
     async list(principal, query) {
       const cursor = decodeCursor(query.cursor, isIdCursor);
+      const { customerId, createdFrom, createdBefore } = query;
+      // A customer filter narrows what the caller may see; one outside it is simply not found.
+      if (
+        customerId !== undefined &&
+        (!mayAccessCustomer(principal, customerId) ||
+          !(await customerExists(db, principal.tenantId, customerId)))
+      ) {
+        throw new NotFoundError('No customer with this id among those you may access.');
+      }
       const rows = await repo.listBulkChanges(db, {
         tenantId: principal.tenantId,
         status: query.status,
+        serviceProviderId: query.serviceProviderId,
+        createdBy: query.createdBy,
+        source: query.source,
+        createdFrom: createdFrom === undefined ? undefined : new Date(createdFrom),
+        createdBefore: createdBefore === undefined ? undefined : new Date(createdBefore),
         beforeId: cursor?.id,
-        customerIds: principal.allCustomers ? undefined : [...principal.customerIds],
+        customerIds:
+          customerId !== undefined
+            ? [customerId]
+            : principal.allCustomers
+              ? undefined
+              : [...principal.customerIds],
         limit: query.limit + 1,
       });
       const page = toPage(rows, query.limit, (row) => ({ id: row.id }));
@@ -219,6 +264,7 @@ function toView(
   row: repo.BulkChangeRow,
   counts: StatusCounts,
   retryable: number,
+  links: { undoOf: number | null; undoneBy: number | null },
 ): BulkChangeView {
   const facts = {
     id: row.id,
@@ -226,6 +272,8 @@ function toView(
     cancelRequested: row.cancel_requested_at !== null,
     counts,
     retryable,
+    changeType: row.change_type,
+    undoneBy: links.undoneBy,
   };
   return {
     id: row.id,
@@ -244,6 +292,8 @@ function toView(
     counts,
     actions: actionsOf(principal, facts),
     stats: statsOf(row.stats),
+    undoOf: links.undoOf,
+    undoneBy: links.undoneBy,
   };
 }
 

@@ -1,9 +1,9 @@
-import { parse } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { findServiceProvider } from '../db/repositories/assignment.repository.ts';
 import type { DeviceStatus } from '../db/schema.ts';
-import { ForbiddenError, InvalidInputError, NotFoundError, PayloadTooLargeError } from '../errors.ts';
+import { ForbiddenError, NotFoundError } from '../errors.ts';
+import { isPrintable, readCsv, rowProblems } from './csv-import.ts';
 import { isIccid } from './identifiers.ts';
 import { isCalendarDate } from './assignment/request.ts';
 import type { Principal } from './principal.ts';
@@ -34,8 +34,6 @@ const STATUSES: DeviceStatus[] = [
   'inventory',
 ];
 export const MAX_IMPORT_ROWS = 100_000;
-/** Problems listed in the answer; the count says how many there were in all. */
-const MAX_PROBLEMS = 200;
 
 export interface ImportResult {
   rows: number;
@@ -57,49 +55,18 @@ interface Row {
   activatedAt: string | null;
 }
 
-/** Every problem of every row, as `/rows/<line>/<column>` pointers (line 1 is the header). */
+/** Every row checked first: one bad row refuses the file (see csv-import.ts). */
 function rowsOf(csv: string): Row[] {
-  let records: Record<string, string>[];
-  try {
-    records = parse<Record<string, string>>(csv, {
-      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
-      skip_empty_lines: true,
-      trim: true,
-      bom: true,
-    });
-  } catch (error) {
-    throw new InvalidInputError('The file is not valid CSV.', [
-      { path: '/csv', message: (error as Error).message },
-    ]);
-  }
-  if (records.length === 0)
-    throw new InvalidInputError('The file has no device rows.', [{ path: '/csv', message: 'no rows' }]);
-  if (records.length > MAX_IMPORT_ROWS) {
-    throw new PayloadTooLargeError(
-      `At most ${MAX_IMPORT_ROWS.toLocaleString('en')} devices per file; split it.`,
-    );
-  }
-  const columns = Object.keys(records[0]!);
-  const unknown = columns.filter((c) => !(IMPORT_COLUMNS as readonly string[]).includes(c));
-  if (!columns.includes('iccid') || unknown.length > 0) {
-    throw new InvalidInputError('The header is not as expected.', [
-      {
-        path: '/csv/header',
-        message: `columns: ${IMPORT_COLUMNS.join(', ')} (iccid required)${unknown.length ? `; unknown: ${unknown.join(', ')}` : ''}`,
-      },
-    ]);
-  }
-
-  const problems: { path: string; message: string }[] = [];
-  let total = 0;
+  const records = readCsv(csv, {
+    columns: IMPORT_COLUMNS,
+    required: ['iccid'],
+    maxRows: MAX_IMPORT_ROWS,
+    noun: 'device',
+  });
+  const problems = rowProblems();
   const seen = new Map<string, number>();
-  const rows = records.map((r, index) => {
-    const line = index + 2;
-    const problem = (column: string, message: string) => {
-      total += 1;
-      if (problems.length < MAX_PROBLEMS) problems.push({ path: `/rows/${line}/${column}`, message });
-    };
-    const value = (column: string) => (r[column] ?? '').trim() || null;
+  const rows = records.map(({ line, value }) => {
+    const problem = (column: string, message: string) => problems.add(line, column, message);
     const iccid = value('iccid') ?? '';
     if (!/^\d{19,20}$/.test(iccid)) problem('iccid', 'is not an ICCID (19 or 20 digits)');
     else if (!isIccid(iccid)) problem('iccid', 'the check digit does not match');
@@ -117,9 +84,8 @@ function rowsOf(csv: string): Row[] {
       problem('activated_at', 'must be a date as yyyy-MM-dd');
     for (const column of ['carrier_rate_plan', 'communication_plan']) {
       const text = value(column);
-      if (text !== null && (text.length > 100 || [...text].some((c) => c.charCodeAt(0) < 0x20))) {
+      if (text !== null && !isPrintable(text, 100))
         problem(column, 'must be at most 100 printable characters');
-      }
     }
     return {
       iccid,
@@ -131,12 +97,7 @@ function rowsOf(csv: string): Row[] {
       activatedAt,
     };
   });
-  if (problems.length > 0) {
-    throw new InvalidInputError(
-      `${total} problem${total === 1 ? '' : 's'} in the file: nothing was imported.`,
-      problems,
-    );
-  }
+  problems.throwIfAny();
   return rows;
 }
 

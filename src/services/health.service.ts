@@ -1,15 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
-import { pendingMigrations } from '../db/migrate.ts';
-import { countBulkChangesByStatus, countWorkOrdersByStatus } from '../db/repositories/metrics.repository.ts';
+import { migrationState } from '../db/migrate.ts';
+import * as figures from '../db/repositories/metrics.repository.ts';
 import type { Database } from '../db/database.ts';
+import type { DatabaseFigures, Metrics } from '../metrics.ts';
 
 export interface Readiness {
   ready: boolean;
   database: 'ok' | 'unreachable';
-  migrations: 'current' | 'pending';
+  /** `pending`: the code has migrations the database lacks; `ahead`: the database has ones the code lacks. */
+  migrations: 'current' | 'pending' | 'ahead' | 'unknown';
   pending?: string[];
+  unknown?: string[];
+  /** Why not ready, in a sentence (no connection details: the probe is public). */
+  reason?: string;
 }
 
 /**
@@ -32,6 +37,7 @@ export function createHealthService(deps: {
   db: Database;
   pool: pg.Pool;
   config: Pick<Config, 'http' | 'metrics'>;
+  metrics: Metrics;
 }): HealthService {
   const token = deps.config.metrics.token;
   // Digests have one length whatever was sent, so the comparison takes the same time for any guess.
@@ -53,35 +59,54 @@ export function createHealthService(deps: {
       try {
         await deps.pool.query('SELECT 1');
       } catch {
-        return { ready: false, database: 'unreachable', migrations: 'pending' };
+        return {
+          ready: false,
+          database: 'unreachable',
+          migrations: 'unknown',
+          reason: 'database unreachable',
+        };
       }
-      const pending = await pendingMigrations(deps.pool);
-      return pending.length === 0
-        ? { ready: true, database: 'ok', migrations: 'current' }
-        : { ready: false, database: 'ok', migrations: 'pending', pending };
+      const { pending, unknown } = await migrationState(deps.pool);
+      if (pending.length > 0) {
+        return {
+          ready: false,
+          database: 'ok',
+          migrations: 'pending',
+          pending,
+          reason: `migrations behind: ${pending.join(', ')} not applied (run simbind migrate)`,
+        };
+      }
+      if (unknown.length > 0) {
+        return {
+          ready: false,
+          database: 'ok',
+          migrations: 'ahead',
+          unknown,
+          reason: `migrations ahead: ${unknown.join(', ')} applied by a newer simbind, unknown to this one`,
+        };
+      }
+      return { ready: true, database: 'ok', migrations: 'current' };
     },
 
     async metrics() {
-      const [bulkChanges, workOrders] = await Promise.all([
-        countBulkChangesByStatus(deps.db),
-        countWorkOrdersByStatus(deps.db),
-      ]);
-      const lines = [
-        '# HELP simbind_bulk_changes Bulk changes by status.',
-        '# TYPE simbind_bulk_changes gauge',
-        ...bulkChanges.map((r) => `simbind_bulk_changes{status="${r.status}"} ${r.count}`),
-        '# HELP simbind_work_orders Work orders by status.',
-        '# TYPE simbind_work_orders gauge',
-        ...workOrders.map((r) => `simbind_work_orders{status="${r.status}"} ${r.count}`),
-        '# HELP simbind_db_pool_connections Database pool connections.',
-        '# TYPE simbind_db_pool_connections gauge',
-        `simbind_db_pool_connections{state="total"} ${deps.pool.totalCount}`,
-        `simbind_db_pool_connections{state="idle"} ${deps.pool.idleCount}`,
-        `simbind_db_pool_connections{state="waiting"} ${deps.pool.waitingCount}`,
-      ];
-      return `${lines.join('\n')}\n`;
+      // A database that cannot be read leaves its gauges out (simbind_scrape_database_ok 0): the
+      // process's own counters still answer, which is when they matter most.
+      deps.metrics.setDatabaseFigures(await readFigures(deps.db, deps.pool).catch(() => undefined));
+      return deps.metrics.render();
     },
   };
+}
+
+/** The scrape-time figures: four set-based statements, run side by side. */
+async function readFigures(db: Database, pool: pg.Pool): Promise<DatabaseFigures> {
+  const [bulkChanges, workOrders, queues, thingspaceWaiting] = await Promise.all([
+    figures.countBulkChangesByStatus(db),
+    figures.countWorkOrdersByStatus(db),
+    figures.queueFigures(db),
+    figures.countThingSpaceWaiting(db),
+  ]);
+  const { totalCount: total, idleCount: idle, waitingCount: waiting } = pool;
+  return { bulkChanges, workOrders, queues, thingspaceWaiting, pool: { total, idle, waiting } };
 }
 
 function digest(value: string): Buffer {

@@ -2,6 +2,7 @@ import type { JasperClient } from '../clients/jasper.client.ts';
 import type { RevioClient } from '../clients/revio.client.ts';
 import type { ThingSpaceClient } from '../clients/thingspace.client.ts';
 import type { Database } from '../db/database.ts';
+import { findCredentialsWithSecrets } from '../db/repositories/credentials.repository.ts';
 import * as repo from '../db/repositories/integration-account.repository.ts';
 import type { CarrierIntegration, Integration, PortalType } from '../db/schema.ts';
 import {
@@ -17,7 +18,7 @@ import {
 } from '../errors.ts';
 import type { IntegrationAccounts } from './integration-accounts.ts';
 import type { Principal } from './principal.ts';
-import type { SecretBox } from './secret-box.ts';
+import { SecretKeyError, type SecretBox, type Secrets } from './secret-box.ts';
 
 /**
  * An operator's own accounts at Rev.io, ThingSpace and Jasper (issue 11, item 3), entered through
@@ -58,6 +59,11 @@ export interface AccountView {
   settings: Record<string, string>;
   secrets: { fields: string[]; setAt: string | null; setBy: { id: number; name: string } | null };
   rateLimit: RateLimit | null;
+  /**
+   * ThingSpace accounts: where ThingSpace calls simbind back (PUBLIC_URL). simbind registers the
+   * URL at ThingSpace itself, ending in a secret token of the account that is never shown.
+   */
+  callbackUrl: string | null;
   createdAt: string;
 }
 
@@ -93,7 +99,7 @@ function assertAdmin(principal: Principal): void {
   }
 }
 
-function viewOf(row: repo.IntegrationAccountRow): AccountView {
+function viewOf(row: repo.IntegrationAccountRow, publicUrl: string): AccountView {
   return {
     id: row.id,
     integration: row.integration,
@@ -112,6 +118,10 @@ function viewOf(row: repo.IntegrationAccountRow): AccountView {
             windowMs: row.rateLimitWindowMs,
             ...(row.rateLimitConcurrency ? { concurrency: row.rateLimitConcurrency } : {}),
           }
+        : null,
+    callbackUrl:
+      row.integration === 'thingspace'
+        ? `${publicUrl.replace(/\/+$/, '')}/api/v1/carrier-callbacks/thingspace/`
         : null,
     createdAt: row.createdAt.toISOString(),
   };
@@ -163,6 +173,10 @@ export function createIntegrationsService(deps: {
   revio: RevioClient;
   thingspace: ThingSpaceClient;
   jasper: JasperClient;
+  /** PUBLIC_URL: the ThingSpace callback URLs are under it. */
+  publicUrl: string;
+  /** After a good test connection: reads the account's catalogue if it never was (it must not throw). */
+  onConnected?: (tenantId: number, credentialsId: number) => Promise<unknown>;
 }): IntegrationsService {
   const { db } = deps;
 
@@ -170,6 +184,21 @@ export function createIntegrationsService(deps: {
     const [row] = await repo.listIntegrationAccounts(db, principal.tenantId, id);
     if (!row) throw new NotFoundError(`Integration account ${id} not found.`);
     return row;
+  }
+
+  /**
+   * The account's secrets as stored, to keep those an edit leaves out; none when they do not open
+   * (another key): the edit must then give them all.
+   */
+  async function storedSecrets(tenantId: number, account: repo.IntegrationAccountRow): Promise<Secrets> {
+    const row = await findCredentialsWithSecrets(db, account.id);
+    if (!row) return {};
+    try {
+      return deps.box.open(row.secrets, { tenantId, integration: account.integration });
+    } catch (error) {
+      if (error instanceof SecretKeyError) return {};
+      throw error;
+    }
   }
 
   async function probe(
@@ -234,7 +263,8 @@ export function createIntegrationsService(deps: {
   return {
     async list(principal) {
       assertAdmin(principal);
-      return (await repo.listIntegrationAccounts(db, principal.tenantId)).map(viewOf);
+      const rows = await repo.listIntegrationAccounts(db, principal.tenantId);
+      return rows.map((row) => viewOf(row, deps.publicUrl));
     },
 
     async create(principal, input) {
@@ -263,21 +293,25 @@ export function createIntegrationsService(deps: {
         }),
         rateLimit: input.rateLimit ?? null,
       });
-      return viewOf(await find(principal, id));
+      return viewOf(await find(principal, id), deps.publicUrl);
     },
 
     async update(principal, id, change) {
       assertAdmin(principal);
       const existing = await find(principal, id);
       const fields = ACCOUNT_FIELDS[existing.integration];
+      const secrets =
+        change.secrets === undefined
+          ? undefined
+          : { ...(await storedSecrets(principal.tenantId, existing)), ...change.secrets };
       const problems = [
         ...(change.baseUrl !== undefined ? checkBaseUrl(change.baseUrl, existing.integration) : []),
         ...(change.settings !== undefined
           ? checkFields('settings', change.settings, fields.settings, existing.integration)
           : []),
-        // Secrets are replaced whole: a partial set would leave an unknown mix.
-        ...(change.secrets !== undefined
-          ? checkFields('secrets', change.secrets, fields.secrets, existing.integration)
+        // The secrets given replace those stored; one left out is kept (the screen's empty field).
+        ...(secrets !== undefined
+          ? checkFields('secrets', secrets, fields.secrets, existing.integration)
           : []),
       ];
       if (problems.length > 0) throw new InvalidInputError('The integration account is invalid.', problems);
@@ -290,8 +324,8 @@ export function createIntegrationsService(deps: {
         baseUrl: change.baseUrl,
         settings: change.settings,
         secrets:
-          change.secrets !== undefined
-            ? deps.box.seal(change.secrets, {
+          secrets !== undefined
+            ? deps.box.seal(secrets, {
                 tenantId: principal.tenantId,
                 integration: existing.integration,
               })
@@ -299,7 +333,7 @@ export function createIntegrationsService(deps: {
         rateLimit: change.rateLimit,
       });
       deps.accounts.forget(id);
-      return viewOf(await find(principal, id));
+      return viewOf(await find(principal, id), deps.publicUrl);
     },
 
     async testConnection(principal, id) {
@@ -309,6 +343,7 @@ export function createIntegrationsService(deps: {
       const started = performance.now();
       try {
         const result = await probe(account.integration, id);
+        await deps.onConnected?.(principal.tenantId, id);
         return {
           ok: true,
           integration: account.integration,

@@ -16,7 +16,9 @@ import { runCarrierStep, STEP as CARRIER_STEP, type CarrierStepDeps } from './pr
 import { createCarrierResults, type CarrierResult } from './processing/carrier-results.ts';
 import { runRevServiceStep, type RevStepDeps } from './processing/rev-service.step.ts';
 import { contextOf, logOf, type StepResult } from './processing/step-kit.ts';
+import { createUndoRunner, isUndo } from './processing/undo.step.ts';
 import type { IntegrationAccounts } from './integration-accounts.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 
 /**
  * The worker's side of a customer assignment: one chunk of work orders at a time, step by step
@@ -31,7 +33,7 @@ import type { IntegrationAccounts } from './integration-accounts.ts';
 
 export interface ProcessingService {
   /** Processes one chunk; throws RetryableError when another live worker holds it. */
-  processChunk(bulkChangeId: number, chunk: number): Promise<void>;
+  processChunk(bulkChangeId: number, chunk: number, log?: Logger): Promise<void>;
   /**
    * Applies an account's carrier results to the work orders waiting for requests sent with that
    * account's credentials; results for requests no work order is known to wait for yet are kept
@@ -55,6 +57,12 @@ export interface ProcessingService {
    * once, so another worker resumes them within seconds rather than after the job's expiry.
    */
   resumeAbandonedChunks(): Promise<number>;
+  /**
+   * Graceful drain (SIGTERM): from now on a running chunk claims no more devices; it finishes the
+   * group in hand through all its steps, releases its lock and hands the rest of the chunk back to
+   * the queue as a new job, which another worker takes up. Not undone: the process is stopping.
+   */
+  drain(): void;
 }
 
 export type { CarrierResult } from './processing/carrier-results.ts';
@@ -73,6 +81,18 @@ export interface ProcessingDeps {
   /** Today as yyyy-MM-dd; tests pin it. */
   today?: () => string;
   workerName?: string;
+  /** The process's log: a line per finished chunk, one per failed work order (`workOrderId`). */
+  logger?: Logger;
+  /** Counts devices through each step, once per group (metrics.ts: simbind_devices_processed_total). */
+  countDevices?: (step: string, outcome: 'ok' | 'failed' | 'waiting', count: number) => void;
+}
+
+/** A chunk run's figures, for its log line. */
+interface ChunkTally {
+  devices: number;
+  ok: number;
+  waiting: number;
+  failed: number;
 }
 
 const LOG_OWNERSHIP_REV = 'Create Rev.io Service: Update AMOP';
@@ -85,9 +105,16 @@ const ABANDONED_GRACE_SECONDS = 10;
 /** Local steps only: the whole chunk is one group (a chunk is at most CHUNK_SIZE ≤ 10,000). */
 const LOCAL_GROUP_SIZE = 10_000;
 
+/** How a chunk run ended: nothing left to claim, or handed back by a draining worker. */
+type ChunkOutcome = 'done' | 'handed-back';
+
 export function createProcessingService(deps: ProcessingDeps): ProcessingService {
   const { db } = deps;
+  let draining = false;
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
+
+  const logger = deps.logger ?? silentLogger;
+  const countDevices = deps.countDevices ?? (() => undefined);
 
   /** Commits one step's outcome, and returns the work orders that go on to the next step. */
   async function commitStep(
@@ -95,6 +122,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     alive: WorkItem[],
     step: string,
     result: StepResult,
+    log: Logger,
   ): Promise<WorkItem[]> {
     await db.transaction().execute(async (trx) => {
       await result.record?.(trx);
@@ -102,6 +130,15 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       await repo.failWorkOrders(trx, result.failures);
       await repo.markStepDone(trx, result.succeeded, step);
     });
+    countDevices(step, 'ok', result.succeeded.length);
+    countDevices(step, 'failed', result.failures.length);
+    // The message is the work order's own, redacted when it was made (it is shown in the API too).
+    for (const f of result.failures) {
+      log.warn(
+        { workOrderId: f.id, step, errorCategory: f.category, retryable: f.retryable, reason: f.message },
+        'work order failed',
+      );
+    }
     const failed = new Set(result.failures.map((f) => f.id));
     const done = new Set(result.succeeded);
     return alive
@@ -128,18 +165,35 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     today,
   });
 
+  const undo = createUndoRunner({
+    db,
+    rev: deps.rev,
+    carrier: deps.carrier,
+    carrierConfirmMinutes: deps.carrierConfirmMinutes,
+    today,
+    carrierResults,
+  });
+
   /**
    * A chunk goes group by group: a claimed group is finished through all its steps, and a cancel
    * takes effect between groups (it cancels what is still PENDING). With an external step, groups
    * are small, so a cancel or a progress bar moves within seconds; purely local work (the AMOP
    * path, set-based SQL) takes the whole chunk at once.
    */
-  async function runChunk(bulkChangeId: number, chunk: number, lock: SessionLock): Promise<void> {
+  async function runChunk(
+    bulkChangeId: number,
+    chunk: number,
+    lock: SessionLock,
+    tally: ChunkTally,
+    log: Logger,
+  ): Promise<ChunkOutcome> {
     const bc = await repo.loadBulkChange(db, bulkChangeId);
-    if (!bc) return;
+    if (!bc) return 'done';
     const options = bc.options as AssignmentOptions;
     const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
-    const external = options.createRevService || options.addCarrierRatePlan;
+    // An undo may disconnect in Rev.io and change carrier plans back: small groups, as for creates.
+    const undoing = isUndo(bc.options);
+    const external = undoing || options.createRevService || options.addCarrierRatePlan;
     const groupSize = external ? deps.rev.concurrency * 4 : LOCAL_GROUP_SIZE;
     for (;;) {
       // Without the lock (its connection lost, e.g. a database restart) another worker may take the
@@ -149,11 +203,22 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           system: 'worker',
         });
       }
+      // Checked between groups only: a device is the unit, and a claimed group runs to its end.
+      if (draining) return 'handed-back';
       const group = await repo.claimGroup(db, bulkChangeId, chunk, groupSize);
       if (group.length === 0) break;
-      await runGroup(bc, ctx, options, group);
+      const figures = undoing
+        ? await undo.runGroup(bc, ctx, group, (c, alive, step, result) =>
+            commitStep(c, alive, step, result, log),
+          )
+        : await runGroup(bc, ctx, options, group, log);
+      tally.devices += group.length;
+      tally.ok += figures.ok;
+      tally.waiting += figures.waiting;
+      tally.failed += figures.failed;
     }
     await finishIfDone(bulkChangeId);
+    return 'done';
   }
 
   async function runGroup(
@@ -161,12 +226,13 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     ctx: ChunkContext,
     options: AssignmentOptions,
     items: WorkItem[],
-  ): Promise<void> {
+    log: Logger,
+  ): Promise<Omit<ChunkTally, 'devices'>> {
     let alive = items;
 
     if (options.createRevService) {
       const result = await runRevServiceStep({ ...deps.rev, db }, ctx, options, alive);
-      alive = await commitStep(ctx, alive, 'rev_service', result);
+      alive = await commitStep(ctx, alive, 'rev_service', result, log);
     }
 
     const ownership = alive.filter((item) => !item.stepsDone.includes('ownership'));
@@ -189,6 +255,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
         'ownership',
       );
     });
+    countDevices('ownership', 'ok', ownership.length);
 
     if (options.addCustomerRatePlan && options.customerRatePlan) {
       const todo = alive.filter((item) => !item.stepsDone.includes('customer_rate_plan'));
@@ -222,6 +289,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           'customer_rate_plan',
         );
       });
+      countDevices('customer_rate_plan', 'ok', todo.length);
     }
 
     let waiting: { id: number; requestId: string }[] = [];
@@ -261,7 +329,8 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
           if (result.waiting.length > 0) await carrierResults.schedulePoll(bc.id, 30, 0, trx);
         }
       };
-      alive = await commitStep(ctx, alive, CARRIER_STEP, result);
+      alive = await commitStep(ctx, alive, CARRIER_STEP, result, log);
+      countDevices(CARRIER_STEP, 'waiting', result.waiting.length);
       waiting = result.waiting;
       if (waiting.length > 0 && bc.credentials_id !== null) {
         // Results that arrived before the wait was recorded are in the account's inbox already.
@@ -275,10 +344,10 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     }
 
     const waitingIds = new Set(waiting.map((w) => w.id));
-    await repo.markProcessed(
-      db,
-      alive.filter((item) => !waitingIds.has(item.id)).map((item) => item.id),
-    );
+    const done = alive.filter((item) => !waitingIds.has(item.id)).map((item) => item.id);
+    await repo.markProcessed(db, done);
+    countDevices('complete', 'ok', done.length);
+    return { ok: done.length, waiting: waiting.length, failed: items.length - alive.length };
   }
 
   /**
@@ -304,8 +373,35 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
   }
 
   return {
-    processChunk: (bulkChangeId, chunk) =>
-      withChunkLock(bulkChangeId, chunk, (lock) => runChunk(bulkChangeId, chunk, lock)),
+    async processChunk(bulkChangeId, chunk, log = logger.child({ bulkChangeId, chunk })) {
+      const started = performance.now();
+      const tally: ChunkTally = { devices: 0, ok: 0, waiting: 0, failed: 0 };
+      const ms = () => Math.round(performance.now() - started);
+      let outcome: ChunkOutcome;
+      try {
+        outcome = await withChunkLock(bulkChangeId, chunk, (lock) =>
+          runChunk(bulkChangeId, chunk, lock, tally, log),
+        );
+      } catch (error) {
+        // The queue retries the chunk; its work so far is recorded and not done again.
+        const reason = error instanceof Error ? error.message : String(error);
+        log.warn({ ...tally, ms: ms(), reason }, 'chunk attempt failed');
+        throw error;
+      }
+      log.info({ ...tally, ms: ms(), outcome }, 'chunk finished');
+      // After the lock is released, so the next worker can take the chunk at once; ahead of chunks
+      // not yet begun (pg-boss fetches by priority, then age), so a started chunk is not left half
+      // done behind the whole queue. The job in hand then completes; should this process die
+      // first, the sweep hands that job back as well, and the second run finds only what is still
+      // open (claimed devices and steps are recorded).
+      if (outcome === 'handed-back') {
+        await deps.queue.enqueue(db, 'bulk-change.process-chunk', { bulkChangeId, chunk }, { priority: 1 });
+      }
+    },
+
+    drain() {
+      draining = true;
+    },
 
     async abandonChunk(bulkChangeId, chunk, lastError) {
       const bc = await repo.loadBulkChange(db, bulkChangeId);

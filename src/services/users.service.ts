@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../db/database.ts';
+import type { Database, Executor } from '../db/database.ts';
+import { deleteSetupCodes } from '../db/repositories/setup-code.repository.ts';
 import type { Role } from '../db/schema.ts';
 import * as users from '../db/repositories/user.repository.ts';
 import {
@@ -68,11 +69,26 @@ export interface UsersService {
     currentSessionIdHash?: Buffer,
   ): Promise<void>;
   /** A new tenant and its first admin (no demo data); the admin's one-time password, shown once. */
-  initTenant(input: { tenantName: string; adminEmail: string; adminName?: string }): Promise<{
-    tenant: { id: number; slug: string; name: string };
-    admin: UserView;
-    initialPassword: string;
-  }>;
+  initTenant(input: TenantInit): Promise<NewTenant & { initialPassword: string }>;
+  /**
+   * The same with the password the admin chose (the first-run screen). `within` runs first inside
+   * the creating transaction: the screen's lock and checks.
+   */
+  initTenantWithPassword(
+    input: TenantInit & { password: string },
+    within: (trx: Executor) => Promise<void>,
+  ): Promise<NewTenant>;
+}
+
+export interface TenantInit {
+  tenantName: string;
+  adminEmail: string;
+  adminName?: string;
+}
+
+export interface NewTenant {
+  tenant: { id: number; slug: string; name: string };
+  admin: UserView;
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -104,6 +120,15 @@ function viewOf(row: users.UserRow): UserView {
   };
 }
 
+/** The one password rule, wherever a person chooses a password. */
+function checkNewPassword(password: string, path: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new InvalidInputError('The new password is too short.', [
+      { path, message: `must have at least ${MIN_PASSWORD_LENGTH} characters` },
+    ]);
+  }
+}
+
 function assertAdmin(principal: Principal): void {
   if (principal.role !== 'admin') throw new ForbiddenError('Only administrators manage users.');
 }
@@ -132,6 +157,45 @@ export function createUsersService(deps: { db: Database }): UsersService {
       throw new ConflictError(`A user with the e-mail ${normalized} already exists.`);
     }
     return normalized;
+  }
+
+  /**
+   * Creating a tenant and its first admin, in one transaction, for `simbind init` and the first-run
+   * screen alike. Every setup code stops working with it.
+   */
+  async function createTenant(
+    input: TenantInit,
+    password: string,
+    within?: (trx: Executor) => Promise<void>,
+  ): Promise<NewTenant> {
+    const name = input.tenantName.trim();
+    const slug = slugOf(name);
+    if (slug.length < 2) {
+      throw new InvalidInputError('The tenant needs a name of at least two letters or digits.', [
+        { path: '/tenantName', message: 'needs at least two letters or digits' },
+      ]);
+    }
+    if (await users.tenantSlugTaken(db, slug)) throw new ConflictError(`A tenant "${slug}" already exists.`);
+    const email = await checkNewEmail(input.adminEmail, '/adminEmail');
+    const passwordHash = await hashPassword(password);
+    const { tenantId, userId } = await db.transaction().execute(async (trx) => {
+      await within?.(trx);
+      await deleteSetupCodes(trx);
+      const tenantId = await users.insertTenant(trx, { slug, name });
+      const userId = await users.insertUser(trx, {
+        tenantId,
+        email,
+        name: input.adminName?.trim() || 'Administrator',
+        role: 'admin',
+        passwordHash,
+        allCustomers: true,
+      });
+      return { tenantId, userId };
+    });
+    return {
+      tenant: { id: tenantId, slug, name },
+      admin: viewOf((await users.findUser(db, tenantId, userId))!),
+    };
   }
 
   return {
@@ -235,11 +299,7 @@ export function createUsersService(deps: { db: Database }): UsersService {
           { path: '/currentPassword', message: 'does not match' },
         ]);
       }
-      if (input.newPassword.length < MIN_PASSWORD_LENGTH) {
-        throw new InvalidInputError('The new password is too short.', [
-          { path: '/newPassword', message: `must have at least ${MIN_PASSWORD_LENGTH} characters` },
-        ]);
-      }
+      checkNewPassword(input.newPassword, '/newPassword');
       const hash = await hashPassword(input.newPassword);
       await db.transaction().execute(async (trx) => {
         await users.setPasswordHash(trx, principal.userId, hash);
@@ -248,35 +308,13 @@ export function createUsersService(deps: { db: Database }): UsersService {
     },
 
     async initTenant(input) {
-      const name = input.tenantName.trim();
-      const slug = slugOf(name);
-      if (slug.length < 2) {
-        throw new InvalidInputError('The tenant needs a name of at least two letters or digits.', [
-          { path: '/tenant', message: 'too short' },
-        ]);
-      }
-      if (await users.tenantSlugTaken(db, slug))
-        throw new ConflictError(`A tenant "${slug}" already exists.`);
-      const email = await checkNewEmail(input.adminEmail, '/admin');
       const initialPassword = oneTimePassword();
-      const passwordHash = await hashPassword(initialPassword);
-      const { tenantId, userId } = await db.transaction().execute(async (trx) => {
-        const tenantId = await users.insertTenant(trx, { slug, name });
-        const userId = await users.insertUser(trx, {
-          tenantId,
-          email,
-          name: input.adminName?.trim() || 'Administrator',
-          role: 'admin',
-          passwordHash,
-          allCustomers: true,
-        });
-        return { tenantId, userId };
-      });
-      return {
-        tenant: { id: tenantId, slug, name },
-        admin: viewOf((await users.findUser(db, tenantId, userId))!),
-        initialPassword,
-      };
+      return { ...(await createTenant(input, initialPassword)), initialPassword };
+    },
+
+    async initTenantWithPassword(input, within) {
+      checkNewPassword(input.password, '/password');
+      return createTenant(input, input.password, within);
     },
   };
 }

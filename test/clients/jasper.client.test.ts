@@ -192,6 +192,64 @@ describe('Jasper client against the simulator', () => {
   });
 });
 
+describe('Jasper catalogues (inferred lists)', () => {
+  it('lists the rate plans and communication plans of the account, typed', async () => {
+    const rates = await client.listRatePlans(creds);
+    expect(rates.value).toEqual([
+      { name: 'RP Basic', description: null, communicationPlan: null, active: true },
+      { name: 'RP Pooled 1GB', description: null, communicationPlan: null, active: true },
+    ]);
+    const comms = await client.listCommunicationPlans(creds);
+    expect(comms.value).toEqual([{ name: 'CP Data', description: null, active: true }]);
+    expect((await recorded()).map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /rws/api/v1/rateplans',
+      'GET /rws/api/v1/communicationplans',
+    ]);
+  });
+
+  it('keeps descriptions, default communication plans and the status of plans that have them', async () => {
+    const rich = buildJasperSimulator({
+      accounts: [{ username: 'contract', apiKey: API_KEY }],
+      ratePlans: [
+        { name: 'IOT-1GB', description: 'IoT 1 GB', communicationPlan: 'CP-Standard-Data' },
+        { name: 'IOT-OLD', status: 'INACTIVE' },
+      ],
+    });
+    try {
+      await rich.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = rich.server.address() as AddressInfo;
+      const { value } = await client.listRatePlans({
+        ...creds,
+        baseUrl: `http://127.0.0.1:${port}/rws/api/v1`,
+      });
+      expect(value).toEqual([
+        { name: 'IOT-1GB', description: 'IoT 1 GB', communicationPlan: 'CP-Standard-Data', active: true },
+        { name: 'IOT-OLD', description: null, communicationPlan: null, active: false },
+      ]);
+    } finally {
+      await rich.close();
+    }
+  });
+
+  it('fails for good on an answer that is not a list of named plans, and retryably on a 500', async () => {
+    await sim.inject({
+      method: 'POST',
+      url: '/__sim/faults',
+      payload: { path: '/rws/api/v1/rateplans', status: 200 },
+    });
+    const error = await failure(client.listRatePlans(creds));
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/GET \/rateplans answered no list of named plans/);
+    await sim.inject({ method: 'DELETE', url: '/__sim/faults' });
+    await sim.inject({
+      method: 'POST',
+      url: '/__sim/faults',
+      payload: { path: '/rws/api/v1/communicationplans', status: 500 },
+    });
+    expect(await failure(client.listCommunicationPlans(creds))).toBeInstanceOf(RetryableError);
+  });
+});
+
 describe('Jasper limits: one in flight, 5 per second', () => {
   const burst = (jasper: JasperClient) =>
     Promise.allSettled(

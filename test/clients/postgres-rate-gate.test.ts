@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttpAgent } from '../../src/clients/http-client.ts';
@@ -272,6 +273,50 @@ describe('createPostgresRateGate', () => {
     expect((await received()).map((r) => r.status)).toEqual([200, 200, 200]);
   });
 
+  it('never lets the remote count more than the limit in a window, however calls interleave and however long they take', async () => {
+    // Each call holds its grant for a random time (its request reaches the remote somewhere in
+    // between). For the remote to see requests + 1 in some window [t, t + windowMs), requests + 1
+    // calls' intervals must all meet it; the worst placement puts t at one of their releases.
+    let run = 0;
+    const call = fc.record({ process: fc.nat(2), startMs: fc.nat(120), holdMs: fc.nat(180) });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 150, max: 300 }),
+        fc.constantFrom(undefined, 1, 2),
+        fc.array(call, { minLength: 2, maxLength: 9 }),
+        async (requests, windowMs, concurrency, calls) => {
+          run += 1;
+          const limit: AccountLimit = { key: `test:property-${run}`, requests, windowMs, concurrency };
+          // Three gates stand for three processes (each has its own FIFO of waiters), on two pools.
+          const gates = [database.db, second.db, database.db].map((db) => createPostgresRateGate({ db }));
+          const held = await Promise.all(
+            calls.map(async ({ process, startMs, holdMs }) => {
+              await sleep(startMs);
+              const release = await gates[process]!.acquire(limit);
+              const grantedAt = performance.now();
+              await sleep(holdMs);
+              const releasedAt = performance.now();
+              await release();
+              return { grantedAt, releasedAt };
+            }),
+          );
+          for (const { releasedAt: t } of held) {
+            const meeting = held.filter((h) => h.grantedAt < t + windowMs && h.releasedAt >= t);
+            expect(meeting.length).toBeLessThanOrEqual(requests);
+          }
+          if (concurrency !== undefined) {
+            for (const { grantedAt: t } of held) {
+              const overlapping = held.filter((h) => h.grantedAt <= t && h.releasedAt > t);
+              expect(overlapping.length).toBeLessThanOrEqual(concurrency);
+            }
+          }
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
   it('reclaims the seat of a holder that never releases once its lease expires', async () => {
     const limit: AccountLimit = { key: 'test:crashed', requests: 1000, windowMs: 1000, concurrency: 1 };
     const crashed = await createPostgresRateGate({ db: database.db, leaseMs: 300 }).acquire(limit);
@@ -291,18 +336,30 @@ describe('createPostgresRateGate', () => {
     await releaseThird();
   });
 
-  it('re-creates seats lost with the unlogged table (server crash)', async () => {
+  it('starts afresh when the unlogged tables were emptied (server crash)', async () => {
     const gate = createPostgresRateGate({ db: database.db });
     const limit: AccountLimit = { key: 'test:truncated', requests: 1000, windowMs: 1000, concurrency: 2 };
     const first = await gate.acquire(limit);
+    const stale = await gate.acquire(limit);
     await first();
-    await database.pool.query('TRUNCATE rate_limit_seat');
+    await database.pool.query('TRUNCATE rate_gate, rate_gate_lease');
     const [a, b] = await Promise.all([gate.acquire(limit), gate.acquire(limit)]);
-    const { rows } = await database.pool.query<{ held: number }>(
-      "SELECT count(*)::int AS held FROM rate_limit_seat WHERE key = 'test:truncated' AND kind = 'call' AND lease_id IS NOT NULL",
-    );
-    expect(rows[0]?.held).toBe(2);
+    const held = async () => {
+      const { rows } = await database.pool.query<{ held: number }>(
+        "SELECT count(*)::int AS held FROM rate_gate_lease WHERE key = 'test:truncated'",
+      );
+      return rows[0]?.held;
+    };
+    expect(await held()).toBe(2);
+    // A lease from before the crash has the number of a new one: releasing it frees nothing.
+    await stale();
+    expect(await held()).toBe(2);
+    const third = gate.acquire(limit);
+    expect(await settledWithin(third, 150)).toBe(pending);
     await Promise.all([a(), b(), a()]);
+    const releaseThird = await third;
+    expect(await held()).toBe(1);
+    await releaseThird();
   });
 
   it('does not slow one key down while another is saturated, and gives up waiting on abort', async () => {

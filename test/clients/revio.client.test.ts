@@ -170,12 +170,57 @@ describe('revio client against the simulator', () => {
     expect((await revio.listServiceTypes(sim.creds)).value).toContainEqual({
       serviceTypeId: 2,
       description: 'IoT Connectivity',
+      active: true,
     });
-    expect((await revio.listProducts(sim.creds)).value.map((p) => p.productId)).toEqual([101, 102, 103]);
+    expect((await revio.listProducts(sim.creds)).value.map((p) => p.productId)).toEqual([
+      11, 12, 13, 101, 102, 103, 104,
+    ]);
     expect((await revio.listProviders(sim.creds)).value[0]).toEqual({
       providerId: 1,
       name: 'Verizon Wireless',
+      active: true,
     });
+  });
+
+  it('reads every catalogue list, typed, with the active flag and default rates', async () => {
+    const products = (await revio.listProducts(sim.creds)).value;
+    expect(products.find((p) => p.productId === 11)).toEqual({
+      productId: 11,
+      description: 'M2M line access',
+      rate: 4.5,
+      active: true,
+    });
+    expect(products.find((p) => p.productId === 104)?.active).toBe(false);
+    expect((await revio.listPackages(sim.creds)).value).toEqual([
+      { packageId: 5, description: 'Tracker starter pack', active: true },
+      { packageId: 77, description: 'Fleet telematics bundle', active: true },
+    ]);
+    expect((await revio.listUsagePlanGroups(sim.creds)).value.map((g) => g.usagePlanGroupId)).toEqual([1, 2]);
+    const paths = (await requests()).map((r) => r.path);
+    expect(paths).toEqual(['/v1/Products', '/v1/Packages', '/v1/UsagePlanGroups']);
+  });
+
+  it('walks search.page while has_more for a catalogue larger than a page', async () => {
+    const many = Array.from({ length: 1203 }, (_, i) => ({
+      product_id: 2000 + i,
+      description: `Product ${i}`,
+      rate: i / 100,
+    }));
+    const big = await startSim({ catalogue: { products: many } });
+    const { value } = await revio.listProducts(big.creds);
+    expect(value).toHaveLength(1203);
+    expect(value.at(-1)).toEqual({ productId: 3202, description: 'Product 1202', rate: 12.02, active: true });
+    const pages = ((await big.control('GET', '/__sim/requests?path=/v1/Products')) as RecordedRequest[]).map(
+      (r) => r.query['search.page'],
+    );
+    expect(pages).toEqual(['1', '2', '3']);
+  });
+
+  it('refuses a catalogue record without its id instead of caching a product 0', async () => {
+    const broken = await startSim({ catalogue: { packages: [{ description: 'No id' }] } });
+    const error = await failure(revio.listPackages(broken.creds));
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/without a package_id in GET \/Packages/);
   });
 
   it('follows has_more across pages of 500', async () => {

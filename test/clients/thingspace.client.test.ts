@@ -394,6 +394,36 @@ describe('ThingSpace client against the simulator', () => {
     });
   });
 
+  it("lists the account's service plans with both tokens, typed", async () => {
+    const sim = await startSimulator({
+      servicePlans: [
+        { name: 'M2M 1 GB shared', code: 'M2M-1GB-SHR', carrierServicePlanCode: '84777' },
+        { name: 'M2M 3G legacy', code: 'M2M-3G', isActive: false },
+      ],
+    });
+    const { client } = newClient();
+    const { value } = await client.listServicePlans(sim.creds());
+    expect(value).toEqual([
+      { code: 'M2M-1GB-SHR', name: 'M2M 1 GB shared', active: true, carrierServicePlanCode: '84777' },
+      { code: 'M2M-3G', name: 'M2M 3G legacy', active: false, carrierServicePlanCode: 'M2M-3G' },
+    ]);
+    const [call] = await sim.requests('/api/m2m/v1/plans');
+    expect(call?.path).toBe(`/api/m2m/v1/plans/${ACCOUNT}`);
+    expect(typeof header(call!, 'vz-m2m-token')).toBe('string');
+  });
+
+  it('refuses a service plan list that is not one, for good', async () => {
+    const sim = await startSimulator();
+    await sim.app.inject({
+      method: 'POST',
+      url: '/__sim/faults',
+      payload: { path: '/api/m2m/v1/plans', status: 200 },
+    });
+    const error = await rejection(newClient().client.listServicePlans(sim.creds()));
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/service plan list that is not an array/);
+  });
+
   it('never records a secret in any exchange: app secret, password, access token, session token', async () => {
     const sim = await startSimulator({ sessionIdleMs: 250 });
     const { client, exchanges } = newClient();

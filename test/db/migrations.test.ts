@@ -43,6 +43,8 @@ describe('migrations', () => {
       'scheduled_rate_plan_change',
       'webhook_endpoint',
       'notification_delivery',
+      'catalogue_fetch',
+      'catalogue_entry',
     ]) {
       expect(tables).toContain(table);
     }

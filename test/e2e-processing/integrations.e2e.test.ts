@@ -133,6 +133,25 @@ describe('integration accounts', () => {
     expect((await call('POST', `/integrations/${ids.revio}/test`)).json<Test>().ok).toBe(true);
   });
 
+  it('keep the secrets an edit leaves out, and replace those it names', async () => {
+    // Only the password: the subscription key stays as stored (a wrong password fails the test…).
+    const partial = await call('PATCH', `/integrations/${ids.revio}`, admin, {
+      secrets: { password: 'wrong-password' },
+    });
+    expect(partial.statusCode, partial.body).toBe(200);
+    expect((await call('POST', `/integrations/${ids.revio}/test`)).json<Test>()).toMatchObject({ ok: false });
+    // …and the right one alone passes again: the key was kept, not dropped.
+    await call('PATCH', `/integrations/${ids.revio}`, admin, {
+      secrets: { password: DEMO_SECRETS.revio.password },
+    });
+    expect((await call('POST', `/integrations/${ids.revio}/test`)).json<Test>().ok).toBe(true);
+    const unknown = await call('PATCH', `/integrations/${ids.revio}`, admin, { secrets: { apiKey: 'x' } });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json<{ error: { details: { path: string }[] } }>().error.details).toEqual([
+      expect.objectContaining({ path: '/secrets/apiKey' }),
+    ]);
+  });
+
   it('refuse bad input naming the field, and change nothing', async () => {
     const before = await count();
     const base = accounts().revio;

@@ -37,6 +37,8 @@ let dataDir = '';
 let baseUrl = '';
 /** The built-in Jasper simulator's origin, as `simbind serve` logs it (its control routes are at the root). */
 let jasperSim = '';
+/** The built-in Rev.io simulator's origin, likewise. */
+let revioSim = '';
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
@@ -126,6 +128,7 @@ beforeAll(async () => {
   server.stderr?.on('data', keep);
   await waitReady(baseUrl, 75_000);
   jasperSim = /^\s*jasper\s+(http:\/\/\S+?)\/rws\/api\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
+  revioSim = /^\s*revio\s+(http:\/\/\S+?)\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
@@ -346,17 +349,73 @@ describe('web UI', () => {
     const rev = await customer.locator('option', { hasText: '— Rev' }).first().getAttribute('value');
     await customer.selectOption(rev);
     await page.getByText('Create Rev.io service').click();
-    await page.getByLabel('Service type id').fill('3');
-    await page.getByLabel('Package id').fill('5');
-    await page.getByLabel('Product id').first().fill('11');
-    await page.getByLabel('Rate').first().fill('2');
+    // The choices are the Rev.io account's catalogue, read through the API and cached.
+    const source = page.getByTestId('rev-catalogue');
+    await expect.poll(() => source.textContent()).toMatch(/^Catalogue of Rev\.io billing as of /);
+    const catalogue = (await (
+      await page.request.get(`${baseUrl}/api/v1/customers/${rev}/rev-catalogue`)
+    ).json()) as { serviceTypes: { id: number; name: string }[]; products: { id: number; rate: number }[] };
+    const typeOptions = await page.locator('#service-type option').allTextContents();
+    expect(typeOptions.slice(1)).toEqual(catalogue.serviceTypes.map((t) => `${t.name} · ${t.id}`));
+    expect(await page.locator('#package-id option').first().textContent()).toBe('None');
+    await page.locator('#service-type').selectOption('3');
+    await page.locator('#package-id').selectOption('5');
+    await page.locator('.product-id').first().selectOption('11');
+    // The product's default rate is filled in, and stays editable.
+    const rate = page.locator('.product-rate').first();
+    expect(await rate.inputValue()).toBe(String(catalogue.products.find((p) => p.id === 11)!.rate));
+    await rate.fill('2');
     await page.getByRole('button', { name: 'Check' }).click();
     // "products or a packageId, not both" names /revService/products: shown under the products.
     await expect
       .poll(() => page.locator('[data-error-for="revService/products"]').textContent())
       .toMatch(/not both/);
     expect(await page.locator('[data-error-for="revService/serviceTypeId"]').isHidden()).toBe(true);
+    await accessible('new assignment with the Rev.io catalogue');
     await shot('5-field-error');
+
+    // Rev.io failing: a refresh keeps the cached catalogue (still offered) and says why.
+    expect(revioSim, `the Rev.io simulator's address in the server log:\n${serverLog}`).not.toBe('');
+    const fault = (method: 'POST' | 'DELETE') =>
+      fetch(`${revioSim}/__sim/faults`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'POST' ? JSON.stringify({ path: '/v1/Packages', status: 503 }) : undefined,
+      });
+    await fault('POST');
+    const contoso = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      await page.locator('#rev-catalogue-refresh').click();
+      await page
+        .getByText(/Could not read the account again just now: Rev\.io account "Rev\.io billing"/)
+        .waitFor();
+      expect(await page.locator('#service-type').evaluate((el) => el.tagName)).toBe('SELECT');
+
+      // Nothing cached yet (contoso's own Rev.io account, never read) and Rev.io failing: typed ids,
+      // with a warning; the server checks nothing it has no catalogue for.
+      const other = await contoso.newPage();
+      await other.goto(`${baseUrl}/login`);
+      await other.getByLabel('E-mail').fill('admin@contoso.example');
+      await other.getByLabel('Password').fill('admin-demo');
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByRole('link', { name: 'New assignment' }).first().click();
+      await other.getByRole('heading', { name: 'New assignment' }).waitFor();
+      const customers = other.locator('#customer');
+      await customers.selectOption(
+        await customers.locator('option', { hasText: '— Rev' }).first().getAttribute('value'),
+      );
+      await other.getByText('Create Rev.io service').click();
+      await other
+        .getByText(/The Rev\.io catalogue cannot be read \(Rev\.io account "Rev\.io billing"/)
+        .waitFor();
+      expect(await other.getByTestId('rev-catalogue').isHidden()).toBe(true);
+      await other.getByLabel('Service type id').fill('3');
+      await other.getByLabel('Product id').first().fill('11');
+      expect(await other.locator('.product-rate').first().inputValue()).toBe('');
+    } finally {
+      await fault('DELETE');
+      await contoso.close();
+    }
   });
 
   it('cancels from the detail page: the button goes once requested, and every device has all steps or none', async () => {
@@ -406,6 +465,84 @@ describe('web UI', () => {
     expect(processed).toBeGreaterThan(0);
     expect(cancelled).toBeGreaterThan(0);
     await shot('6-cancelled');
+  });
+
+  it('undoes a finished bulk change: the dry run in a dialog, then the undo followed to the end', async () => {
+    const providers = (await (await page.request.get(`${baseUrl}/api/v1/service-providers`)).json()) as {
+      items: { id: number; name: string }[];
+    };
+    const jasper = providers.items.find((p) => p.name.includes('Jasper'))!;
+    const free = (await (
+      await page.request.get(
+        `${baseUrl}/api/v1/devices?serviceProviderId=${jasper.id}&status=active&unassigned=true&limit=12`,
+      )
+    ).json()) as { items: { iccid: string }[] };
+    const customers = (await (await page.request.get(`${baseUrl}/api/v1/customers?limit=1000`)).json()) as {
+      items: { id: number; kind: string; active: boolean }[];
+    };
+    const rev = customers.items.find((c) => c.kind === 'rev' && c.active)!;
+    const submitted = await page.request.post(`${baseUrl}/api/v1/bulk-changes`, {
+      headers: { origin: baseUrl },
+      data: {
+        changeType: 'customer_assignment',
+        serviceProviderId: jasper.id,
+        customerId: rev.id,
+        devices: free.items.map((d) => d.iccid),
+        createRevService: true,
+        revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
+        addCarrierRatePlan: false,
+        addCustomerRatePlan: false,
+      },
+    });
+    expect(submitted.status(), await submitted.text()).toBe(202);
+    const { id } = (await submitted.json()) as { id: number };
+    const statusOf = async (bulkChange: number) =>
+      (
+        (await (await page.request.get(`${baseUrl}/api/v1/bulk-changes/${bulkChange}`)).json()) as {
+          status: string;
+        }
+      ).status;
+    await expect.poll(() => statusOf(id), { timeout: 60_000, interval: 500 }).toBe('PROCESSED');
+
+    await page.goto(`${baseUrl}/bulk-changes/${id}`);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    const dialog = page.getByRole('dialog', { name: `Undo bulk change #${id}?` });
+    await dialog.waitFor();
+    await expect
+      .poll(() => dialog.getByTestId('undo-restorable').textContent())
+      .toBe(`${free.items.length} devices put back as they were`);
+    expect(await dialog.getByTestId('undo-conflicts').textContent()).toBe(
+      '0 changed since: left alone and reported',
+    );
+    expect(await dialog.getByTestId('undo-rev').textContent()).toBe(
+      `${free.items.length} Rev.io services (${free.items.length} products) disconnected today`,
+    );
+    // The dry run wrote nothing: the bulk change is not undone yet.
+    const before = (await (await page.request.get(`${baseUrl}/api/v1/bulk-changes/${id}`)).json()) as {
+      undoneBy: number | null;
+    };
+    expect(before.undoneBy).toBeNull();
+    await accessible('undo dialog');
+    await shot('6b-undo-dry-run');
+
+    await dialog.getByTestId('undo-confirm').click();
+    await page.waitForURL(
+      (url) => /\/bulk-changes\/\d+$/.test(url.pathname) && !url.pathname.endsWith(`/${id}`),
+    );
+    const undoId = Number(new URL(page.url()).pathname.split('/').pop());
+    // The undo's own page (not the original's, still shown for a moment), followed to the end.
+    await page.getByTestId('undo-of').waitFor();
+    expect(await page.getByTestId('undo-of').textContent()).toBe(`Undo of #${id}`);
+    await expect
+      .poll(() => page.getByTestId('status').textContent(), { timeout: 60_000, interval: 500 })
+      .toBe('PROCESSED');
+    await expect
+      .poll(async () => Number(await page.locator('[data-tile="processed"] .value').textContent()))
+      .toBe(free.items.length);
+    await shot('6c-undo-finished');
+    await page.getByTestId('undo-of').click();
+    expect(await page.getByTestId('undone-by').textContent()).toBe(`Undone by #${undoId}`);
+    expect(await page.getByRole('button', { name: 'Undo' }).count()).toBe(0);
   });
 
   it('signs out; a viewer reads but cannot submit', async () => {

@@ -8,6 +8,7 @@ import { DEMO_THINGSPACE_ACCOUNT, demoPlansOf } from '../../src/db/repositories/
 import { buildApp, type TypedApp } from '../../src/http/app.ts';
 import { startQueue, type JobQueue } from '../../src/jobs/queue.ts';
 import { startWorker } from '../../src/jobs/worker.ts';
+import { createLogger } from '../../src/logger.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
 import { createServices, type Services } from '../../src/wiring.ts';
 import type { SecretBox } from '../../src/services/secret-box.ts';
@@ -42,6 +43,8 @@ export interface WorldOptions {
   devices: number;
   today?: string;
   jasperConcurrency?: number;
+  /** MAX_ATTEMPTS; default 3. */
+  maxAttempts?: number;
   /** false: no worker in this process (a test starts its own, e.g. in a child process). */
   worker?: boolean;
   /** Seal the demo accounts' secrets with this box (and open them with it). */
@@ -117,7 +120,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     CHUNK_SIZE: '100',
     WORKER_CONCURRENCY: '2',
-    MAX_ATTEMPTS: '3',
+    MAX_ATTEMPTS: String(options.maxAttempts ?? 3),
     // The webhook receiver above listens on 127.0.0.1.
     WEBHOOK_ALLOW_ADDRESSES: 'loopback',
   });
@@ -136,7 +139,15 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     retryPolicy: { baseDelayMs: 20, maxDelayMs: 200 },
     ...(options.today ? { today: () => options.today! } : {}),
     ...(options.secretBox ? { secretBox: options.secretBox } : {}),
-    ...(options.logLines ? { log: (line: string) => void options.logLines!.push(line) } : {}),
+    ...(options.logLines
+      ? {
+          log: (line: string) => void options.logLines!.push(line),
+          logger: createLogger({
+            level: 'debug',
+            stream: { write: (line: string) => void options.logLines!.push(line) },
+          }),
+        }
+      : {}),
   });
   const extraQueues: JobQueue[] = [];
   const app = await buildApp({

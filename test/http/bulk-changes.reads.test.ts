@@ -197,6 +197,84 @@ describe('reads', () => {
   });
 });
 
+describe('list filters', () => {
+  type Listed = {
+    items: {
+      id: number;
+      customerId: number;
+      serviceProviderId: number;
+      source: string;
+      createdBy: { id: number };
+      createdAt: string;
+    }[];
+    nextCursor: string | null;
+  };
+  const list = async (query: string, headers: Record<string, string> = admin) =>
+    app.inject({ method: 'GET', url: `/api/v1/bulk-changes?${query}`, headers });
+
+  it('narrows by customer, provider, creator, source and creation time, combined with AND', async () => {
+    const onJasper = await submit({
+      serviceProviderId: fleet.jasper,
+      devices: await freeDevices(database.pool, fleet.jasper, 1),
+    });
+    expect(onJasper.statusCode).toBe(202);
+    const jasperId = onJasper.json<{ id: number }>().id;
+    const all = (await list('limit=1000')).json<Listed>().items;
+    expect(all.length).toBeGreaterThan(2);
+
+    const byProvider = (await list(`serviceProviderId=${fleet.jasper}&limit=1000`)).json<Listed>().items;
+    expect(byProvider.map((b) => b.id)).toEqual(
+      all.filter((b) => b.serviceProviderId === fleet.jasper).map((b) => b.id),
+    );
+    expect(byProvider.map((b) => b.id)).toContain(jasperId);
+
+    const byCustomer = (await list(`customerId=${fleet.amopCustomer.id}&limit=1000`)).json<Listed>().items;
+    expect(byCustomer.length).toBeGreaterThan(0);
+    expect(byCustomer.every((b) => b.customerId === fleet.amopCustomer.id)).toBe(true);
+    expect(byCustomer.length).toBe(all.filter((b) => b.customerId === fleet.amopCustomer.id).length);
+
+    const creator = all[0]!.createdBy.id;
+    const byCreator = (await list(`createdBy=${creator}&source=api&limit=1000`)).json<Listed>().items;
+    expect(byCreator.map((b) => b.id)).toEqual(
+      all.filter((b) => b.createdBy.id === creator && b.source === 'api').map((b) => b.id),
+    );
+    expect(
+      (await list('source=legacy&limit=1000')).json<Listed>().items.every((b) => b.source === 'legacy'),
+    ).toBe(true);
+
+    // Time window: from the Jasper change's creation on, only it and what came after.
+    const at = all.find((b) => b.id === jasperId)!.createdAt;
+    const since = (await list(`createdFrom=${encodeURIComponent(at)}&limit=1000`)).json<Listed>().items;
+    expect(since.map((b) => b.id)).toEqual(all.filter((b) => b.createdAt >= at).map((b) => b.id));
+    const before = (await list(`createdBefore=${encodeURIComponent(at)}&limit=1000`)).json<Listed>().items;
+    expect(before.map((b) => b.id)).not.toContain(jasperId);
+    expect(before.length + since.length).toBe(all.length);
+  });
+
+  it('pages a filtered list with its cursor, each page still filtered', async () => {
+    const first = (await list(`customerId=${fleet.amopCustomer.id}&limit=1`)).json<Listed>();
+    expect(first.items).toHaveLength(1);
+    expect(first.nextCursor).not.toBeNull();
+    const second = (
+      await list(`customerId=${fleet.amopCustomer.id}&limit=1&cursor=${first.nextCursor}`)
+    ).json<Listed>();
+    expect(second.items).toHaveLength(1);
+    expect(second.items[0]!.id).toBeLessThan(first.items[0]!.id);
+    expect(second.items[0]!.customerId).toBe(fleet.amopCustomer.id);
+  });
+
+  it('refuses a malformed filter, and a customer outside what the caller may access', async () => {
+    for (const query of ['createdFrom=yesterday', 'source=fax', 'customerId=abc', 'createdBy=0']) {
+      const res = await list(query);
+      expect(res.statusCode, query).toBe(400);
+    }
+    const contoso = await database.pool.query<{ id: number }>(
+      "SELECT c.id FROM customer c JOIN tenant t ON t.id = c.tenant_id WHERE t.slug = 'contoso' LIMIT 1",
+    );
+    expect((await list(`customerId=${contoso.rows[0]!.id}`)).statusCode).toBe(404);
+  });
+});
+
 describe('devices chosen by filter', () => {
   it('takes every device matching the GET /devices filter', async () => {
     const { rows } = await database.pool.query<{ n: number }>(

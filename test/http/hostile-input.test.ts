@@ -284,13 +284,25 @@ const idCases: Case[] = [
   refuse('GET the history of device -Infinity', get('/api/v1/devices/-Infinity/history'), '/id', 400, PARAMS),
   refuse('GET bulk changes, limit 1e400', get(`${BULK}?limit=1e400`), '/limit', 400, QUERY),
   refuse(
+    'GET the Rev.io catalogue of customer 1e400',
+    get('/api/v1/customers/1e400/rev-catalogue'),
+    '/id',
+    400,
+    PARAMS,
+  ),
+  refuse(
     'GET devices of customer Infinity',
     get('/api/v1/devices?customerId=Infinity'),
     '/customerId',
     400,
     QUERY,
   ),
-  ...(['cancel', 'retry'] as const).flatMap((action) => [
+  refuse(
+    'undo with dryRun "true" (a string)',
+    () => api('POST', `${BULK}/${bulkChange}/undo`, { dryRun: 'true' }),
+    '/dryRun',
+  ),
+  ...(['cancel', 'retry', 'undo'] as const).flatMap((action) => [
     ...BAD_IDS.map((id) =>
       refuse(`${action} of id ${id}`, () => api('POST', `${BULK}/${id}/${action}`), '/id', 400, PARAMS),
     ),
@@ -320,6 +332,15 @@ const TOKENS = '/api/v1/auth/tokens';
 const credentials = { email: 'admin@northwind.example', password: 'admin-demo' };
 const login = (body: unknown) => () => api('POST', LOGIN, body, {});
 const token = (body: unknown) => () => api('POST', TOKENS, body, w.session);
+const SETUP = '/api/v1/setup';
+const setupForm = {
+  setupCode: '0f3a9c1e5b7d2f4a6c8e0b1d3f5a7c9e',
+  tenantName: 'Acme IoT',
+  adminEmail: 'admin@acme.example',
+  adminName: 'Ada',
+  password: 'a-long-enough-password',
+};
+const setup = (body: unknown) => () => api('POST', SETUP, body, {});
 const authCases: Case[] = [
   refuse('login: malformed JSON', login('{"email":'), undefined, 400, NOT_JSON),
   refuse('login: an array', login('[]'), ''),
@@ -356,6 +377,16 @@ const authCases: Case[] = [
     '/scope',
   ),
   refuse('token: a body over 8 KB', token({ name: big(9000) }), undefined, 413),
+  refuse('setup: malformed JSON', setup('{"setupCode":'), undefined, 400, NOT_JSON),
+  refuse('setup: password missing', setup({ ...setupForm, password: undefined }), '/password'),
+  refuse('setup: an empty setup code', setup({ ...setupForm, setupCode: '' }), '/setupCode'),
+  refuse('setup: an unknown field', setup({ ...setupForm, role: 'admin' }), '/role'),
+  refuse(
+    'setup: a tenant name of 201 characters',
+    setup({ ...setupForm, tenantName: 'n'.repeat(201) }),
+    '/tenantName',
+  ),
+  refuse('setup: a body over 8 KB', setup({ ...setupForm, adminName: big(9000) }), undefined, 413),
   refuse(
     'password: newPassword missing',
     () => api('POST', '/api/v1/auth/password', { currentPassword: 'admin-demo' }),
@@ -434,6 +465,26 @@ const adminCases: Case[] = [
     400,
     PARAMS,
   ),
+  refuse(
+    'catalogue refresh: id 2^63',
+    () => api('POST', `${INTEGRATIONS}/9223372036854775808/catalogue/refresh`),
+    '/id',
+    400,
+    PARAMS,
+  ),
+  refuse(
+    'catalogue refresh: malformed JSON',
+    () => api('POST', `${INTEGRATIONS}/${ids.integration}/catalogue/refresh`, '{'),
+    undefined,
+    400,
+    NOT_JSON,
+  ),
+  refuse(
+    'catalogue refresh: a body over 1 KB',
+    () => api('POST', `${INTEGRATIONS}/${ids.integration}/catalogue/refresh`, { note: big(2048) }),
+    undefined,
+    413,
+  ),
   refuse('service provider: portal "satellite"', provider({ portalType: 'satellite' }), '/portalType'),
   refuse(
     'service provider: credentialsId 2^63',
@@ -467,6 +518,24 @@ const adminCases: Case[] = [
     'rate pool: sharedDataMb as a string',
     () => api('POST', '/api/v1/rate-pools', { name: 'P', sharedDataMb: '100' }),
     '/sharedDataMb',
+  ),
+  refuse(
+    'customer import: an empty file',
+    () => api('POST', '/api/v1/customers/import', { csv: '' }),
+    '/csv',
+  ),
+  refuse(
+    'customer import: a row with a control character and a kind "vip"',
+    () => api('POST', '/api/v1/customers/import', { csv: 'name,kind\nA\u0007B,vip\n' }),
+    '/rows/2/name',
+  ),
+  refuse(
+    'customer import: a header with an injection string',
+    () =>
+      api('POST', '/api/v1/customers/import', {
+        csv: 'name,kind,"x\'); DROP TABLE customer;--"\nA,amop,1\n',
+      }),
+    '/csv/header',
   ),
   refuse(
     'device import: an empty file',
@@ -650,6 +719,8 @@ const BASES: Record<string, () => Base> = {
   'POST /api/v1/bulk-changes': () => ({ url: BULK, body: submission(w, { dryRun: true }) }),
   ...legacyBases(),
   'POST /api/v1/auth/login': () => ({ url: LOGIN, body: credentials, headers: {} }),
+  // The world has tenants: a valid body answers 409, and nothing is ever written.
+  'POST /api/v1/setup': () => ({ url: SETUP, body: setupForm, headers: {} }),
   'POST /api/v1/auth/tokens': () => ({
     url: TOKENS,
     body: { name: 'ci', expiresInDays: 30 },
@@ -680,6 +751,10 @@ const BASES: Record<string, () => Base> = {
     url: '/api/v1/customers',
     body: { name: 'New', kind: 'rev', revCustomerId: 5, revCredentialsId: 1, site: { name: 'HQ' } },
   }),
+  'POST /api/v1/customers/import': () => ({
+    url: '/api/v1/customers/import',
+    body: { csv: 'name,kind\nNew,amop\n' },
+  }),
   'POST /api/v1/customers/{id}/sites': () => ({
     url: `/api/v1/customers/${w.fleet.amopCustomer.id}/sites`,
     body: { name: 'New', address: 'Main St', isDefault: false },
@@ -709,6 +784,10 @@ const BASES: Record<string, () => Base> = {
       events: ['bulk_change.completed'],
       active: true,
     },
+  }),
+  'POST /api/v1/bulk-changes/{id}/undo': () => ({
+    url: `/api/v1/bulk-changes/${bulkChange}/undo`,
+    body: { dryRun: true },
   }),
   'PATCH /api/v1/webhooks/{id}': () => ({
     url: `/api/v1/webhooks/${ids.webhook}`,

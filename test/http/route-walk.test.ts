@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRevioSimulator } from '../../simulators/revio.simulator.ts';
 import { buildApp, type TypedApp } from '../../src/http/app.ts';
 import { WEB_ROOT, webRoutes } from '../../src/http/routes/web.routes.ts';
 import { generateApiToken } from '../../src/services/api-tokens.ts';
@@ -37,6 +38,8 @@ let base: TestApp;
 let app: TypedApp;
 let routes: Route[];
 let fleet: Fleet;
+/** northwind's Rev.io account reads its catalogue here (the demo's `simulator://` is not running). */
+const revioSim = buildRevioSimulator();
 const tokens = {} as Record<Role | 'contoso', Headers>;
 const sessions = {} as Record<Role, Headers>;
 /** The customers operator@northwind.example may access, and two of the tenant it may not. */
@@ -81,6 +84,11 @@ beforeAll(async () => {
     if (res.statusCode === 200 && res.body === indexHtml) uiPages.add(keyOf(r));
   }
   fleet = await loadFleet(database.pool);
+  const revioUrl = `${await revioSim.listen({ port: 0, host: '127.0.0.1' })}/v1`;
+  await sql(
+    `UPDATE integration_credentials SET base_url = $1 WHERE tenant_id = $2 AND integration = 'revio'`,
+    [revioUrl, fleet.tenantId],
+  );
 
   for (const role of ROLES) {
     tokens[role] = await authHeaders(database.db, `${role}@northwind.example`);
@@ -145,6 +153,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await base?.close();
+  await revioSim.close();
   await database?.drop();
 });
 
@@ -177,6 +186,14 @@ function routeTable(target: TypedApp): Route[] {
 
 const keyOf = (r: Route) => `${r.method} ${r.url}`;
 const concrete = (url: string) => url.replace(/:id\b/g, '1').replace(/:token\b/, 'x'.repeat(43));
+
+const revioAccount = async () =>
+  (
+    await sql<{ id: number }>(
+      `SELECT id FROM integration_credentials WHERE tenant_id = $1 AND integration = 'revio' ORDER BY id LIMIT 1`,
+      [fleet.tenantId],
+    )
+  )[0]!.id;
 
 /** A bulk change of northwind's admin whose devices are all still pending (no worker runs here). */
 async function openBulkChange(customerId: number): Promise<number> {
@@ -216,6 +233,15 @@ const PUBLIC: Record<string, { why: string; status?: number }> = {
   'POST /api/v1/auth/logout': {
     why: 'ends only the session of the cookie it carries; without one it does nothing',
     status: 204,
+  },
+  'GET /api/v1/setup': {
+    why: 'the first-run screen asks whether a tenant exists yet: `{ needed }`, nothing else',
+    status: 200,
+  },
+  // Here the body `{}` is refused (400) before anything is looked at; tested in setup.test.ts.
+  'POST /api/v1/setup': {
+    why: 'first-run setup, before anyone can sign in: needs the setup code printed on the terminal, counted like sign-ins, 409 once a tenant exists',
+    status: 400,
   },
   'POST /api/v1/carrier-callbacks/thingspace/:token': {
     why: 'called by ThingSpace, which holds no session: the secret path token is the credential (unknown: 404)',
@@ -400,6 +426,13 @@ const RULES: Record<string, Rule> = {
     allowed: 200,
     limited: { request: () => get(`/api/v1/customers/${foreign.amop.id}/sites`)({}) },
   },
+  'GET /api/v1/customers/:id/rev-catalogue': {
+    who: ALL,
+    // The first read fills the cache from the Rev.io simulator; later ones are served from it.
+    probe: (h) => get(`/api/v1/customers/${fleet.revCustomer.id}/rev-catalogue`)(h),
+    allowed: 200,
+    limited: { request: () => get(`/api/v1/customers/${foreign.rev.id}/rev-catalogue`)({}) },
+  },
   'GET /api/v1/rate-plans': { who: ALL, probe: get('/api/v1/rate-plans?kind=customer'), allowed: 200 },
   'GET /api/v1/rate-pools': { who: ALL, probe: get('/api/v1/rate-pools'), allowed: 200 },
   'POST /api/v1/bulk-changes': {
@@ -464,6 +497,15 @@ const RULES: Record<string, Rule> = {
       request: () => ({ method: 'POST', url: `/api/v1/bulk-changes/${nw.foreignBulkChange}/retry` }),
     },
   },
+  'POST /api/v1/bulk-changes/:id/undo': {
+    who: CHANGERS,
+    // An open bulk change cannot be undone yet: 409 is the rule that comes after the role gate.
+    probe: (h) => post(`/api/v1/bulk-changes/${nw.bulkChange}/undo`, h, { dryRun: true }),
+    allowed: 409,
+    limited: {
+      request: () => post(`/api/v1/bulk-changes/${nw.foreignBulkChange}/undo`, {}, { dryRun: true }),
+    },
+  },
   'POST /api/v1/customers': {
     who: ADMIN,
     probe: (h) => post('/api/v1/customers', h, { name: unique('Customer'), kind: 'amop' }),
@@ -473,6 +515,11 @@ const RULES: Record<string, Rule> = {
     who: ADMIN,
     probe: (h) => post(`/api/v1/customers/${nw.customer}/sites`, h, { name: unique('Site') }),
     allowed: 201,
+  },
+  'POST /api/v1/customers/import': {
+    who: ADMIN,
+    probe: (h) => post('/api/v1/customers/import', h, { csv: `name,kind\n${unique('Customer')},amop\n` }),
+    allowed: 200,
   },
   'POST /api/v1/rate-plans': {
     who: ADMIN,
@@ -560,6 +607,15 @@ const RULES: Record<string, Rule> = {
         headers: h,
       };
     },
+    allowed: 200,
+  },
+  'POST /api/v1/integrations/:id/catalogue/refresh': {
+    who: ADMIN,
+    probe: async (h) => ({
+      method: 'POST',
+      url: `/api/v1/integrations/${await revioAccount()}/catalogue/refresh`,
+      headers: h,
+    }),
     allowed: 200,
   },
   'POST /api/v1/service-providers/:id/sync': {
@@ -826,6 +882,10 @@ const BY_ID: Record<string, { id: () => number; request: (id: number) => InjectO
     id: () => nw.bulkChange,
     request: (id) => ({ method: 'POST', url: `/api/v1/bulk-changes/${id}/retry` }),
   },
+  'POST /api/v1/bulk-changes/:id/undo': {
+    id: () => nw.bulkChange,
+    request: (id) => post(`/api/v1/bulk-changes/${id}/undo`, {}, { dryRun: true }),
+  },
   'GET /api/v1/devices/:id/history': {
     id: () => nw.device,
     request: (id) => get(`/api/v1/devices/${id}/history`)({}),
@@ -870,6 +930,14 @@ const BY_ID: Record<string, { id: () => number; request: (id: number) => InjectO
   'POST /api/v1/integrations/:id/test': {
     id: () => nw.integration,
     request: (id) => ({ method: 'POST', url: `/api/v1/integrations/${id}/test` }),
+  },
+  'GET /api/v1/customers/:id/rev-catalogue': {
+    id: () => fleet.revCustomer.id,
+    request: (id) => get(`/api/v1/customers/${id}/rev-catalogue`)({}),
+  },
+  'POST /api/v1/integrations/:id/catalogue/refresh': {
+    id: () => nw.integration,
+    request: (id) => ({ method: 'POST', url: `/api/v1/integrations/${id}/catalogue/refresh` }),
   },
   'POST /api/v1/service-providers/:id/sync': {
     id: () => fleet.jasper,

@@ -279,6 +279,11 @@ export async function listBulkChanges(
     status?: BulkChangeStatus;
     beforeId?: number;
     customerIds?: number[];
+    serviceProviderId?: number;
+    createdBy?: number;
+    source?: string;
+    createdFrom?: Date;
+    createdBefore?: Date;
     limit: number;
   },
 ): Promise<BulkChangeRow[]> {
@@ -288,6 +293,12 @@ export async function listBulkChanges(
     .select([...BULK_CHANGE_COLUMNS, 'u.name as created_by_name', 'u.email as created_by_email'])
     .where('b.tenant_id', '=', params.tenantId);
   if (params.status) query = query.where('b.status', '=', params.status);
+  if (params.serviceProviderId !== undefined)
+    query = query.where('b.service_provider_id', '=', params.serviceProviderId);
+  if (params.createdBy !== undefined) query = query.where('b.created_by', '=', params.createdBy);
+  if (params.source !== undefined) query = query.where('b.source', '=', params.source);
+  if (params.createdFrom) query = query.where('b.created_at', '>=', params.createdFrom);
+  if (params.createdBefore) query = query.where('b.created_at', '<', params.createdBefore);
   if (params.beforeId !== undefined) query = query.where('b.id', '<', params.beforeId);
   if (params.customerIds !== undefined) {
     if (params.customerIds.length === 0) return [];

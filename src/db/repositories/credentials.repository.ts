@@ -4,7 +4,8 @@ import { isSealed, SecretKeyError, webhookSecretScope, type SecretBox } from '..
 
 /**
  * The ONE query that reads `integration_credentials.secrets` for use. Its result goes to the
- * external clients only; API responses, logs and change logs never see it. (The re-key below reads
+ * external clients only (and back into the row, when an edit keeps the secrets it does not
+ * replace); API responses, logs and change logs never see it. (The re-key below reads
  * them too, to seal them again, and returns only counts.)
  */
 export async function findCredentialsWithSecrets(db: Executor, id: number) {

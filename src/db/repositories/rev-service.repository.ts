@@ -33,6 +33,8 @@ export interface ServiceIntent {
   workOrderId: number;
   serviceId: number | null;
   status: 'pending' | 'created' | 'failed' | 'disconnected';
+  /** Inserted by this call: no create can have been sent for it yet, so nothing to look up. */
+  fresh: boolean;
 }
 
 export async function ensureServiceIntents(
@@ -42,7 +44,7 @@ export async function ensureServiceIntents(
 ): Promise<ServiceIntent[]> {
   if (items.length === 0) return [];
   const col = <K extends keyof ServiceIntentInput>(key: K) => items.map((i) => i[key]);
-  await sql`
+  const inserted = await sql<{ workOrderId: number }>`
     INSERT INTO rev_service (tenant_id, device_id, customer_id, rev_credentials_id, rev_customer_id, number, number2,
                              service_type_id, provider_id, package_id, usage_plan_group_id, effective_date,
                              activated_date, description, status, bulk_change_device_id)
@@ -55,12 +57,14 @@ export async function ensureServiceIntents(
     -- Any conflict: the work order's intent exists (a retry), or the device got a live service line
     -- for this customer since validation (no intent: the caller reports it).
     ON CONFLICT DO NOTHING
+    RETURNING bulk_change_device_id AS "workOrderId"
   `.execute(db);
-  const { rows } = await sql<ServiceIntent>`
+  const fresh = new Set(inserted.rows.map((r) => Number(r.workOrderId)));
+  const { rows } = await sql<Omit<ServiceIntent, 'fresh'>>`
     SELECT id, bulk_change_device_id AS "workOrderId", service_id AS "serviceId", status
     FROM rev_service WHERE bulk_change_device_id = ANY(${col('workOrderId')}::bigint[])
   `.execute(db);
-  return rows;
+  return rows.map((row) => ({ ...row, fresh: fresh.has(Number(row.workOrderId)) }));
 }
 
 export async function recordServiceResults(
@@ -93,6 +97,8 @@ export interface ProductIntent {
   rate: string | null;
   serviceProductId: number | null;
   status: 'pending' | 'created' | 'failed';
+  /** Inserted by this call: no create can have been sent for it yet, so nothing to look up. */
+  fresh: boolean;
 }
 
 export async function ensureProductIntents(
@@ -102,19 +108,21 @@ export async function ensureProductIntents(
 ): Promise<ProductIntent[]> {
   if (items.length === 0) return [];
   const serviceRows = items.map((i) => i.revServiceRowId);
-  await sql`
+  const inserted = await sql<{ id: number }>`
     INSERT INTO rev_service_product (tenant_id, rev_service_id, product_id, rate, quantity, status)
     SELECT ${tenantId}, i.rev_service_id, i.product_id, i.rate, 1, 'pending'
     FROM unnest(${serviceRows}::bigint[], ${items.map((i) => i.productId)}::int[], ${items.map((i) => i.rate)}::numeric[])
          AS i(rev_service_id, product_id, rate)
     ON CONFLICT (rev_service_id, product_id) DO NOTHING
+    RETURNING id
   `.execute(db);
-  const { rows } = await sql<ProductIntent>`
+  const fresh = new Set(inserted.rows.map((r) => Number(r.id)));
+  const { rows } = await sql<Omit<ProductIntent, 'fresh'>>`
     SELECT id, rev_service_id AS "revServiceRowId", product_id AS "productId", rate,
            service_product_id AS "serviceProductId", status
     FROM rev_service_product WHERE rev_service_id = ANY(${serviceRows}::bigint[])
   `.execute(db);
-  return rows;
+  return rows.map((row) => ({ ...row, fresh: fresh.has(Number(row.id)) }));
 }
 
 export async function recordProductResults(

@@ -1,5 +1,5 @@
 import { Type } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TypedApp } from '../app.ts';
 import { principalOf, SESSION_COOKIE } from '../auth.ts';
 import { BODY_LIMITS } from '../body-limits.ts';
@@ -13,6 +13,7 @@ import {
   TokenListQuery,
   UserResponse,
 } from '../schemas/auth.schemas.ts';
+import type { SignIn } from '../../services/auth.service.ts';
 import type { Services } from '../../wiring.ts';
 
 /**
@@ -52,15 +53,7 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
       // the request carried, if any, ends here rather than living on beside the new one.
       const previous = sessionIdOf(request);
       if (previous) await auth.logout(previous);
-      reply.setCookie(SESSION_COOKIE, signIn.sessionId, {
-        signed: true,
-        httpOnly: true,
-        sameSite: 'lax',
-        // https directly, or through a proxy trusted with TRUST_PROXY (X-Forwarded-Proto).
-        secure: request.protocol === 'https',
-        path: '/',
-        maxAge: signIn.maxAgeSeconds,
-      });
+      setSessionCookie(request, reply, signIn);
       return { user: signIn.user };
     },
   );
@@ -206,6 +199,19 @@ export function authRoutes(app: TypedApp, { auth }: Services): void {
       return reply.code(204).send();
     },
   );
+}
+
+/** The signed session cookie of a new sign-in (also set by the first-run setup). */
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, signIn: SignIn): void {
+  reply.setCookie(SESSION_COOKIE, signIn.sessionId, {
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    // https directly, or through a proxy trusted with TRUST_PROXY (X-Forwarded-Proto).
+    secure: request.protocol === 'https',
+    path: '/',
+    maxAge: signIn.maxAgeSeconds,
+  });
 }
 
 /** The session id of a validly signed session cookie, if the request carries one. */

@@ -66,6 +66,8 @@ const BULK_CHANGE_EXAMPLE: Static<typeof BulkChange> = {
   counts: { total: 3, pending: 1, processing: 1, waiting: 0, processed: 1, error: 0, cancelled: 0 },
   actions: ['cancel'],
   stats: null,
+  undoOf: null,
+  undoneBy: null,
 };
 
 export function linksOf(id: number) {
@@ -138,13 +140,19 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
         tags,
         operationId: 'listBulkChanges',
         summary: 'Bulk changes, newest first',
+        description:
+          'Filters (all optional, combined): status, customer, service provider, who submitted it, entry point, and a creation window. Pages with `nextCursor`, each page still filtered.',
         querystring: ListBulkChangesQuery,
         response: {
           200: described(
             ListResponse(BulkChange),
             'A page of the bulk changes of the customers the caller may access.',
           ),
-          ...errorResponses({ 400: '`limit`, `cursor` or `status` is invalid.', 401: UNAUTHENTICATED }),
+          ...errorResponses({
+            400: '`limit`, `cursor` or a filter is invalid.',
+            401: UNAUTHENTICATED,
+            404: '`customerId` names no customer the caller may access.',
+          }),
         },
       },
     },

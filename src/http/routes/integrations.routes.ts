@@ -28,7 +28,7 @@ const SETTINGS =
   'Account fields, shown back: Rev.io `username`, `clientCode`; ThingSpace `username`, `accountName`; Jasper `username`.';
 const SECRETS =
   'Write-only, sealed at rest: Rev.io `password`, `subscriptionKey`; ThingSpace `appKey`, `appSecret`, `password`; ' +
-  'Jasper `apiKey`. Replaced whole on an edit.';
+  'Jasper `apiKey`. On an edit, those given replace the stored ones and those left out are kept.';
 
 const Account = Type.Object({
   id: Type.Integer(),
@@ -48,6 +48,11 @@ const Account = Type.Object({
     },
   ),
   rateLimit: Type.Union([RateLimit, Type.Null()]),
+  callbackUrl: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'ThingSpace accounts: where ThingSpace calls simbind back (under PUBLIC_URL). simbind registers it at ' +
+      'ThingSpace itself, with a secret token of the account appended that is never shown; null for the others.',
+  }),
   createdAt: Type.String(),
 });
 

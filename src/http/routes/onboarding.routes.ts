@@ -3,6 +3,7 @@ import type { TypedApp } from '../app.ts';
 import { principalOf } from '../auth.ts';
 import { BODY_LIMITS } from '../body-limits.ts';
 import { described, errorResponses, Id, IdParams, Text, UNAUTHENTICATED } from '../schemas/common.schemas.ts';
+import { CUSTOMER_IMPORT_COLUMNS, MAX_CUSTOMER_IMPORT_ROWS } from '../../services/customer-import.service.ts';
 import { IMPORT_COLUMNS, MAX_IMPORT_ROWS } from '../../services/device-import.service.ts';
 import type { Services } from '../../wiring.ts';
 
@@ -14,7 +15,7 @@ import type { Services } from '../../wiring.ts';
 const ADMIN_ONLY = 'Only administrators manage customers, plans and devices.';
 const Money = Type.Number({ minimum: 0, maximum: 1_000_000 });
 
-export function onboardingRoutes(app: TypedApp, { customers, deviceImport }: Services): void {
+export function onboardingRoutes(app: TypedApp, { customers, customerImport, deviceImport }: Services): void {
   const tags = ['onboarding'];
 
   app.post(
@@ -69,6 +70,57 @@ export function onboardingRoutes(app: TypedApp, { customers, deviceImport }: Ser
     },
     async (request, reply) =>
       reply.code(201).send(await customers.createCustomer(principalOf(request), request.body)),
+  );
+
+  app.post(
+    '/customers/import',
+    {
+      bodyLimit: BODY_LIMITS.submission,
+      schema: {
+        tags,
+        operationId: 'importCustomers',
+        summary: 'Import customers, each with its default site, from a CSV file',
+        description:
+          `Columns (header row): ${CUSTOMER_IMPORT_COLUMNS.join(', ')}; \`name\` and \`kind\` (\`amop\` or ` +
+          '`rev`) required. A `rev` row gives `rev_customer_id` (its id in Rev.io) and `rev_account` (the name ' +
+          "or id of one of the tenant's Rev.io accounts; may be left empty when the tenant has only one). " +
+          `\`site_name\` (default "Headquarters") and \`site_address\` make the default site. At most ` +
+          `${MAX_CUSTOMER_IMPORT_ROWS.toLocaleString('en')} rows. Every row is checked first: one bad row ` +
+          'refuses the file, listing the problems as `/rows/<line>/<column>`, and nothing is written. ' +
+          'Importing a file again creates nothing twice: an AMOP row matches a customer by name (any case) ' +
+          'and is left unchanged, a Rev.io row matches by Rev.io id and takes the name of the file; existing ' +
+          'customers keep their sites. Rev.io ids are not looked up in Rev.io (the Rev.io customer sync does).',
+        body: Type.Object(
+          {
+            csv: Type.String({
+              minLength: 1,
+              maxLength: 16 * 1024 * 1024,
+              description: 'The file, as text.',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: described(
+            Type.Object({
+              rows: Type.Integer(),
+              created: Type.Integer(),
+              updated: Type.Integer(),
+              unchanged: Type.Integer(),
+            }),
+            'Imported: how many rows, customers created, renamed, and already there as in the file.',
+          ),
+          ...errorResponses({
+            400: 'The file or a row is invalid: `error.details` lists them.',
+            401: UNAUTHENTICATED,
+            403: ADMIN_ONLY,
+            409: 'A Rev.io customer of the file was created meanwhile (by the API or a sync): import again.',
+            413: 'More rows than allowed.',
+          }),
+        },
+      },
+    },
+    async (request) => customerImport.importCsv(principalOf(request), request.body.csv),
   );
 
   app.post(

@@ -15,6 +15,9 @@ const APP_ROUTES = [
   '/users',
   '/integrations',
   '/webhooks',
+  '/customers',
+  '/customers/:id',
+  '/import',
 ];
 
 /** Nothing loads from elsewhere; the UI works without inline scripts or styles. */

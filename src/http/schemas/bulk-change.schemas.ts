@@ -203,7 +203,9 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.U
 
 export const BulkChange = Type.Object({
   id: Type.Integer(),
-  changeType: Type.Literal('customer_assignment'),
+  changeType: Type.Union([Type.Literal('customer_assignment'), Type.Literal('undo')], {
+    description: '`undo`: takes back the bulk change named by `undoOf`.',
+  }),
   status: BulkChangeStatus,
   serviceProviderId: Type.Integer(),
   customerId: Type.Integer(),
@@ -220,9 +222,15 @@ export const BulkChange = Type.Object({
     description: 'When a cancel was requested; devices already begun still finish all their steps.',
   }),
   counts: Counts,
-  actions: Type.Array(Type.Union([Type.Literal('cancel'), Type.Literal('retry')]), {
+  actions: Type.Array(Type.Union([Type.Literal('cancel'), Type.Literal('retry'), Type.Literal('undo')]), {
     description:
-      'What the caller may do now (`POST …/cancel`, `POST …/retry`); the same rule guards the actions, so a client need never offer one the server refuses.',
+      'What the caller may do now (`POST …/cancel`, `POST …/retry`, `POST …/undo`); the same rule guards the actions, so a client need never offer one the server refuses.',
+  }),
+  undoOf: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'For an undo: the bulk change it takes back.',
+  }),
+  undoneBy: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'The undo (not cancelled) that takes this bulk change back.',
   }),
   stats: Type.Union(
     [
@@ -289,9 +297,67 @@ export const ChangeLog = Type.Object({
   processedAt: Type.String(),
 });
 
-export const ListBulkChangesQuery = Type.Object({ ...ListQuery, status: Type.Optional(BulkChangeStatus) });
+export const ListBulkChangesQuery = Type.Object({
+  ...ListQuery,
+  status: Type.Optional(BulkChangeStatus),
+  customerId: Type.Optional(Id),
+  serviceProviderId: Type.Optional(Id),
+  createdBy: Type.Optional(Id),
+  source: Type.Optional(
+    Type.Union([Type.Literal('ui'), Type.Literal('api'), Type.Literal('legacy')], {
+      description: 'Entry point the change was submitted through.',
+    }),
+  ),
+  createdFrom: Type.Optional(
+    Type.String({ format: 'date-time', description: 'Created at or after this instant (ISO 8601).' }),
+  ),
+  createdBefore: Type.Optional(
+    Type.String({ format: 'date-time', description: 'Created before this instant (ISO 8601).' }),
+  ),
+});
 export const ListWorkOrdersQuery = Type.Object({ ...ListQuery, status: Type.Optional(WorkOrderStatus) });
 export const ListLogsQuery = Type.Object({ ...ListQuery, deviceId: Type.Optional(Id) });
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 200 })),
+});
+
+export const UndoBody = Type.Object(
+  {
+    dryRun: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: answer 200 with what the undo would do (devices put back, conflicts, Rev.io lines disconnected); nothing is written.',
+      }),
+    ),
+  },
+  // No body at all is fine too (Fastify validates a missing body as null).
+  {
+    additionalProperties: false,
+    nullable: true,
+    description: 'Optional; `{ "dryRun": true }` for a dry run.',
+  },
+);
+
+export const UndoDryRunResponse = Type.Object({
+  dryRun: Type.Literal(true),
+  undoOf: Type.Integer(),
+  counts: Type.Object({
+    total: Type.Integer({ description: 'Devices the original changed.' }),
+    restorable: Type.Integer({ description: 'Devices that would be put back as they were.' }),
+    conflicts: Type.Integer({ description: 'Devices changed since: left alone and reported.' }),
+    revServices: Type.Integer({ description: 'Rev.io service lines that would be disconnected.' }),
+    revServiceProducts: Type.Integer({ description: 'Rev.io service products that would be disconnected.' }),
+    carrierPlans: Type.Integer({ description: 'Carrier rate plans that would be changed back.' }),
+  }),
+  conflicts: Type.Array(
+    Type.Object({ deviceId: Type.Integer(), identifier: Type.String(), message: Type.String() }),
+  ),
+});
+
+export const UndoResponse = Type.Object({
+  id: Type.Integer({ description: 'The new bulk change (type `undo`).' }),
+  undoOf: Type.Integer(),
+  status: BulkChangeStatus,
+  counts: Counts,
+  links: Links,
 });

@@ -29,7 +29,8 @@ export const ErrorResponse = Type.Object(
       code: Type.String({
         description:
           '`invalid_input` (400), `unauthenticated` (401), `forbidden` (403), `not_found` (404), `conflict` (409), ' +
-          '`payload_too_large` (413), `unprocessable` (422), `rate_limited` (429), `internal` (500); ' +
+          '`payload_too_large` (413), `unprocessable` (422), `rate_limited` (429), `internal` (500), ' +
+          '`upstream_failed` (502: a partner system such as Rev.io failed; the message names it); ' +
           "other 4xx answers of the HTTP layer carry Fastify's code (`FST_ERR_…`).",
       }),
       message: Type.String({ description: 'For people: what went wrong and, where it helps, what to do.' }),
@@ -56,7 +57,7 @@ export const ErrorResponse = Type.Object(
   },
 );
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 502;
 
 /** The 401 of every route that needs a caller. */
 export const UNAUTHENTICATED =

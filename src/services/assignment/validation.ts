@@ -1,5 +1,6 @@
 import type { Database } from '../../db/database.ts';
 import * as assignments from '../../db/repositories/assignment.repository.ts';
+import { findRevCatalogueIndex } from '../../db/repositories/catalogue.repository.ts';
 import {
   InvalidInputError,
   NotFoundError,
@@ -17,6 +18,7 @@ import {
   MAX_DEVICES,
   normaliseIdentifiers,
   type AssignmentRequest,
+  type RevServiceOptions,
 } from './request.ts';
 
 /**
@@ -85,6 +87,9 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
         path: '/createRevService',
         message: `${customer.name} is not billed in Rev.io (no Rev customer or credentials): no service line can be created`,
       });
+    }
+    if (request.createRevService && request.revService && customer.rev_credentials_id !== null) {
+      problems.push(...(await revCatalogueProblems(db, customer.rev_credentials_id, request.revService)));
     }
     if (request.addCustomerRatePlan) {
       const { ratePlanId, ratePoolId } = request.customerRatePlan ?? {};
@@ -178,4 +183,41 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
 
     return { provider, customer, siteId, verdicts, duplicates, target };
   };
+}
+
+/**
+ * The Rev.io ids of a submission against the cached catalogue of the customer's Rev.io account, in
+ * one query. Nothing cached: nothing to check (Rev.io itself is never called while submitting).
+ */
+async function revCatalogueProblems(
+  db: Database,
+  credentialsId: number,
+  rev: RevServiceOptions,
+): Promise<FieldProblem[]> {
+  const index = await findRevCatalogueIndex(db, credentialsId);
+  if (!index) return [];
+  const problems: FieldProblem[] = [];
+  const check = (path: string, kind: string, label: string, id: number | undefined) => {
+    if (id === undefined) return;
+    const active = index.entries.get(`${kind}:${id}`);
+    if (active === undefined) {
+      problems.push({
+        path,
+        message: `${label} ${id} is not in Rev.io account ${index.accountName}'s catalogue`,
+      });
+    } else if (!active) {
+      problems.push({
+        path,
+        message: `${label} ${id} is inactive in Rev.io account ${index.accountName}'s catalogue`,
+      });
+    }
+  };
+  check('/revService/serviceTypeId', 'service_type', 'service type', rev.serviceTypeId);
+  check('/revService/packageId', 'package', 'package', rev.packageId);
+  check('/revService/providerId', 'provider', 'provider', rev.providerId);
+  check('/revService/usagePlanGroupId', 'usage_plan_group', 'usage plan group', rev.usagePlanGroupId);
+  (rev.products ?? []).forEach((p, i) =>
+    check(`/revService/products/${i}/productId`, 'product', 'product', p.productId),
+  );
+  return problems;
 }

@@ -10,6 +10,7 @@ import type { IntegrationAccounts } from '../integration-accounts.ts';
 import { LOG_CARRIER, STEP as CARRIER_STEP } from './carrier.step.ts';
 import { withRetries, type RetryPolicy } from './retry-policy.ts';
 import { contextOf, logOf, mapWithConcurrency } from './step-kit.ts';
+import { applyConfirmedUndoPlans, isUndo } from './undo.step.ts';
 
 /**
  * The carriers' asynchronous answers (ThingSpace plan changes): from the callback, from the
@@ -166,6 +167,14 @@ export function createCarrierResults(deps: {
             ctx,
             ok.map((w) => w.item),
             { ratePlan: plan.ratePlan, communicationPlan: plan.communicationPlan ?? null },
+            deps.today(),
+          );
+        } else if (isUndo(bc.options)) {
+          // An undo's devices each go back to their own plan.
+          await applyConfirmedUndoPlans(
+            trx,
+            ctx,
+            ok.map((w) => w.item),
             deps.today(),
           );
         }

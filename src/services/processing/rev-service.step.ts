@@ -14,8 +14,14 @@ import { emptyResult, integrationFailure, logOf, mapWithConcurrency, type StepRe
  * package was chosen (≙ the older POST /v1/Services + POST /v1/ServiceProduct per pair).
  *
  * Never a duplicate: intents are committed before any call; whenever a create may already have
- * happened (an earlier run of this chunk, a withdrawn intent, a lost answer in this run), the
- * service is looked up by customer and number first and adopted if found.
+ * happened (an intent left open by an earlier run of this chunk, a withdrawn intent, a lost answer
+ * in this run), the service is looked up by customer and number first and adopted if found.
+ *
+ * Only those: an intent this run inserted has had no create sent, so its device goes straight to
+ * the create. Intents are inserted a block of `concurrency` devices at a time, as the calls reach
+ * the block, so a run that dies leaves at most about one block of open intents whose create was
+ * never sent (each costs the next run one lookup), not the whole group: issue 13 measured every
+ * device of a resumed group looked up (`attempts > 1`), devices the dead run never reached included.
  */
 
 export const STEP = 'rev_service';
@@ -46,33 +52,37 @@ export async function runRevServiceStep(
   if (!rev || todo.length === 0) return result;
 
   const first = todo[0]!.request;
-  const intents = await revServices.ensureServiceIntents(
-    deps.db,
-    {
-      tenantId: ctx.tenantId,
-      customerId: ctx.customerId,
-      revCustomerId: first.revCustomerId!,
-      revCredentialsId: first.revCredentialsId!,
-      serviceTypeId: rev.serviceTypeId,
-      providerId: rev.providerId ?? null,
-      packageId: rev.packageId ?? null,
-      usagePlanGroupId: rev.usagePlanGroupId ?? null,
-      description: rev.description ?? null,
-    },
-    todo.map((item) => ({
-      workOrderId: item.id,
-      deviceId: item.deviceId,
-      number: item.msisdn ?? item.iccid,
-      number2: item.iccid,
-      // The older client sent an effective date only when prorating.
-      effectiveDate: rev.prorate ? item.request.effectiveDate : null,
-      activatedDate: item.request.activatedDate,
-    })),
-  );
-  const intentOf = new Map(intents.map((intent) => [intent.workOrderId, intent]));
+  const defaults: revServices.ServiceIntentDefaults = {
+    tenantId: ctx.tenantId,
+    customerId: ctx.customerId,
+    revCustomerId: first.revCustomerId!,
+    revCredentialsId: first.revCredentialsId!,
+    serviceTypeId: rev.serviceTypeId,
+    providerId: rev.providerId ?? null,
+    packageId: rev.packageId ?? null,
+    usagePlanGroupId: rev.usagePlanGroupId ?? null,
+    description: rev.description ?? null,
+  };
+  const intentFor = inBlocks(todo, deps.concurrency, async (block) => {
+    const intents = await revServices.ensureServiceIntents(
+      deps.db,
+      defaults,
+      block.map((item) => ({
+        workOrderId: item.id,
+        deviceId: item.deviceId,
+        number: item.msisdn ?? item.iccid,
+        number2: item.iccid,
+        // The older client sent an effective date only when prorating.
+        effectiveDate: rev.prorate ? item.request.effectiveDate : null,
+        activatedDate: item.request.activatedDate,
+      })),
+    );
+    const byWorkOrder = new Map(intents.map((intent) => [intent.workOrderId, intent]));
+    return (item) => byWorkOrder.get(item.id);
+  });
 
   const outcomes = await mapWithConcurrency(todo, deps.concurrency, async (item) => {
-    const intent = intentOf.get(item.id);
+    const intent = await intentFor(item);
     if (!intent) {
       return {
         item,
@@ -119,21 +129,25 @@ export async function runRevServiceStep(
     result.succeeded.push(...withService.map((w) => w.item.id));
     return result;
   }
-  const productIntents = await revServices.ensureProductIntents(
-    deps.db,
-    ctx.tenantId,
-    withService.flatMap((w) =>
-      products.map((p) => ({ revServiceRowId: w.intentId, productId: p.productId, rate: p.rate })),
-    ),
-  );
-  await mapWithConcurrency(withService, deps.concurrency, async ({ item, intentId, serviceId }) => {
+  const productIntentsOf = inBlocks(withService, deps.concurrency, async (block) => {
+    const intents = await revServices.ensureProductIntents(
+      deps.db,
+      ctx.tenantId,
+      block.flatMap((w) =>
+        products.map((p) => ({ revServiceRowId: w.intentId, productId: p.productId, rate: p.rate })),
+      ),
+    );
+    return (w) => intents.filter((p) => p.revServiceRowId === w.intentId);
+  });
+  await mapWithConcurrency(withService, deps.concurrency, async (w) => {
+    const { item, serviceId } = w;
     const creds = await deps.accounts.revio(item.request.revCredentialsId!);
-    const mine = productIntents.filter((p) => p.revServiceRowId === intentId && p.status !== 'created');
+    const mine = (await productIntentsOf(w))!.filter((p) => p.status !== 'created');
     let existing: { byProduct: Map<number, number>; exchange: Exchange } | undefined;
     const failures: string[] = [];
     // Sequential per device: a device's products are few, and the lookup is shared between them.
     for (const intent of mine) {
-      const mayExist = item.attempts > 1 || intent.status === 'failed';
+      const mayExist = !intent.fresh;
       const outcome = await withRetries(deps.policy, async ({ previousError }) => {
         if (mayStillLand(previousError)) await sleep(deps.lateCreateGraceMs);
         if (mayExist || previousError) {
@@ -207,7 +221,8 @@ async function serviceFor(
     return { intent, serviceId: intent.serviceId, logs: [] };
   const number = item.msisdn ?? item.iccid;
   const revCustomerId = item.request.revCustomerId!;
-  const mayExist = item.attempts > 1 || intent.status === 'failed';
+  // An intent left by an earlier run (open: its create may have been sent) or withdrawn ('failed').
+  const mayExist = !intent.fresh;
   const logs: StepResult['logs'] = [];
 
   const outcome = await withRetries(deps.policy, async ({ previousError }) => {
@@ -256,4 +271,27 @@ async function serviceFor(
 function mayStillLand(error: RetryableError | undefined): boolean {
   const name = (error?.cause as { name?: unknown } | undefined)?.name;
   return error?.status === undefined && (name === 'TimeoutError' || name === 'AbortError');
+}
+
+/**
+ * `find(item)` for items whose records are made `size` items at a time, in `items`' order, when the
+ * first item of a block asks: a block's records are committed before any of its calls is made, and
+ * a block nobody reached has none.
+ */
+function inBlocks<T, R>(
+  items: T[],
+  size: number,
+  make: (block: T[]) => Promise<(item: T) => R | undefined>,
+): (item: T) => Promise<R | undefined> {
+  const indexOf = new Map(items.map((item, index) => [item, index]));
+  const blocks = new Map<number, Promise<(item: T) => R | undefined>>();
+  return async (item) => {
+    const block = Math.floor(indexOf.get(item)! / size);
+    let made = blocks.get(block);
+    if (made === undefined) {
+      made = make(items.slice(block * size, (block + 1) * size));
+      blocks.set(block, made);
+    }
+    return (await made)(item);
+  };
 }
