@@ -21,6 +21,8 @@ export interface ActionFacts {
   changeType?: 'customer_assignment' | 'undo';
   /** The bulk change's live (not cancelled) undo. */
   undoneBy?: number | null;
+  /** A failed work order changed its device anyway (a step done before the failure). */
+  failedButChanged?: boolean;
 }
 
 /** Why a cancel is refused, or undefined when it may go ahead. */
@@ -58,7 +60,7 @@ export function undoRefusal(f: ActionFacts): string | undefined {
     return `Bulk change ${f.id} is still running (${f.status}): cancel it first, or wait until it finishes.`;
   if (f.undoneBy !== undefined && f.undoneBy !== null)
     return `Bulk change ${f.id} is already undone by bulk change ${f.undoneBy}.`;
-  if (f.counts.processed + f.counts.error === 0)
+  if (f.counts.processed === 0 && !f.failedButChanged)
     return `Bulk change ${f.id} changed no device: nothing to undo.`;
   return undefined;
 }

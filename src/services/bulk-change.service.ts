@@ -149,6 +149,11 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
       repo.countRetryable(db, ids),
       findUndoLinks(db, ids),
     ]);
+    // Only a change whose devices all failed needs a closer look to know whether undo has work.
+    const failedButChanged = await repo.withFailedButChanged(
+      db,
+      ids.filter((id) => counts.get(id)!.processed === 0 && counts.get(id)!.error > 0),
+    );
     return rows.map((row) =>
       toView(
         principal,
@@ -156,6 +161,7 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
         counts.get(row.id)!,
         retryable.get(row.id)!,
         links.get(row.id) ?? { undoOf: null, undoneBy: null },
+        failedButChanged.has(row.id),
       ),
     );
   }
@@ -265,8 +271,10 @@ function toView(
   counts: StatusCounts,
   retryable: number,
   links: { undoOf: number | null; undoneBy: number | null },
+  failedButChanged: boolean,
 ): BulkChangeView {
   const facts = {
+    failedButChanged,
     id: row.id,
     status: row.status,
     cancelRequested: row.cancel_requested_at !== null,

@@ -104,6 +104,7 @@ export function createUndoService(deps: {
           retryable: 0,
           changeType: original.change_type,
           undoneBy: (await undos.findLiveUndo(db, originalId)) ?? null,
+          failedButChanged: (await bulkChanges.withFailedButChanged(db, [originalId])).has(originalId),
         });
       };
       const refusal = await refuse();

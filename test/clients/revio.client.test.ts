@@ -137,6 +137,7 @@ describe('revio client against the simulator', () => {
         serviceId: line.serviceId,
         productId: 101,
         customerId: 42,
+        disconnected: false,
         rate: 5,
         quantity: 1,
         effectiveDate: '2024-05-01',

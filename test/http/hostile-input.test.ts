@@ -36,6 +36,7 @@ interface Schema {
   const?: unknown;
   enum?: unknown[];
   pattern?: string;
+  format?: string;
   minLength?: number;
   maxLength?: number;
   minimum?: number;
@@ -1106,7 +1107,11 @@ function wrongParameter(name: string, schema: Schema, inPath: boolean): fc.Arbit
   if (strings !== 'any' && strings.size > 0)
     return fc.string({ maxLength: 12 }).filter((s) => !strings.has(s));
   if (schema.type !== 'string') return undefined;
-  const pattern = schema.pattern ? new RegExp(schema.pattern, 'u') : undefined;
+  const pattern = schema.pattern
+    ? new RegExp(schema.pattern, 'u')
+    : schema.format === 'date-time'
+      ? /^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:?\d\d)$/u
+      : undefined;
   const fits = (s: string) =>
     (pattern?.test(s) ?? true) &&
     s.length >= (schema.minLength ?? 0) &&

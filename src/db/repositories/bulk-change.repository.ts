@@ -221,6 +221,23 @@ export async function countWorkOrders(
 }
 
 /**
+ * Of these bulk changes, those with a failed work order that changed its device all the same (a step
+ * done, or a Rev.io service created before a later step failed): the undo rule asks it of a change
+ * whose devices all failed. The same condition as the undo's candidates (undo.repository.ts).
+ */
+export async function withFailedButChanged(db: Executor, bulkChangeIds: number[]): Promise<Set<number>> {
+  if (bulkChangeIds.length === 0) return new Set();
+  const { rows } = await sql<{ bulk_change_id: number }>`
+    SELECT DISTINCT w.bulk_change_id FROM bulk_change_device w
+    WHERE w.bulk_change_id = ANY(${bulkChangeIds}::bigint[]) AND w.status = 'ERROR' AND w.device_id IS NOT NULL
+      AND (cardinality(w.steps_done) > 0
+           OR EXISTS (SELECT 1 FROM rev_service rs WHERE rs.bulk_change_device_id = w.id AND rs.status = 'created'))`.execute(
+    db,
+  );
+  return new Set(rows.map((r) => Number(r.bulk_change_id)));
+}
+
+/**
  * Failed work orders that "retry failed" would re-open: retryable, and the device not taken by
  * another open bulk change meanwhile (the same condition as the re-open itself).
  */

@@ -309,10 +309,18 @@ export const ListBulkChangesQuery = Type.Object({
     }),
   ),
   createdFrom: Type.Optional(
-    Type.String({ format: 'date-time', description: 'Created at or after this instant (ISO 8601).' }),
+    Type.String({
+      format: 'date-time',
+      maxLength: 40,
+      description: 'Created at or after this instant (ISO 8601).',
+    }),
   ),
   createdBefore: Type.Optional(
-    Type.String({ format: 'date-time', description: 'Created before this instant (ISO 8601).' }),
+    Type.String({
+      format: 'date-time',
+      maxLength: 40,
+      description: 'Created before this instant (ISO 8601).',
+    }),
   ),
 });
 export const ListWorkOrdersQuery = Type.Object({ ...ListQuery, status: Type.Optional(WorkOrderStatus) });
