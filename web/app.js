@@ -309,6 +309,7 @@ async function render() {
     else if (path === '/customers') await customersView();
     else if (/^\/customers\/\d+$/.test(path)) await customerView(Number(path.split('/')[2]));
     else if (path === '/import' && me.role === 'admin') await importView();
+    else if (path === '/password') passwordView();
     else
       replace(main, h('h1', { text: 'Not found' }), h('p', {}, link('/', { text: 'Back to bulk changes' })));
   } catch (error) {
@@ -2118,6 +2119,7 @@ function renderTopbar(/** @type {string} */ path) {
       h('span', { class: 'tenant', text: me.tenant.name, 'data-testid': 'tenant' }),
       h('strong', { text: me.name, 'data-testid': 'user-name' }),
       h('span', { class: 'role', text: me.role }),
+      link('/password', { text: 'Password', 'aria-current': current(path === '/password') }),
       h('button', { type: 'button', onclick: () => void signOut(), text: 'Sign out' }),
     ),
   );
@@ -2303,6 +2305,73 @@ function setupView() {
   );
   replace(main, h('div', { class: 'login setup' }, form));
   code.focus();
+}
+
+// ---------------------------------------------------------------- your password
+
+/** Everyone changes their own password here (first of all the one-time password an admin gave them). */
+function passwordView() {
+  const errors = formErrors();
+  const input = (/** @type {string} */ id, /** @type {string} */ autocomplete) =>
+    /** @type {HTMLInputElement} */ (h('input', { id, type: 'password', autocomplete, required: true }));
+  const current = input('current-password', 'current-password');
+  const fresh = input('new-password', 'new-password');
+  const confirm = input('new-password-confirm', 'new-password');
+  const notice = h('div', { 'aria-live': 'polite' });
+  const button = /** @type {HTMLButtonElement} */ (
+    h('button', { type: 'submit', class: 'primary', text: 'Change password' })
+  );
+  const form = h(
+    'form',
+    {
+      class: 'panel',
+      novalidate: true,
+      'aria-labelledby': 'password-title',
+      onsubmit: async (/** @type {Event} */ event) => {
+        event.preventDefault();
+        errors.clear();
+        replace(notice);
+        const local = [];
+        if (!current.value) local.push({ path: '/currentPassword', message: 'Enter your current password.' });
+        if (fresh.value.length < MIN_PASSWORD_LENGTH)
+          local.push({ path: '/newPassword', message: `At least ${MIN_PASSWORD_LENGTH} characters.` });
+        else if (confirm.value !== fresh.value)
+          local.push({ path: '/confirm', message: 'The two passwords differ.' });
+        if (local.length) return errors.show('Some fields need your attention.', local);
+        button.disabled = true;
+        try {
+          await api('POST', '/auth/password', { currentPassword: current.value, newPassword: fresh.value });
+          current.value = fresh.value = confirm.value = '';
+          replace(
+            notice,
+            h('div', {
+              class: 'banner ok',
+              role: 'status',
+              text: 'Password changed: your other sessions have ended, this one stays signed in.',
+            }),
+          );
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) return;
+          if (e instanceof ApiError && e.status === 422)
+            errors.show('The current password is not right.', [
+              { path: '/currentPassword', message: e.message },
+            ]);
+          else errors.show(errorText(e), e instanceof ApiError ? e.details : []);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h('h1', { id: 'password-title', text: 'Change password' }),
+    errors.banner,
+    notice,
+    formField(errors, 'currentPassword', 'Current password', current),
+    formField(errors, 'newPassword', 'New password', fresh, `At least ${MIN_PASSWORD_LENGTH} characters.`),
+    formField(errors, 'confirm', 'New password again', confirm),
+    button,
+  );
+  replace(main, h('div', { class: 'login' }, form));
+  current.focus();
 }
 
 // ---------------------------------------------------------------- bulk change list

@@ -1,12 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_SECRETS, DEMO_THINGSPACE_ACCOUNT } from '../../src/db/repositories/seed.repository.ts';
+import {
+  DEMO_SECRETS,
+  DEMO_THINGSPACE_ACCOUNT,
+  demoPlansOf,
+} from '../../src/db/repositories/seed.repository.ts';
+import { jasperFleet, revioCustomers, thingspaceFleet } from '../../simulators/fleet.ts';
 import { freePort } from '../helpers/ports.ts';
 
 /**
@@ -16,6 +23,13 @@ import { freePort } from '../helpers/ports.ts';
  * simulator, tests it, edits it (an empty secret field keeps the secret), shows a ThingSpace
  * account's callback URL, and adds a service provider. Every screen and dialog is checked with
  * axe-core and photographed.
+ *
+ * Then the rest of the first day (issue 11, "Done when"), on the screens only: People adds an
+ * operator; Accounts adds a Rev.io account, tests the three connections, syncs the carriers' devices
+ * and the Rev.io customers; Customers shows a synced Rev.io customer; Webhooks sends a signed test to
+ * a receiver on loopback; and the operator, signed in with the one-time password, assigns devices on
+ * the Rev path to that customer and follows the bulk change to PROCESSED. The simulators start empty
+ * (no demo data): what the carriers and Rev.io hold is put there through their own control routes.
  */
 
 const require = createRequire(import.meta.url);
@@ -31,6 +45,10 @@ let baseUrl = '';
 let browser: Browser | undefined;
 let page: Page;
 const pageErrors: string[] = [];
+/** The built-in simulators' addresses, printed at start (their control routes seed the accounts). */
+let jasperSim = '';
+let thingspaceSim = '';
+let revioSim = '';
 
 async function waitFor(test: () => boolean | Promise<boolean>, what: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
@@ -98,6 +116,9 @@ beforeAll(async () => {
   server.stdout?.on('data', keep);
   server.stderr?.on('data', keep);
   await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, 'simbind ready', 75_000);
+  jasperSim = /^\s*jasper\s+(http:\/\/\S+?)\/rws\/api\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
+  thingspaceSim = /^\s*thingspace\s+(http:\/\/\S+?)\/api\s*$/m.exec(serverLog)?.[1] ?? '';
+  revioSim = /^\s*revio\s+(http:\/\/\S+?)\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -240,12 +261,16 @@ describe('first run and accounts, on the screens', () => {
     await again.getByLabel('API key').fill('not-the-key');
     await again.getByRole('button', { name: 'Save' }).click();
     await again.waitFor({ state: 'detached' });
+    // The screen is drawn afresh after a save: the last test's answer is gone from the new row.
+    await expect.poll(() => row.textContent()).not.toMatch(/Connected|Failed/);
     await row.getByRole('button', { name: 'Test connection of Control Center' }).click();
     await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/Failed.*401/);
     await page.getByRole('button', { name: 'Edit Control Center' }).click();
     await again.getByLabel('API key').fill(DEMO_SECRETS.jasper.apiKey);
     await again.getByRole('button', { name: 'Save' }).click();
     await again.waitFor({ state: 'detached' });
+    // The screen is drawn afresh after a save: the last test's answer is gone from the new row.
+    await expect.poll(() => row.textContent()).not.toMatch(/Connected|Failed/);
     await row.getByRole('button', { name: 'Test connection of Control Center' }).click();
     await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('Connected');
   });
@@ -310,6 +335,293 @@ describe('first run and accounts, on the screens', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByTestId('tenant').textContent()).toBe('Acme IoT');
     expect(serverLog.match(/setup code: [0-9a-f]{32}/g)).toHaveLength(1);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+/** What the carriers and Rev.io hold on the first day: put there through the simulators' control routes. */
+const JASPER_DEVICES = jasperFleet(25, demoPlansOf('jasper').ratePlans[0]!);
+const THINGSPACE_DEVICES = thingspaceFleet(
+  15,
+  DEMO_THINGSPACE_ACCOUNT,
+  demoPlansOf('thingspace').ratePlans[0]!,
+);
+const REVIO_CUSTOMERS = revioCustomers(8);
+const OPERATOR = { email: 'otto@acme.example', name: 'Otto Operator', password: 'otto-own-password' };
+
+async function seedSimulator(url: string, route: string, body: unknown): Promise<void> {
+  const response = await fetch(`${url}/__sim/${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status, await response.text()).toBe(200);
+}
+
+interface SyncRun {
+  kind: string;
+  mode: string;
+  status: string;
+  counts: Record<'pages' | 'seen' | 'created' | 'changed' | 'skipped', number> & { gone: number | null };
+}
+
+/** Clicks a sync button on the Accounts screen and follows its run in the table to SUCCEEDED. */
+async function syncOnScreen(what: 'devices' | 'customers', target: string): Promise<SyncRun> {
+  await page.getByRole('button', { name: `Sync ${what} of ${target}` }).click();
+  // The banner names the target: not the one the previous sync left.
+  const queued = page.getByRole('status');
+  await expect.poll(() => queued.textContent()).toMatch(/\(run #\d+\)\.$/);
+  await expect.poll(() => queued.textContent()).toContain(target);
+  const runId = Number(/#(\d+)\)\.$/.exec((await queued.textContent()) ?? '')?.[1]);
+  const row = page.getByRole('table', { name: 'Sync runs' }).locator(`tbody tr[data-id="${runId}"]`);
+  await row.waitFor();
+  await expect
+    .poll(() => row.getAttribute('data-status'), { timeout: 60_000, interval: 500 })
+    .toBe('SUCCEEDED');
+  const run = (await (await page.request.get(`${baseUrl}/api/v1/sync-runs/${runId}`)).json()) as SyncRun;
+  // The table shows the run's own counts.
+  for (const key of ['seen', 'created'] as const)
+    expect((await row.locator(`[data-count="${key}"]`).textContent())?.replace(/,/g, ''), key).toBe(
+      String(run.counts[key]),
+    );
+  return run;
+}
+
+describe('the rest of the first day, on the screens', () => {
+  let operatorPassword = '';
+
+  it('adds an operator on the People screen, with a one-time password', async () => {
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('heading', { name: 'People' }).waitFor();
+    await page.getByLabel('E-mail').fill(OPERATOR.email);
+    await page.getByLabel('Name').fill(OPERATOR.name);
+    await page.getByLabel('Role').selectOption('operator');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    const shown = page.getByTestId('one-time-password');
+    await shown.waitFor();
+    operatorPassword = (await shown.locator('code').textContent()) ?? '';
+    expect(operatorPassword).toMatch(/^[A-Za-z0-9_-]{20}$/);
+    const row = page.locator(`tr[data-email="${OPERATOR.email}"]`);
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/Otto Operator.*operator.*all customers.*ACTIVE/);
+    expect(await page.getByRole('table', { name: 'People' }).locator('tbody tr').count()).toBe(2);
+    await accessible('people with the new operator');
+    await shot('first-run-8-people');
+  });
+
+  it('adds a Rev.io account and tests all three connections', async () => {
+    await page.getByRole('link', { name: 'Accounts' }).click();
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.getByRole('button', { name: 'Add an account' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add an account' });
+    await dialog.waitFor();
+    await dialog.getByLabel('System').selectOption('revio');
+    await dialog.getByLabel('Name', { exact: true }).fill('Our Rev.io');
+    await dialog.getByLabel('Base URL').fill('simulator://revio');
+    await dialog.getByLabel('User name').fill('simbind');
+    await dialog.getByLabel('Client code').fill('demo');
+    await dialog.getByLabel('Password').fill(DEMO_SECRETS.revio.password);
+    await dialog.getByLabel('Subscription key').fill(DEMO_SECRETS.revio.subscriptionKey);
+    await accessible('add a Rev.io account');
+    await dialog.getByRole('button', { name: 'Add account' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Our Rev.io added');
+
+    const table = page.getByRole('table', { name: 'Accounts' });
+    expect(await table.locator('tbody tr').count()).toBe(3);
+    const content = await page.content();
+    for (const secret of Object.values(DEMO_SECRETS.revio)) expect(content).not.toContain(secret);
+    const expected: [string, RegExp][] = [
+      ['Our Rev.io', /Connected.*GET \/ServiceTypes → 200/],
+      ['Our ThingSpace', /Connected/],
+      ['Control Center', /Connected.*GET \/devices\//],
+    ];
+    for (const [name, answer] of expected) {
+      const row = table.locator('tbody tr', { hasText: name });
+      await row.getByRole('button', { name: `Test connection of ${name}` }).click();
+      await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(answer);
+    }
+    await accessible('accounts, three connected');
+    await shot('first-run-9-accounts-connected');
+  });
+
+  it("syncs the carriers' devices and the Rev.io customers, each run to SUCCEEDED", async () => {
+    expect([jasperSim, thingspaceSim, revioSim], `simulator addresses in:\n${serverLog}`).not.toContain('');
+    await seedSimulator(jasperSim, 'devices', JASPER_DEVICES);
+    await seedSimulator(thingspaceSim, 'devices', THINGSPACE_DEVICES);
+    await seedSimulator(revioSim, 'customers', REVIO_CUSTOMERS);
+
+    // ThingSpace needs a service provider of its own first.
+    await page.getByRole('button', { name: 'Add a service provider' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a service provider' });
+    await dialog.getByLabel('Carrier account').selectOption({ label: 'Our ThingSpace (ThingSpace)' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Our ThingSpace M2M');
+    await dialog.getByRole('button', { name: 'Add service provider' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Service providers' }).textContent())
+      .toContain('Our ThingSpace M2M');
+
+    const jasper = await syncOnScreen('devices', 'Our Jasper M2M');
+    expect(jasper).toMatchObject({ kind: 'devices', status: 'SUCCEEDED' });
+    // Seen: the 25 put there, and what the simulator lists besides (skipped: not a device to keep).
+    expect(jasper.counts).toMatchObject({ created: JASPER_DEVICES.length, changed: 0 });
+    expect(jasper.counts.seen).toBe(jasper.counts.created + jasper.counts.skipped);
+    const thingspace = await syncOnScreen('devices', 'Our ThingSpace M2M');
+    expect(thingspace).toMatchObject({ kind: 'devices', status: 'SUCCEEDED' });
+    expect(thingspace.counts).toMatchObject({ created: THINGSPACE_DEVICES.length, changed: 0 });
+    expect(thingspace.counts.seen).toBe(thingspace.counts.created + thingspace.counts.skipped);
+    const customers = await syncOnScreen('customers', 'Our Rev.io');
+    expect(customers).toMatchObject({ kind: 'customers', status: 'SUCCEEDED' });
+    expect(customers.counts).toMatchObject({ seen: REVIO_CUSTOMERS.length, created: REVIO_CUSTOMERS.length });
+    await accessible('accounts with three sync runs');
+    await shot('first-run-10-syncs');
+  });
+
+  it('shows a synced Rev.io customer on the Customers screen', async () => {
+    const first = REVIO_CUSTOMERS[0]!;
+    await page.getByRole('link', { name: 'Customers' }).click();
+    await page.getByRole('heading', { name: 'Customers' }).waitFor();
+    await expect
+      .poll(() => page.getByTestId('customer-count').textContent())
+      .toBe(`${REVIO_CUSTOMERS.length} customers`);
+    await page.getByLabel('Search customers by name or Rev.io id').fill(String(first.customer_id));
+    const rows = page.getByRole('table', { name: 'Customers' }).locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toMatch(
+      new RegExp(`${first.name}\\s*Rev\\.io\\s*${first.customer_id}\\s*ACTIVE`),
+    );
+    await accessible('customers, synced from Rev.io');
+    await shot('first-run-11-customers');
+  });
+
+  it('adds a webhook and sends a test that the receiver gets', async () => {
+    const received: { url: string; body: string; signature: string }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({
+          url: req.url ?? '',
+          body: Buffer.concat(chunks).toString(),
+          signature: String(req.headers['x-simbind-signature'] ?? ''),
+        });
+        res.writeHead(200).end('thanks from Acme ERP');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/simbind-hook`;
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+      await page.getByLabel('URL').fill(hookUrl);
+      await page.getByLabel('Description').fill('Acme ERP');
+      await page.getByRole('button', { name: 'Add', exact: true }).click();
+      const secret = (await page.getByTestId('webhook-secret').locator('code').textContent()) ?? '';
+      expect(secret).toMatch(/^whsec_/);
+      await page.getByRole('button', { name: 'Send test: Acme ERP' }).click();
+      await page.getByText('Test delivered: 200 · thanks from Acme ERP').waitFor();
+      expect(received).toHaveLength(1);
+      expect(received[0]!.url).toBe('/simbind-hook');
+      expect(JSON.parse(received[0]!.body)).toMatchObject({ event: 'webhook.test' });
+      expect(received[0]!.signature).not.toBe('');
+      const log = page.getByRole('table', { name: 'Delivery log: Acme ERP' });
+      expect(await log.textContent()).toMatch(/webhook\.test\s*delivered\s*1\s*200/);
+      await accessible('webhooks with a delivered test');
+      await shot('first-run-12-webhooks');
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('signs the operator in with the one-time password, who assigns devices on the Rev path', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('E-mail').fill(OPERATOR.email);
+    await page.getByLabel('Password').fill(operatorPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(OPERATOR.name);
+    // An operator manages no people or accounts.
+    expect(await page.getByRole('link', { name: 'People' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Accounts' }).count()).toBe(0);
+
+    // The one-time password is changed first, on the operator's own screen.
+    await page.getByRole('link', { name: 'Password', exact: true }).click();
+    await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    await page.getByLabel('Current password').fill('not-the-one-time-password');
+    await page.getByLabel('New password', { exact: true }).fill(OPERATOR.password);
+    await page.getByLabel('New password again').fill(OPERATOR.password);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => page.locator('[data-error-for="currentPassword"]').textContent()).not.toBe('');
+    await accessible('change password, wrong current password');
+    await page.getByLabel('Current password').fill(operatorPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Password changed');
+    await shot('first-run-13-operator-password');
+    // The screen has an address of its own, and this session is still signed in after the change.
+    await page.goto(`${baseUrl}/password`);
+    await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    expect(await page.getByTestId('user-name').textContent()).toBe(OPERATOR.name);
+    const signIn = (password: string) =>
+      fetch(`${baseUrl}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: baseUrl },
+        body: JSON.stringify({ email: OPERATOR.email, password }),
+      });
+    expect((await signIn(operatorPassword)).status).toBe(401);
+    expect((await signIn(OPERATOR.password)).status).toBe(200);
+
+    const customer = REVIO_CUSTOMERS[0]!;
+    const iccids = JASPER_DEVICES.slice(0, 5).map((d) => d.iccid);
+    const servicesBefore = (
+      (await (await fetch(`${revioSim}/__sim/state`)).json()) as { services: unknown[] }
+    ).services.length;
+
+    await page.getByRole('link', { name: 'New assignment' }).first().click();
+    await page.getByRole('heading', { name: 'New assignment' }).waitFor();
+    await page.getByLabel('Service provider').selectOption({ label: 'Our Jasper M2M' });
+    await page.getByLabel('ICCIDs or MSISDNs').fill(iccids.join('\n'));
+    await page.locator('#customer-filter').fill(customer.name!);
+    await page.locator('#customer').selectOption({ label: `${customer.name} — Rev ${customer.customer_id}` });
+    await expect.poll(() => page.locator('#site').isDisabled()).toBe(false);
+    await page.getByText('Create Rev.io service').click();
+    // The catalogue selects: read from the Rev.io account, not typed.
+    await expect
+      .poll(() => page.getByTestId('rev-catalogue').textContent())
+      .toMatch(/^Catalogue of Our Rev\.io as of /);
+    await page.locator('#service-type').selectOption({ index: 1 });
+    await page.locator('.product-id').first().selectOption({ index: 1 });
+    expect(await page.locator('.product-rate').first().inputValue()).not.toBe('');
+    await page.getByRole('button', { name: 'Check' }).click();
+    const summary = page.getByTestId('check-summary');
+    await summary.waitFor();
+    expect(await summary.textContent()).toContain('5 eligible, 0 ineligible, 0 duplicates');
+    await accessible('new assignment on the Rev path, checked');
+    await shot('first-run-14-operator-assignment');
+
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/bulk-changes\/\d+$/);
+    const id = Number(/(\d+)$/.exec(page.url())?.[1]);
+    await page.getByRole('heading', { name: `Bulk change #${id}` }).waitFor();
+    await expect
+      .poll(() => page.getByTestId('status').textContent(), { timeout: 60_000, interval: 500 })
+      .toBe('PROCESSED');
+    await expect.poll(() => page.locator('[data-tile="processed"] .value').textContent()).toBe('5');
+    await accessible('bulk change, processed');
+    await shot('first-run-15-bulk-change-processed');
+
+    // The figures agree: five Rev.io services more in the simulator, five devices the customer's.
+    const servicesAfter = ((await (await fetch(`${revioSim}/__sim/state`)).json()) as { services: unknown[] })
+      .services.length;
+    expect(servicesAfter - servicesBefore).toBe(5);
+    const results = (await (
+      await page.request.get(`${baseUrl}/api/v1/bulk-changes/${id}/devices?limit=10`)
+    ).json()) as { items: { iccid: string; status: string; revServiceId: number | null }[] };
+    expect(results.items.map((d) => d.iccid).sort()).toEqual([...iccids].sort());
+    for (const d of results.items) {
+      expect(d.status).toBe('PROCESSED');
+      expect(typeof d.revServiceId).toBe('number');
+    }
     expect(pageErrors).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ const APP_ROUTES = [
   '/customers',
   '/customers/:id',
   '/import',
+  '/password',
 ];
 
 /** Nothing loads from elsewhere; the UI works without inline scripts or styles. */
