@@ -7,6 +7,7 @@ import { createServices } from '../../src/wiring.ts';
 import { postAssignment } from '../helpers/assignments.ts';
 import { authHeaders } from '../helpers/auth.ts';
 import { freeDevices, iccidsWhere, loadFleet, type Fleet } from '../helpers/fleet.ts';
+import { parsePrometheus, valueOf, type Sample } from '../helpers/prometheus.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
 
 /**
@@ -29,60 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.close();
 });
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)(?: -?\\d+)?$`);
-const LABEL = /^([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\["\\n])*)"(?:,|$)/;
-
-/**
- * A strict reader of the Prometheus text format (0.0.4): every line is a `# HELP`/`# TYPE`
- * comment, empty, or `name{label="value",…} value`; a sample's family is TYPEd before it.
- */
-function parsePrometheus(text: string): Sample[] {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
-  for (const [index, line] of text.split('\n').entries()) {
-    const where = `line ${index + 1}: ${line}`;
-    if (line === '') continue;
-    if (line.startsWith('#')) {
-      const type = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
-      if (type) types.set(type[1]!, type[2]!);
-      else expect(line, where).toMatch(new RegExp(`^# HELP ${NAME} .*$`));
-      continue;
-    }
-    const match = SAMPLE.exec(line);
-    expect(match, where).not.toBeNull();
-    const [, name, labelText = '', raw] = match!;
-    const labels: Record<string, string> = {};
-    let rest = labelText;
-    while (rest !== '') {
-      const label = LABEL.exec(rest);
-      expect(label, where).not.toBeNull();
-      labels[label![1]!] = label![2]!.replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1');
-      rest = rest.slice(label![0].length);
-    }
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    expect(Number.isNaN(value) && raw !== 'NaN', where).toBe(false);
-    const family = name!.replace(/_(bucket|sum|count)$/, '');
-    expect(types.has(name!) || types.has(family), `${where} (no # TYPE before it)`).toBe(true);
-    samples.push({ name: name!, labels, value });
-  }
-  return samples;
-}
-
-/** The sum of the samples of `name` whose labels include `labels`; undefined when there is none. */
-function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  const matching = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
-  return matching.length === 0 ? undefined : matching.reduce((sum, s) => sum + s.value, 0);
-}
 
 async function scrape(): Promise<Sample[]> {
   const res = await world.app.inject({ method: 'GET', url: '/metrics' });

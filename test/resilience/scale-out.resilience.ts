@@ -6,6 +6,7 @@ import { authHeaders } from '../helpers/auth.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { loadFleet, type Fleet } from '../helpers/fleet.ts';
 import { freePort } from '../helpers/ports.ts';
+import { parsePrometheus, valueOf, type Sample } from '../helpers/prometheus.ts';
 import { failuresOf, processedOf, usableDevices } from './fixtures/fleet-picks.ts';
 import { startSimbind, stopSimbind, type SimbindProcess } from './fixtures/simbind-process.ts';
 import { chunkLocks, tally, until } from './fixtures/worker-pool.ts';
@@ -19,7 +20,9 @@ import { chunkLocks, tally, until } from './fixtures/worker-pool.ts';
  * midway takes part; one sent SIGTERM midway exits 0 within SHUTDOWN_GRACE_SECONDS, handing back
  * the rest of the chunk it held, which the others finish. At the end every device has exactly one
  * Rev.io service (in the simulator and in our records), one log entry per step and one ownership.
- * Prints the per-worker share, the time and the recovery figures.
+ * Then every live process's `/metrics` (the api's on PORT, each worker's on its METRICS_PORT,
+ * behind METRICS_TOKEN) parses as Prometheus text and agrees with the database and the simulator.
+ * Prints the per-worker share, the time, the recovery figures and the scraped figures.
  */
 
 const DEVICES = 5000;
@@ -30,6 +33,7 @@ const GRACE_SECONDS = 10;
 /** The demo seed leaves about a fifth of each provider's devices free; the larger provider is used. */
 const SEED_DEVICES = 40_000;
 const LOG = '[scale-out]';
+const METRICS_TOKEN = 'scale-out-metrics-token';
 
 const LOG_SERVICE = 'Create Rev.io Service: Rev.io API';
 const LOG_OWNERSHIP = 'Create Rev.io Service: Update AMOP';
@@ -41,6 +45,8 @@ let apiUrl: string;
 let revioUrl: string;
 let commonEnv: Record<string, string>;
 const processes: SimbindProcess[] = [];
+/** Each process's `/metrics` address, by process name. */
+const metricsUrls = new Map<string, string>();
 
 beforeAll(async () => {
   const setupStarted = Date.now();
@@ -77,6 +83,7 @@ beforeAll(async () => {
     WORKER_CONCURRENCY: String(WORKER_CONCURRENCY),
     SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS),
     PUBLIC_URL: apiUrl,
+    METRICS_TOKEN,
   };
   const api = startSimbind(
     'api',
@@ -85,7 +92,8 @@ beforeAll(async () => {
     /simbind is running at/,
   );
   processes.push(api);
-  await Promise.all([seeded, api.ready, ...[1, 2, 3].map((n) => startWorker(n).ready)]);
+  metricsUrls.set(api.name, `${apiUrl}/metrics`);
+  await Promise.all([seeded, api.ready, ...[1, 2, 3].map(async (n) => (await startWorker(n)).ready)]);
   fleet = await loadFleet(database.pool);
   admin = await authHeaders(database.db, 'admin@northwind.example');
   console.log(
@@ -98,15 +106,31 @@ afterAll(async () => {
   await database?.drop();
 });
 
-function startWorker(n: number): SimbindProcess {
+/** A worker serving its own `/metrics` on a free loopback port (ready once that listens). */
+async function startWorker(n: number): Promise<SimbindProcess> {
+  const metricsPort = await freePort();
   const worker = startSimbind(
     `scale-worker-${n}`,
     ['worker'],
-    { ...commonEnv, WORKER_NAME: `scale-worker-${n}` },
-    /simbind worker running/,
+    {
+      ...commonEnv,
+      WORKER_NAME: `scale-worker-${n}`,
+      HOST: '127.0.0.1',
+      METRICS_PORT: String(metricsPort),
+    },
+    /^metrics: http:/,
   );
   processes.push(worker);
+  metricsUrls.set(worker.name, `http://127.0.0.1:${metricsPort}/metrics`);
   return worker;
+}
+
+/** One process's `/metrics`, read strictly as Prometheus text. */
+async function scrape(name: string): Promise<Sample[]> {
+  const res = await fetch(metricsUrls.get(name)!, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  expect(res.status, name).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain');
+  return parsePrometheus(await res.text());
 }
 
 const byName = (name: string) => processes.find((p) => p.name === name)!;
@@ -178,7 +202,9 @@ describe('one api, three workers (a fourth midway, one drained midway) and the s
       200,
     );
     const fourthStartedAt = Date.now();
-    const fourthReadyS = startWorker(4).ready.then(() => seconds(fourthStartedAt));
+    const fourthReadyS = startWorker(4)
+      .then((w) => w.ready)
+      .then(() => seconds(fourthStartedAt));
 
     // The drained one: a first-three worker holding a chunk with open devices, at about a third.
     await until(
@@ -338,5 +364,70 @@ describe('one api, three workers (a fourth midway, one drained midway) and the s
       const w = byName(`scale-worker-${n}`);
       if (w !== victim) expect(w.child.exitCode).toBeNull();
     }
+
+    // /metrics of every live process, parsed strictly, against the database and the simulator.
+    const survivors = [1, 2, 3, 4].map((n) => `scale-worker-${n}`).filter((w) => w !== victim.name);
+    const apiSamples = await scrape('api');
+    const workerSamples = await Promise.all(survivors.map(scrape));
+
+    // (a) The api's work-order gauges (read at scrape) are the table's counts; every status is
+    // exported, 0 included, so the zeros are left out of the comparison.
+    const orders = await q<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM bulk_change_device GROUP BY status',
+    );
+    const gauges: Record<string, number> = Object.fromEntries(
+      apiSamples.filter((s) => s.name === 'simbind_work_orders').map((s) => [s.labels.status!, s.value]),
+    );
+    console.log(
+      `${LOG} /metrics api: simbind_work_orders ${JSON.stringify(gauges)}; database ${JSON.stringify(Object.fromEntries(orders.map((o) => [o.status, o.n])))}`,
+    );
+    expect(Object.fromEntries(Object.entries(gauges).filter(([, n]) => n !== 0))).toEqual(
+      Object.fromEntries(orders.map((o) => [o.status, o.n])),
+    );
+
+    // (b) `complete` counts the work orders a worker's group marked PROCESSED: the same group that
+    // wrote their ownership entry just before (processing.service.ts, runGroup), so the database
+    // figure is the worker's ownership entries. A drained worker ends the group in hand and hands
+    // back only devices it never claimed, so a handed-back chunk is split between the worker that
+    // began it and those that finished it, with no device counted twice: exactly comparable.
+    const completed = new Map(
+      (
+        await q<{ worker: string; n: number }>(
+          `SELECT c.processed_by AS worker, count(DISTINCT w.id)::int AS n
+           FROM change_log c JOIN bulk_change_device w ON w.id = c.bulk_change_device_id
+           WHERE w.bulk_change_id = $1 AND w.status = 'PROCESSED' AND c.description = $2 GROUP BY 1`,
+          [id, LOG_OWNERSHIP],
+        )
+      ).map((r) => [r.worker, r.n]),
+    );
+    // (c) Rev.io creates: a surviving worker's `POST /Services` ok calls are its service lines. The
+    // drained worker's counters ended with its process; its share is read from the database.
+    const posts = survivors.map(
+      (_, i) =>
+        valueOf(workerSamples[i]!, 'simbind_external_calls_total', {
+          system: 'revio',
+          operation: 'POST /Services',
+          outcome: 'ok',
+        }) ?? 0,
+    );
+    survivors.forEach((worker, i) => {
+      const complete = valueOf(workerSamples[i]!, 'simbind_devices_processed_total', {
+        step: 'complete',
+        outcome: 'ok',
+      });
+      console.log(
+        `${LOG} /metrics ${worker}: devices_processed_total{complete,ok} ${complete}, database ${completed.get(worker)}; ` +
+          `external_calls_total{revio,POST /Services,ok} ${posts[i]}, database ${share.get(worker)!.devices}`,
+      );
+      expect(complete, worker).toBe(completed.get(worker));
+      expect(posts[i], worker).toBe(share.get(worker)!.devices);
+    });
+    const surviving = posts.reduce((sum, n) => sum + n, 0);
+    const drained = share.get(victim.name)!.devices;
+    console.log(
+      `${LOG} Rev.io services created ${lines.length}: surviving workers' POST /Services ok ${surviving} + ${victim.name}'s share in the database ${drained}`,
+    );
+    expect(surviving).toBeLessThanOrEqual(lines.length);
+    expect(surviving + drained).toBe(lines.length);
   });
 });
