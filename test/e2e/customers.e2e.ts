@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { freePort } from '../helpers/ports.ts';
+import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
 
 /**
  * Issue 11, item 5 on the screens: customers, their sites, customer rate plans and pools added
@@ -16,12 +15,6 @@ import { freePort } from '../helpers/ports.ts';
  * fixed file imported, and a device file for a service provider. Real Chromium against
  * `simbind serve`, as ui.e2e.ts; axe-core checks each screen.
  */
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = path.join(ROOT, 'test/e2e/.screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let server: ChildProcess | undefined;
 let serverLog = '';
@@ -45,15 +38,7 @@ async function waitReady(timeoutMs: number): Promise<void> {
   throw new Error(`simbind not ready after ${timeoutMs} ms:\n${serverLog}`);
 }
 
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
+const stopServer = () => stopProcess(server);
 
 async function signIn(email: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/login`);
@@ -65,26 +50,10 @@ async function signIn(email: string, password: string): Promise<void> {
 
 /** axe-core on the current page: no serious or critical violation. */
 async function accessible(screen: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (ctx: Document) => Promise<{
-            violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run(document);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-  });
-  expect(violations, `accessibility of ${screen}`).toEqual([]);
+  expect(await axeViolations(page), `accessibility of ${screen}`).toEqual([]);
 }
 
-const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string) => screenshot(page, name);
 
 /** The API as the signed-in browser sees it. */
 async function apiGet<T>(url: string): Promise<T> {
@@ -128,16 +97,7 @@ beforeAll(async () => {
   server.stdout?.on('data', keep);
   server.stderr?.on('data', keep);
   await waitReady(75_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   context.setDefaultTimeout(10_000);
   page = await context.newPage();

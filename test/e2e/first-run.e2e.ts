@@ -1,12 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEMO_SECRETS,
@@ -15,6 +13,7 @@ import {
 } from '../../src/db/repositories/seed.repository.ts';
 import { jasperFleet, revioCustomers, thingspaceFleet } from '../../simulators/fleet.ts';
 import { freePort } from '../helpers/ports.ts';
+import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
 
 /**
  * Issue 11, items 1 and 3, in a real browser: `simbind serve` on an empty database with demo data
@@ -31,12 +30,6 @@ import { freePort } from '../helpers/ports.ts';
  * the Rev path to that customer and follows the bulk change to PROCESSED. The simulators start empty
  * (no demo data): what the carriers and Rev.io hold is put there through their own control routes.
  */
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SHOTS = path.join(ROOT, 'test/e2e/.screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let server: ChildProcess | undefined;
 let serverLog = '';
@@ -66,26 +59,10 @@ async function waitFor(test: () => boolean | Promise<boolean>, what: string, tim
 }
 
 async function accessible(screen: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (ctx: Document) => Promise<{
-            violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run(document);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-  });
-  expect(violations, `accessibility of ${screen}`).toEqual([]);
+  expect(await axeViolations(page), `accessibility of ${screen}`).toEqual([]);
 }
 
-const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (name: string) => screenshot(page, name);
 
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-first-run-'));
@@ -120,10 +97,7 @@ beforeAll(async () => {
   thingspaceSim = /^\s*thingspace\s+(http:\/\/\S+?)\/api\s*$/m.exec(serverLog)?.[1] ?? '';
   revioSim = /^\s*revio\s+(http:\/\/\S+?)\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
   context.setDefaultTimeout(10_000);
@@ -138,14 +112,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  const child = server;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGINT');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopProcess(server);
   if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
 });
 

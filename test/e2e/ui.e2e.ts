@@ -4,32 +4,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { freePort } from '../helpers/ports.ts';
-
-const require = createRequire(import.meta.url);
-/** axe-core, injected into the page: the accessibility rules checked on every screen. */
-const AXE_SOURCE = await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Screenshots of each screen, overwritten on every run (scratch, not committed). */
-const SHOTS = path.join(ROOT, 'test/e2e/.screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
+import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
 
 let server: ChildProcess | undefined;
 let serverLog = '';
@@ -57,15 +37,7 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
   throw new Error(`simbind not ready after ${timeoutMs} ms:\n${serverLog}`);
 }
 
-async function stopServer(): Promise<void> {
-  const child = server;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
-}
+const stopServer = () => stopProcess(server);
 
 async function signIn(email: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/login`);
@@ -76,29 +48,10 @@ async function signIn(email: string, password: string): Promise<void> {
 
 /** axe-core on the current page: no serious or critical violation (each listed with its nodes). */
 async function accessible(screen: string): Promise<void> {
-  // Evaluated through the DevTools protocol: the app's CSP (no inline scripts) stays on for the page.
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (ctx: Document) => Promise<{
-            violations: { id: string; impact: string | null; nodes: { target: unknown[] }[] }[];
-          }>;
-        };
-      }
-    ).axe;
-    const result = await axe.run(document);
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-  });
-  expect(violations, `accessibility of ${screen}`).toEqual([]);
+  expect(await axeViolations(page), `accessibility of ${screen}`).toEqual([]);
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
+const shot = (name: string) => screenshot(page, name);
 
 beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-e2e-'));
@@ -130,7 +83,7 @@ beforeAll(async () => {
   jasperSim = /^\s*jasper\s+(http:\/\/\S+?)\/rws\/api\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
   revioSim = /^\s*revio\s+(http:\/\/\S+?)\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   context.setDefaultTimeout(10_000);
   page = await context.newPage();

@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 90_000,
     pool: 'forks',
     fileParallelism: false,
+    // A screen waits on the server (a sign-in hashes a password): the 1 s default of `expect.poll`
+    // failed on a busy machine where the same step passes on a quiet one.
+    expect: { poll: { timeout: 10_000 } },
   },
 });
