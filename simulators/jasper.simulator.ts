@@ -1,5 +1,27 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { apply, parseEdit, type PendingChange } from './jasper/edits.ts';
+import {
+  answerRefusals,
+  decideOnArrival,
+  type JasperSimAccount,
+  type JasperSimAccountState,
+  type Verdict,
+} from './jasper/limits.ts';
+import {
+  CUSTOM_FIELDS,
+  err,
+  ERRORS,
+  errorBody,
+  jasperTime,
+  utcToday,
+  type CustomField,
+  type JasperSimDevice,
+} from './jasper/wire.ts';
 import { registerSimControl } from './sim-control.ts';
+
+export { JASPER_STATUSES, type JasperSimDevice, type JasperSimStatus } from './jasper/wire.ts';
+export type { PendingChange } from './jasper/edits.ts';
+export type { JasperSimAccount, JasperSimAccountState } from './jasper/limits.ts';
 
 /**
  * Cisco IoT Control Center (Jasper) REST API, `/rws/api/v1`, in memory, for tests and the demo.
@@ -26,35 +48,10 @@ import { registerSimControl } from './sim-control.ts';
  *
  * Control: `registerSimControl` routes, plus `POST /__sim/devices` (array of devices to upsert) and
  * `GET /__sim/state` (devices with pending changes; per-account counters and accepted-request times).
+ *
+ * The records and errors are in jasper/wire.ts, the limits in jasper/limits.ts, the edits in
+ * jasper/edits.ts.
  */
-
-export const JASPER_STATUSES = ['ACTIVATED', 'DEACTIVATED', 'INVENTORY', 'TEST_READY', 'RETIRED'] as const;
-export type JasperSimStatus = (typeof JASPER_STATUSES)[number];
-
-// prettier-ignore
-const CUSTOM_FIELDS = [
-  'accountCustom1', 'accountCustom2', 'accountCustom3', 'accountCustom4', 'accountCustom5',
-  'accountCustom6', 'accountCustom7', 'accountCustom8', 'accountCustom9', 'accountCustom10',
-] as const;
-type CustomField = (typeof CUSTOM_FIELDS)[number];
-
-export type JasperSimDevice = {
-  iccid: string;
-  imsi: string;
-  msisdn: string;
-  imei: string;
-  status: JasperSimStatus;
-  ratePlan: string;
-  communicationPlan: string;
-  customer: string;
-  dateActivated: string;
-  dateUpdated: string;
-} & Record<CustomField, string>;
-
-export interface JasperSimAccount {
-  username: string;
-  apiKey: string;
-}
 
 export interface JasperSimulatorOptions {
   /** Accepted API users; default the demo account `simbind` / `demo-jasper-key`. */
@@ -76,59 +73,10 @@ export interface JasperSimPlan {
   status?: 'ACTIVE' | 'INACTIVE';
 }
 
-export interface PendingChange {
-  effectiveDate: string;
-  changes: Partial<Record<EditableField, string>>;
-  requestedAt: string;
-}
-
-export interface JasperSimAccountState {
-  requests: number;
-  inFlight: number;
-  maxInFlight: number;
-  throttled: { concurrency: number; rate: number };
-  /** Epoch ms (sub-millisecond, monotonic clock) of accepted requests, newest last, capped. */
-  acceptedAt: number[];
-}
-
 /** `GET /__sim/state`; `accounts` is keyed by username. */
 export interface JasperSimState {
   devices: (JasperSimDevice & { pending: PendingChange[] })[];
   accounts: Record<string, JasperSimAccountState>;
-}
-
-type Verdict =
-  { kind: 'unauthenticated' } | { kind: 'throttled'; retryAfterSeconds: number } | { kind: 'ok' };
-
-const EDITABLE = ['status', 'ratePlan', 'communicationPlan', 'customer', ...CUSTOM_FIELDS] as const;
-type EditableField = (typeof EDITABLE)[number];
-const MAX_EFFECTIVE_DAYS = 180;
-const KEPT_TIMES = 1000;
-const DAY_MS = 86_400_000;
-
-const err = (errorMessage: string, errorCode: string) => ({ errorMessage, errorCode });
-const ERRORS = {
-  credentials: err('Invalid credentials', '10000001'),
-  badJson: err('The JSON in the request is not well formed.', '10000023'),
-  badRequest: err('Invalid request. The request contained one or more unrecognized parameters.', '10000028'),
-  notFound: err('Resource not found - Invalid ICCID.', '20000001'),
-  ratePlan: err('Invalid rate plan', '20000017'),
-  communicationPlan: err('Invalid communication plan', '20000018'),
-  status: err('Invalid status', '20000019'),
-  effectiveDate: err(
-    `Invalid effectiveDate: must be yyyy-MM-dd, today or up to ${MAX_EFFECTIVE_DAYS} days ahead`,
-    '20000020',
-  ),
-  tooMany: err('Too many requests', '40000029'),
-  server: err('Unknown server error.', '30000001'),
-};
-
-function errorBody(status: number) {
-  if (status === 401) return ERRORS.credentials;
-  if (status === 404) return ERRORS.notFound;
-  if (status === 429) return ERRORS.tooMany;
-  if (status >= 500) return ERRORS.server;
-  return ERRORS.badRequest;
 }
 
 export function buildJasperSimulator(options: JasperSimulatorOptions = {}): FastifyInstance {
@@ -189,52 +137,11 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
 
   // Limits are decided on arrival, before faults and body parsing, as Control Center would; the
   // answer itself is sent from `preHandler` so that sim-control records the refused request.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/rws/')) return;
-    const username = authenticate(request.headers.authorization, accounts);
-    if (username === undefined) {
-      verdicts.set(request, { kind: 'unauthenticated' });
-      return;
-    }
-    const account = usage.get(username) ?? newAccountState();
-    usage.set(username, account);
-    account.requests += 1;
-    account.inFlight += 1;
-    account.maxInFlight = Math.max(account.maxInFlight, account.inFlight);
-    reply.raw.once('close', () => {
-      account.inFlight -= 1;
-    });
-
-    const now = performance.timeOrigin + performance.now();
-    const windowStart = now - limits.windowMs;
-    const recent = account.acceptedAt.filter((at) => at > windowStart);
-    if (account.inFlight > limits.concurrency) {
-      account.throttled.concurrency += 1;
-      verdicts.set(request, { kind: 'throttled', retryAfterSeconds: 1 });
-    } else if (recent.length >= limits.requests) {
-      account.throttled.rate += 1;
-      const freesAt = (recent[recent.length - limits.requests] ?? now) + limits.windowMs;
-      verdicts.set(request, {
-        kind: 'throttled',
-        retryAfterSeconds: Math.max(1, Math.ceil((freesAt - now) / 1000)),
-      });
-    } else {
-      account.acceptedAt.push(now);
-      if (account.acceptedAt.length > KEPT_TIMES) account.acceptedAt.shift();
-      verdicts.set(request, { kind: 'ok' });
-    }
-  });
+  decideOnArrival(app, { accounts, limits, usage, verdicts });
 
   registerSimControl(app, { errorBody, onReset: reset });
 
-  app.addHook('preHandler', async (request, reply) => {
-    const verdict = verdicts.get(request);
-    if (verdict?.kind === 'unauthenticated') return reply.code(401).send(ERRORS.credentials);
-    if (verdict?.kind === 'throttled') {
-      return reply.code(429).header('retry-after', String(verdict.retryAfterSeconds)).send(ERRORS.tooMany);
-    }
-    return undefined;
-  });
+  answerRefusals(app, verdicts);
 
   app.setErrorHandler((error: { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode ?? 500;
@@ -369,73 +276,6 @@ export function buildJasperSimulator(options: JasperSimulatorOptions = {}): Fast
   return app;
 }
 
-function apply(device: JasperSimDevice, changes: PendingChange['changes']): void {
-  const wasActivated = device.status === 'ACTIVATED';
-  Object.assign(device, changes);
-  const now = jasperTime(new Date());
-  if (!wasActivated && device.status === 'ACTIVATED') device.dateActivated = now;
-  device.dateUpdated = now;
-}
-
-type ParsedEdit =
-  | { changes: PendingChange['changes']; effectiveDate: string | undefined }
-  | { error: { errorMessage: string; errorCode: string } };
-
-function parseEdit(body: unknown, ratePlans: Set<string>, commPlans: Set<string>): ParsedEdit {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { error: ERRORS.badRequest };
-  const changes: PendingChange['changes'] = {};
-  let effectiveDate: string | undefined;
-  for (const [field, value] of Object.entries(body)) {
-    if (typeof value !== 'string') return { error: ERRORS.badRequest };
-    if (field === 'effectiveDate') effectiveDate = value;
-    else if ((EDITABLE as readonly string[]).includes(field)) changes[field as EditableField] = value;
-    else return { error: ERRORS.badRequest };
-  }
-  const { status, ratePlan, communicationPlan } = changes;
-  if (Object.keys(changes).length === 0) return { error: ERRORS.badRequest };
-  if (status !== undefined && !(JASPER_STATUSES as readonly string[]).includes(status)) {
-    return { error: ERRORS.status };
-  }
-  if (ratePlan !== undefined && !ratePlans.has(ratePlan)) return { error: ERRORS.ratePlan };
-  if (communicationPlan !== undefined && !commPlans.has(communicationPlan)) {
-    return { error: ERRORS.communicationPlan };
-  }
-  if (effectiveDate !== undefined && !isWithinEffectiveRange(effectiveDate))
-    return { error: ERRORS.effectiveDate };
-  return { changes, effectiveDate };
-}
-
-/** `yyyy-MM-dd`, a real calendar day, from today (UTC) up to 180 days ahead. */
-function isWithinEffectiveRange(ymd: string): boolean {
-  const date = /^\d{4}-\d{2}-\d{2}$/.test(ymd) ? Date.parse(`${ymd}T00:00:00Z`) : NaN;
-  // `Date.parse` rolls 2025-02-30 over to March: only a round trip proves the day exists.
-  if (Number.isNaN(date) || new Date(date).toISOString().slice(0, 10) !== ymd) return false;
-  const days = (date - Date.parse(`${utcToday()}T00:00:00Z`)) / DAY_MS;
-  return days >= 0 && days <= MAX_EFFECTIVE_DAYS;
-}
-
-function authenticate(header: string | undefined, accounts: JasperSimAccount[]): string | undefined {
-  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const [username, apiKey] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
-  return accounts.find((a) => colon > 0 && a.username === username && a.apiKey === apiKey)?.username;
-}
-
-function newAccountState(): JasperSimAccountState {
-  return { requests: 0, inFlight: 0, maxInFlight: 0, throttled: { concurrency: 0, rate: 0 }, acceptedAt: [] };
-}
-
 function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
   return [items.filter(test), items.filter((item) => !test(item))];
-}
-
-function utcToday(): string {
-  return new Date().toISOString().slice(0, 10);
-}
-
-/** Control Center's timestamp format, e.g. `2016-06-27 17:47:13.000+0000`. */
-function jasperTime(date: Date): string {
-  return `${date.toISOString().slice(0, 23).replace('T', ' ')}+0000`;
 }

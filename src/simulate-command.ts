@@ -1,6 +1,8 @@
+import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { MAX_SIMULATED_DEVICES } from '../simulators/fleet.ts';
 import type { FaultRule } from '../simulators/sim-control.ts';
+import { UsageError } from './cli-errors.ts';
 import {
   addFaults,
   buildSimulator,
@@ -16,16 +18,6 @@ import {
  * optionally an account of N devices (customers for Rev.io) for syncs. Point simbind's processes at
  * it with the printed SIMULATOR_URL_… line.
  */
-
-export const SIMULATE_USAGE = `simulate <revio|thingspace|jasper> [--port N] [--host ADDRESS] [--devices N]
-                        [--limit-per-minute N] [--limit-per-second N] [--concurrency N]
-                        [--fail-rate R [--fail-status S]] [--latency-ms N]
-                        run one external-system simulator (demo accounts) as its own process:
-                        --devices N: an account of N devices to sync (Rev.io: N customers);
-                        --limit-per-minute: Rev.io (default 500 per account) or ThingSpace (none);
-                        --limit-per-second, --concurrency: Jasper (default 5, 1 at a time);
-                        --fail-rate R: that share of requests answers S (default 500; 429 with
-                        Retry-After: 1); --latency-ms: added to every request. Prints its URL.`;
 
 /** The flags as parsed (strings; `node:util` parseArgs), before checking. */
 export interface SimulateFlags {
@@ -48,8 +40,8 @@ export interface SimulatePlan {
   faults: FaultRule[];
 }
 
-/** A bad command line: the message names the flag. */
-export class SimulateUsageError extends Error {}
+/** A bad command line: the message names the flag (printed with the usage text, as any). */
+export class SimulateUsageError extends UsageError {}
 
 export function planSimulator(system: string | undefined, flags: SimulateFlags): SimulatePlan {
   if (!SIMULATED_SYSTEMS.includes(system as SimulatedSystem)) {
@@ -116,4 +108,24 @@ export async function startSimulator(plan: SimulatePlan): Promise<{ app: Fastify
   await addFaults(app, plan.faults);
   const address = await app.listen({ host: plan.host, port: plan.port });
   return { app, baseUrl: simulatorBaseUrl(plan.system, address) };
+}
+
+/** The command: starts the simulator, says what it plays and the line to point simbind at it. */
+export async function simulateCommand(system: string | undefined, flags: SimulateFlags): Promise<void> {
+  const plan = planSimulator(system, flags);
+  const { app, baseUrl } = await startSimulator(plan);
+  const { devices, limitPerMinute, limitPerSecond, concurrency } = plan.settings;
+  const facts = [
+    devices ? `${devices.toLocaleString('en')} ${plan.system === 'revio' ? 'customers' : 'devices'}` : '',
+    limitPerMinute ? `${limitPerMinute.toLocaleString('en')} requests/min` : '',
+    limitPerSecond ? `${limitPerSecond.toLocaleString('en')} requests/s` : '',
+    concurrency ? `${concurrency} at once` : '',
+    ...plan.faults.map((f) =>
+      f.latencyMs ? `+${f.latencyMs} ms` : `${f.rate! * 100} % answered ${f.status}`,
+    ),
+  ].filter(Boolean);
+  console.log(`${plan.system} simulator (demo accounts${facts.map((f) => `, ${f}`).join('')}) listening`);
+  // The line to copy into simbind's environment (every api/worker process of a multi-process run).
+  console.log(`SIMULATOR_URL_${plan.system.toUpperCase()}=${baseUrl}`);
+  closeWithGrace({ delay: 5000 }, async () => app.close());
 }

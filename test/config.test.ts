@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeVariables, loadConfig, VARIABLES } from '../src/config.ts';
+import { describeVariables, VARIABLES } from '../src/config-variables.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
 
 describe('config', () => {
   it('has a working default for every variable: no configuration is needed to start', () => {

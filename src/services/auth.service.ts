@@ -3,26 +3,28 @@ import { isIP } from 'node:net';
 import type { Config, TrustProxy } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import {
-  deleteAttempts,
   deleteExpiredSessions,
   deleteSession,
-  deleteStaleAttempts,
   findLoginUser,
   findPrincipalBySessionHash,
   findPrincipalByTokenHash,
   findUserProfile,
   insertApiToken,
-  insertAttempts,
   insertSession,
   listApiTokens,
-  lockAttemptKeys,
   revokeApiToken,
-  secondsUntilAllowed,
   type ApiTokenSummary,
-  type AttemptLimit,
-  type AttemptRow,
   type UserProfile,
 } from '../db/repositories/auth.repository.ts';
+import {
+  deleteAttempts,
+  deleteStaleAttempts,
+  insertAttempts,
+  lockAttemptKeys,
+  secondsUntilAllowed,
+  type AttemptLimit,
+  type AttemptRow,
+} from '../db/repositories/login-attempt.repository.ts';
 import {
   ForbiddenError,
   InvalidInputError,

@@ -7,24 +7,25 @@ import * as repo from '../db/repositories/integration-account.repository.ts';
 import type { CarrierIntegration, Integration, PortalType } from '../db/schema.ts';
 import {
   ConflictError,
-  DomainError,
   ForbiddenError,
   InvalidInputError,
   NotFoundError,
-  PermanentError,
-  RetryableError,
   UnprocessableError,
-  type FieldProblem,
 } from '../errors.ts';
+import { testAccountConnection, type ConnectionTest } from './connection-test.ts';
+import { checkBaseUrl, checkFields } from './integration-account-checks.ts';
 import type { IntegrationAccounts } from './integration-accounts.ts';
 import type { Principal } from './principal.ts';
 import { SecretKeyError, type SecretBox, type Secrets } from './secret-box.ts';
+
+export type { ConnectionTest } from './connection-test.ts';
 
 /**
  * An operator's own accounts at Rev.io, ThingSpace and Jasper (issue 11, item 3), entered through
  * the API by administrators: base URL, account settings, secrets (write-only: sealed, never read
  * back; the answer says when and by whom they were set), rate limits; and **test connection**, one
- * harmless read through the real client. Service providers name a carrier account and a portal.
+ * harmless read through the real client (connection-test.ts). Service providers name a carrier
+ * account and a portal.
  */
 
 /** The fields each integration needs: settings are shown, secrets never. */
@@ -67,18 +68,6 @@ export interface AccountView {
   createdAt: string;
 }
 
-export interface ConnectionTest {
-  ok: boolean;
-  integration: Integration;
-  /** What was tried, e.g. `GET /ServiceTypes`. */
-  check: string;
-  status: number | null;
-  durationMs: number;
-  message: string;
-  /** The beginning of the remote answer (secrets redacted), when there was one. */
-  remote: string | null;
-}
-
 export interface IntegrationsService {
   list(principal: Principal): Promise<AccountView[]>;
   create(principal: Principal, input: AccountInput): Promise<AccountView>;
@@ -89,9 +78,6 @@ export interface IntegrationsService {
     input: { name: string; credentialsId: number; portalType: PortalType },
   ): Promise<{ id: number; name: string; integration: CarrierIntegration; portalType: PortalType }>;
 }
-
-/** An ICCID no carrier has (valid check digit): the lookup proves reachability and credentials. */
-const PROBE_ICCID = '89148000000000000000';
 
 function assertAdmin(principal: Principal): void {
   if (principal.role !== 'admin') {
@@ -127,45 +113,6 @@ function viewOf(row: repo.IntegrationAccountRow, publicUrl: string): AccountView
   };
 }
 
-/** Exactly these fields, each a non-empty string; problems name `/<bag>/<field>`. */
-function checkFields(
-  bag: 'settings' | 'secrets',
-  given: Record<string, string>,
-  wanted: readonly string[],
-  integration: Integration,
-): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  // A JSON pointer: `~` and `/` in a key are escaped (RFC 6901).
-  const at = (field: string) => `/${bag}/${field.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-  for (const field of wanted) {
-    if (typeof given[field] !== 'string' || given[field].trim() === '') {
-      problems.push({ path: at(field), message: `is required for ${integration}` });
-    }
-  }
-  for (const field of Object.keys(given)) {
-    if (!wanted.includes(field)) {
-      problems.push({ path: at(field), message: `is not a ${integration} ${bag} field` });
-    }
-  }
-  return problems;
-}
-
-function checkBaseUrl(baseUrl: string, integration: Integration): FieldProblem[] {
-  if (baseUrl === `simulator://${integration}`) return [];
-  try {
-    const url = new URL(baseUrl);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      return [{ path: '/baseUrl', message: `must be https://… (or simulator://${integration})` }];
-    }
-    if (url.username || url.password) {
-      return [{ path: '/baseUrl', message: 'must not hold credentials: put them in secrets' }];
-    }
-    return [];
-  } catch {
-    return [{ path: '/baseUrl', message: 'is not a URL' }];
-  }
-}
-
 export function createIntegrationsService(deps: {
   db: Database;
   box: SecretBox;
@@ -198,65 +145,6 @@ export function createIntegrationsService(deps: {
     } catch (error) {
       if (error instanceof SecretKeyError) return {};
       throw error;
-    }
-  }
-
-  async function probe(
-    integration: Integration,
-    id: number,
-  ): Promise<{
-    check: string;
-    summary: string;
-    status: number | undefined;
-    durationMs: number;
-    remote: string | undefined;
-  }> {
-    switch (integration) {
-      case 'revio': {
-        const call = await deps.revio.listServiceTypes(await deps.accounts.revio(id));
-        return {
-          check: 'GET /ServiceTypes',
-          summary: `signed in; ${call.value.length} service types`,
-          status: call.exchange.status,
-          durationMs: call.exchange.durationMs,
-          remote: call.exchange.responseBody,
-        };
-      }
-      case 'thingspace': {
-        const call = await deps.thingspace.findDevice(await deps.accounts.thingspace(id), PROBE_ICCID);
-        return {
-          check: 'token, session, device lookup',
-          summary: 'signed in (token and session); the account answers device lookups',
-          status: call.exchange.status,
-          durationMs: call.exchange.durationMs,
-          remote: call.exchange.responseBody,
-        };
-      }
-      case 'jasper': {
-        try {
-          const call = await deps.jasper.getDevice(await deps.accounts.jasper(id), PROBE_ICCID);
-          return {
-            check: `GET /devices/${PROBE_ICCID}`,
-            summary: 'signed in; the account answers device lookups',
-            status: call.exchange.status,
-            durationMs: call.exchange.durationMs,
-            remote: call.exchange.responseBody,
-          };
-        } catch (error) {
-          // An unknown ICCID answers 404 only to a caller Control Center has authenticated.
-          if (error instanceof PermanentError && error.status === 404) {
-            return {
-              check: `GET /devices/${PROBE_ICCID}`,
-              summary:
-                'signed in; the account answers device lookups (the probe ICCID is unknown, as expected)',
-              status: 404,
-              durationMs: error.exchange?.durationMs ?? 0,
-              remote: error.exchange?.responseBody,
-            };
-          }
-          throw error;
-        }
-      }
     }
   }
 
@@ -340,35 +228,9 @@ export function createIntegrationsService(deps: {
       assertAdmin(principal);
       const account = await find(principal, id);
       deps.accounts.forget(id);
-      const started = performance.now();
-      try {
-        const result = await probe(account.integration, id);
-        await deps.onConnected?.(principal.tenantId, id);
-        return {
-          ok: true,
-          integration: account.integration,
-          check: result.check,
-          status: result.status ?? null,
-          durationMs: Math.round(result.durationMs),
-          message: result.summary,
-          remote: result.remote?.slice(0, 500) ?? null,
-        };
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        const integrationError =
-          error instanceof PermanentError || error instanceof RetryableError ? error : undefined;
-        return {
-          ok: false,
-          integration: account.integration,
-          check: integrationError?.exchange
-            ? `${integrationError.exchange.method} ${new URL(integrationError.exchange.url).pathname}`
-            : 'connect',
-          status: integrationError?.status ?? null,
-          durationMs: Math.round(integrationError?.exchange?.durationMs ?? performance.now() - started),
-          message: error.message,
-          remote: integrationError?.exchange?.responseBody?.slice(0, 500) ?? null,
-        };
-      }
+      return testAccountConnection(deps, account.integration, id, async () =>
+        deps.onConnected?.(principal.tenantId, id),
+      );
     },
 
     async createServiceProvider(principal, input) {

@@ -1,9 +1,9 @@
 import type { Database } from '../db/database.ts';
+import { insertDevices } from '../db/repositories/seed-devices.repository.ts';
 import {
   analyzeSeededTables,
   countTenants,
   skipReferentialChecksIfAllowed,
-  insertDevices,
   insertReferenceData,
   truncateAll,
   type DemoTenant,

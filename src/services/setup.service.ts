@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Database } from '../db/database.ts';
-import { deleteAttempts } from '../db/repositories/auth.repository.ts';
+import { deleteAttempts } from '../db/repositories/login-attempt.repository.ts';
 import {
   anyTenant,
   insertSetupCode,

@@ -1,34 +1,26 @@
-import { randomBytes } from 'node:crypto';
 import type { Database, Executor } from '../db/database.ts';
-import { deleteSetupCodes } from '../db/repositories/setup-code.repository.ts';
-import type { Role } from '../db/schema.ts';
 import * as users from '../db/repositories/user.repository.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  InvalidInputError,
-  NotFoundError,
-  UnprocessableError,
-} from '../errors.ts';
+import type { Role } from '../db/schema.ts';
+import { ForbiddenError, NotFoundError, UnprocessableError } from '../errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import type { Principal } from './principal.ts';
+import { createTenantWithAdmin, type NewTenant, type TenantInit } from './tenant-creation.ts';
+import {
+  checkNewEmail,
+  checkNewPassword,
+  oneTimePassword,
+  userViewOf,
+  type UserView,
+} from './user-accounts.ts';
+
+export { MIN_PASSWORD_LENGTH, type UserView } from './user-accounts.ts';
+export type { NewTenant, TenantInit } from './tenant-creation.ts';
 
 /**
  * People (issue 11): a tenant's first admin (`simbind init`), and the admins' management of users —
  * create with a one-time password, change role and customer access, disable (sessions and tokens stop
  * at once) — and everyone's own password change (every other session of that user ends).
  */
-
-export interface UserView {
-  id: number;
-  email: string;
-  name: string;
-  role: Role;
-  active: boolean;
-  /** null: every customer of the tenant; otherwise only these. */
-  customerIds: number[] | null;
-  createdAt: string;
-}
 
 export interface NewUser {
   email: string;
@@ -80,55 +72,6 @@ export interface UsersService {
   ): Promise<NewTenant>;
 }
 
-export interface TenantInit {
-  tenantName: string;
-  adminEmail: string;
-  adminName?: string;
-}
-
-export interface NewTenant {
-  tenant: { id: number; slug: string; name: string };
-  admin: UserView;
-}
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-export const MIN_PASSWORD_LENGTH = 12;
-
-/** 20 characters of base64url: ~120 random bits, typed once and then changed. */
-export function oneTimePassword(): string {
-  return randomBytes(15).toString('base64url');
-}
-
-export function slugOf(name: string): string {
-  return name
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40);
-}
-
-function viewOf(row: users.UserRow): UserView {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    role: row.role,
-    active: row.active,
-    customerIds: row.allCustomers ? null : row.customerIds,
-    createdAt: row.createdAt.toISOString(),
-  };
-}
-
-/** The one password rule, wherever a person chooses a password. */
-function checkNewPassword(password: string, path: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new InvalidInputError('The new password is too short.', [
-      { path, message: `must have at least ${MIN_PASSWORD_LENGTH} characters` },
-    ]);
-  }
-}
-
 function assertAdmin(principal: Principal): void {
   if (principal.role !== 'admin') throw new ForbiddenError('Only administrators manage users.');
 }
@@ -146,67 +89,15 @@ export function createUsersService(deps: { db: Database }): UsersService {
     }
   }
 
-  async function checkNewEmail(email: string, path = '/email'): Promise<string> {
-    const normalized = email.trim().toLowerCase();
-    if (!EMAIL.test(normalized)) {
-      throw new InvalidInputError('The e-mail address is invalid.', [
-        { path, message: 'is not an e-mail address' },
-      ]);
-    }
-    if (await users.emailTaken(db, normalized)) {
-      throw new ConflictError(`A user with the e-mail ${normalized} already exists.`);
-    }
-    return normalized;
-  }
-
-  /**
-   * Creating a tenant and its first admin, in one transaction, for `simbind init` and the first-run
-   * screen alike. Every setup code stops working with it.
-   */
-  async function createTenant(
-    input: TenantInit,
-    password: string,
-    within?: (trx: Executor) => Promise<void>,
-  ): Promise<NewTenant> {
-    const name = input.tenantName.trim();
-    const slug = slugOf(name);
-    if (slug.length < 2) {
-      throw new InvalidInputError('The tenant needs a name of at least two letters or digits.', [
-        { path: '/tenantName', message: 'needs at least two letters or digits' },
-      ]);
-    }
-    if (await users.tenantSlugTaken(db, slug)) throw new ConflictError(`A tenant "${slug}" already exists.`);
-    const email = await checkNewEmail(input.adminEmail, '/adminEmail');
-    const passwordHash = await hashPassword(password);
-    const { tenantId, userId } = await db.transaction().execute(async (trx) => {
-      await within?.(trx);
-      await deleteSetupCodes(trx);
-      const tenantId = await users.insertTenant(trx, { slug, name });
-      const userId = await users.insertUser(trx, {
-        tenantId,
-        email,
-        name: input.adminName?.trim() || 'Administrator',
-        role: 'admin',
-        passwordHash,
-        allCustomers: true,
-      });
-      return { tenantId, userId };
-    });
-    return {
-      tenant: { id: tenantId, slug, name },
-      admin: viewOf((await users.findUser(db, tenantId, userId))!),
-    };
-  }
-
   return {
     async list(principal, page) {
       assertAdmin(principal);
-      return (await users.listUsers(db, principal.tenantId, page)).map(viewOf);
+      return (await users.listUsers(db, principal.tenantId, page)).map(userViewOf);
     },
 
     async create(principal, input) {
       assertAdmin(principal);
-      const email = await checkNewEmail(input.email);
+      const email = await checkNewEmail(db, input.email);
       await checkCustomers(principal.tenantId, input.customerIds);
       const initialPassword = oneTimePassword();
       const passwordHash = await hashPassword(initialPassword);
@@ -222,7 +113,7 @@ export function createUsersService(deps: { db: Database }): UsersService {
         if (input.customerIds) await users.setCustomerAccess(trx, userId, [...new Set(input.customerIds)]);
         return userId;
       });
-      return { user: viewOf((await users.findUser(db, principal.tenantId, id))!), initialPassword };
+      return { user: userViewOf((await users.findUser(db, principal.tenantId, id))!), initialPassword };
     },
 
     async update(principal, id, change) {
@@ -250,7 +141,7 @@ export function createUsersService(deps: { db: Database }): UsersService {
         // only until an admin revokes them: they are the user's to keep).
         if (change.active === false) await users.deleteSessions(trx, id);
       });
-      return viewOf((await users.findUser(db, principal.tenantId, id))!);
+      return userViewOf((await users.findUser(db, principal.tenantId, id))!);
     },
 
     async resetPassword(principal, id) {
@@ -263,7 +154,7 @@ export function createUsersService(deps: { db: Database }): UsersService {
         await users.setPasswordHash(trx, id, hash);
         await users.deleteSessions(trx, id);
       });
-      return { user: viewOf(existing), initialPassword };
+      return { user: userViewOf(existing), initialPassword };
     },
 
     async cliPrincipal(by) {
@@ -309,12 +200,12 @@ export function createUsersService(deps: { db: Database }): UsersService {
 
     async initTenant(input) {
       const initialPassword = oneTimePassword();
-      return { ...(await createTenant(input, initialPassword)), initialPassword };
+      return { ...(await createTenantWithAdmin(db, input, initialPassword)), initialPassword };
     },
 
     async initTenantWithPassword(input, within) {
       checkNewPassword(input.password, '/password');
-      return createTenant(input, input.password, within);
+      return createTenantWithAdmin(db, input, input.password, within);
     },
   };
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authHeaders } from '../helpers/auth.ts';
-import { freeDevices, loadFleet, type Fleet } from '../helpers/fleet.ts';
-import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
 import { postAssignment } from '../helpers/assignments.ts';
+import { freeDevices, type Fleet } from '../helpers/fleet.ts';
+import { openFleetWorld } from '../helpers/fleet-world.ts';
+import { waitForFinish, type World } from '../helpers/world.ts';
 
 /**
  * Issue 12, rules 1, 3 and 4, end to end (API, worker, real PostgreSQL, the simulators):
@@ -38,9 +38,7 @@ let fleet: Fleet;
 let admin: { authorization: string };
 
 beforeAll(async () => {
-  world = await createWorld({ devices: 2000 });
-  fleet = await loadFleet(world.database.pool);
-  admin = await authHeaders(world.database.db, 'admin@northwind.example');
+  ({ world, fleet, admin } = await openFleetWorld());
 }, 120_000);
 afterAll(async () => {
   await world?.close();

@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revioSimState } from '../../simulators/revio.simulator.ts';
-import { authHeaders } from '../helpers/auth.ts';
-import { freeDevices, loadFleet } from '../helpers/fleet.ts';
+import { submitSlowRevAssignment } from '../helpers/fleet-world.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
-import { postAssignment } from '../helpers/assignments.ts';
 
 /**
  * A worker killed at any instant loses nothing and repeats no external side effect: here it is
@@ -25,23 +23,8 @@ afterAll(async () => {
 
 describe('a worker killed mid-chunk', () => {
   it('is replaced by another, and every device still ends with exactly one Rev.io service', async () => {
-    const fleet = await loadFleet(world.database.pool);
-    const admin = await authHeaders(world.database.db, 'admin@northwind.example');
-    const devices = await freeDevices(world.database.pool, fleet.thingspace, 100);
     // Slow creates, so the kill lands while many are in flight.
-    await world.sims.revio.inject({
-      method: 'POST',
-      url: '/__sim/faults',
-      payload: { method: 'POST', path: '/v1/Services', latencyMs: 400 },
-    });
-
-    const res = await postAssignment(world.app, admin, {
-      serviceProviderId: fleet.thingspace,
-      customerId: fleet.revCustomer.id,
-      devices,
-      createRevService: true,
-      revService: { serviceTypeId: 3, packageId: 5 },
-    });
+    const { res, devices } = await submitSlowRevAssignment(world, 400);
     const id = res.json<{ id: number }>().id;
 
     child = spawn(process.execPath, ['--import', 'tsx', 'test/resilience/fixtures/worker-process.ts'], {

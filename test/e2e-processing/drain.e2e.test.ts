@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revioSimState } from '../../simulators/revio.simulator.ts';
-import { startQueue, type JobQueue } from '../../src/jobs/queue.ts';
-import { startWorker } from '../../src/jobs/worker.ts';
-import { createServices, type Services } from '../../src/wiring.ts';
-import { postAssignment } from '../helpers/assignments.ts';
-import { authHeaders } from '../helpers/auth.ts';
-import { freeDevices, loadFleet } from '../helpers/fleet.ts';
+import { submitSlowRevAssignment } from '../helpers/fleet-world.ts';
 import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
 
 /**
@@ -16,37 +11,13 @@ import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
  */
 
 let world: World;
-const queues: JobQueue[] = [];
 
 beforeAll(async () => {
   world = await createWorld({ devices: 3000, worker: false });
 }, 120_000);
 afterAll(async () => {
-  for (const queue of queues) await queue.stop();
   await world?.close();
 });
-
-/** A worker of its own (queue + services), as a separate `simbind worker` process has. */
-async function startOwnWorker(name: string): Promise<{ queue: JobQueue; services: Services }> {
-  const queue = await startQueue({
-    connectionString: world.database.url,
-    pollSeconds: 1,
-    supervise: true,
-    maintenanceIntervalSeconds: 1,
-  });
-  queues.push(queue);
-  const services = createServices({
-    config: world.config,
-    database: world.database,
-    queue,
-    resolveBaseUrl: (url) =>
-      url.startsWith('simulator://') ? world.simUrls[url.slice(12) as keyof World['simUrls']] : url,
-    retryPolicy: { baseDelayMs: 20, maxDelayMs: 200 },
-    workerName: name,
-  });
-  await startWorker(queue, services, world.config);
-  return { queue, services };
-}
 
 const q = async <T>(text: string, values: unknown[] = []) =>
   (await world.database.pool.query(text, values)).rows as T[];
@@ -61,22 +32,8 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60
 
 describe('a worker drained mid-chunk', () => {
   it('finishes the devices in hand, hands the rest back first in line, and another worker finishes it once', async () => {
-    const fleet = await loadFleet(world.database.pool);
-    const admin = await authHeaders(world.database.db, 'admin@northwind.example');
     // One chunk (the world's CHUNK_SIZE is 100), groups of 32 on the Rev path.
-    const devices = await freeDevices(world.database.pool, fleet.thingspace, 100);
-    await world.sims.revio.inject({
-      method: 'POST',
-      url: '/__sim/faults',
-      payload: { method: 'POST', path: '/v1/Services', latencyMs: 150 },
-    });
-    const res = await postAssignment(world.app, admin, {
-      serviceProviderId: fleet.thingspace,
-      customerId: fleet.revCustomer.id,
-      devices,
-      createRevService: true,
-      revService: { serviceTypeId: 3, packageId: 5 },
-    });
+    const { res, devices } = await submitSlowRevAssignment(world, 150);
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json<{ id: number }>().id;
     const counts = async () =>
@@ -96,7 +53,7 @@ describe('a worker drained mid-chunk', () => {
         [id],
       );
 
-    const first = await startOwnWorker('drained-worker');
+    const first = await world.startNamedWorker('drained-worker');
     // Drain while the second group is in flight (the first one is done).
     await until('the first group done', async () => (await counts()).processed >= 32);
     await until('the next group claimed', async () => (await counts()).processing > 0);
@@ -115,7 +72,7 @@ describe('a worker drained mid-chunk', () => {
       { state: 'created', priority: 1 },
     ]);
 
-    await startOwnWorker('other-worker');
+    await world.startNamedWorker('other-worker');
     expect(await waitForFinish(world, id)).toBe('PROCESSED');
 
     // Each device once: one Rev.io service, one log entry for it, by the worker that made it.

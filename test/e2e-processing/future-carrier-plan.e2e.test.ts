@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JasperSimState } from '../../simulators/jasper.simulator.ts';
-import { authHeaders } from '../helpers/auth.ts';
-import { freeDevices, loadFleet, type Fleet } from '../helpers/fleet.ts';
-import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
-import { postAssignment } from '../helpers/assignments.ts';
+import { freeDevices, type Fleet } from '../helpers/fleet.ts';
+import { assignProcessed, dayFromNow, openFleetWorld } from '../helpers/fleet-world.ts';
+import type { World } from '../helpers/world.ts';
 
 /**
  * Issue 12, rule 2: carrier plans follow the effective date. A future-dated assignment used to
@@ -13,18 +12,15 @@ import { postAssignment } from '../helpers/assignments.ts';
  * on its day.
  */
 
-const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-const TODAY = day(0);
-const LATER = day(20);
+const TODAY = dayFromNow(0);
+const LATER = dayFromNow(20);
 
 let world: World;
 let fleet: Fleet;
 let admin: { authorization: string };
 
 beforeAll(async () => {
-  world = await createWorld({ devices: 2000 });
-  fleet = await loadFleet(world.database.pool);
-  admin = await authHeaders(world.database.db, 'admin@northwind.example');
+  ({ world, fleet, admin } = await openFleetWorld());
 }, 120_000);
 afterAll(async () => {
   await world?.close();
@@ -33,13 +29,7 @@ afterAll(async () => {
 const q = async <T>(text: string, values: unknown[] = []) =>
   (await world.database.pool.query(text, values)).rows as T[];
 
-async function assign(body: Record<string, unknown>): Promise<number> {
-  const res = await postAssignment(world.app, admin, { customerId: fleet.amopCustomer.id, ...body });
-  expect(res.statusCode, res.body).toBe(202);
-  const id = res.json<{ id: number }>().id;
-  expect(await waitForFinish(world, id)).toBe('PROCESSED');
-  return id;
-}
+const assign = (body: Record<string, unknown>) => assignProcessed({ world, fleet, admin }, body);
 
 const plansOf = (iccids: string[]) =>
   q<{ iccid: string; plan: string | null; comm: string | null }>(
@@ -161,7 +151,7 @@ describe('a future-dated carrier plan', () => {
   });
 
   it('takes effect on the device on its day, once, with history and a change-log entry', async () => {
-    expect((await world.services.ratePlanSchedule.applyDue(day(19))).carrierPlans).toBe(0);
+    expect((await world.services.ratePlanSchedule.applyDue(dayFromNow(19))).carrierPlans).toBe(0);
     const applied = await world.services.ratePlanSchedule.applyDue(LATER);
     expect(applied.carrierPlans).toBe(jasperDevices.length + thingspaceDevices.length);
     expect((await world.services.ratePlanSchedule.applyDue(LATER)).carrierPlans).toBe(0);

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JasperSimState } from '../../simulators/jasper.simulator.ts';
 import { DEMO_THINGSPACE_ACCOUNT } from '../../src/db/repositories/seed.repository.ts';
-import { authHeaders } from '../helpers/auth.ts';
-import { postAssignment } from '../helpers/assignments.ts';
-import { freeDevices, loadFleet, type Fleet } from '../helpers/fleet.ts';
-import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
+import { freeDevices, type Fleet } from '../helpers/fleet.ts';
+import { assignProcessed, dayFromNow, openFleetWorld } from '../helpers/fleet-world.ts';
+import { waitForFinish, type World } from '../helpers/world.ts';
 
 /**
  * Undo of a bulk change (issue 16), the carrier paths undo.e2e.test.ts does not take:
@@ -17,17 +16,14 @@ import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
  *   their day.
  */
 
-const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-const LATER = day(20);
+const LATER = dayFromNow(20);
 
 let world: World;
 let fleet: Fleet;
 let admin: { authorization: string };
 
 beforeAll(async () => {
-  world = await createWorld({ devices: 2000 });
-  fleet = await loadFleet(world.database.pool);
-  admin = await authHeaders(world.database.db, 'admin@northwind.example');
+  ({ world, fleet, admin } = await openFleetWorld());
 }, 120_000);
 afterAll(async () => {
   await world?.close();
@@ -36,13 +32,7 @@ afterAll(async () => {
 const q = async <T>(text: string, values: unknown[] = []) =>
   (await world.database.pool.query(text, values)).rows as T[];
 
-async function assign(body: Record<string, unknown>): Promise<number> {
-  const res = await postAssignment(world.app, admin, { customerId: fleet.amopCustomer.id, ...body });
-  expect(res.statusCode, res.body).toBe(202);
-  const id = res.json<{ id: number }>().id;
-  expect(await waitForFinish(world, id)).toBe('PROCESSED');
-  return id;
-}
+const assign = (body: Record<string, unknown>) => assignProcessed({ world, fleet, admin }, body);
 
 async function undo(id: number): Promise<number> {
   const res = await world.app.inject({

@@ -35,6 +35,11 @@ export interface World {
   mails: { to: string[]; raw: string }[];
   /** Starts a worker in this process (for worlds created with `worker: false`). */
   startWorker(): Promise<void>;
+  /**
+   * A worker of its own (queue + services, named `name` in the change log), as a separate
+   * `simbind worker` process has; its queue stops with the world.
+   */
+  startNamedWorker(name: string): Promise<{ queue: JobQueue; services: Services }>;
   config: Config;
   close(): Promise<void>;
 }
@@ -130,13 +135,15 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     supervise: options.worker !== false,
     maintenanceIntervalSeconds: 1,
   });
+  const resolveBaseUrl = (url: string) =>
+    url.startsWith('simulator://') ? simUrls[url.slice(12) as keyof typeof simUrls] : url;
+  const retryPolicy = { baseDelayMs: 20, maxDelayMs: 200 };
   const services = createServices({
     config,
     database,
     queue,
-    resolveBaseUrl: (url) =>
-      url.startsWith('simulator://') ? simUrls[url.slice(12) as keyof typeof simUrls] : url,
-    retryPolicy: { baseDelayMs: 20, maxDelayMs: 200 },
+    resolveBaseUrl,
+    retryPolicy,
     ...(options.today ? { today: () => options.today! } : {}),
     ...(options.secretBox ? { secretBox: options.secretBox } : {}),
     ...(options.logLines
@@ -160,6 +167,16 @@ export async function createWorld(options: WorldOptions): Promise<World> {
   });
   await app.listen({ port, host: '127.0.0.1' });
   if (options.worker !== false) await startWorker(queue, services, config);
+  const workerQueue = async () => {
+    const extra = await startQueue({
+      connectionString: database.url,
+      pollSeconds: 1,
+      supervise: true,
+      maintenanceIntervalSeconds: 1,
+    });
+    extraQueues.push(extra);
+    return extra;
+  };
 
   return {
     database,
@@ -172,14 +189,20 @@ export async function createWorld(options: WorldOptions): Promise<World> {
     webhooks: { url: hookUrl, received },
     mails,
     startWorker: async () => {
-      const workerQueue = await startQueue({
-        connectionString: database.url,
-        pollSeconds: 1,
-        supervise: true,
-        maintenanceIntervalSeconds: 1,
+      await startWorker(await workerQueue(), services, config);
+    },
+    startNamedWorker: async (name) => {
+      const ownQueue = await workerQueue();
+      const own = createServices({
+        config,
+        database,
+        queue: ownQueue,
+        resolveBaseUrl,
+        retryPolicy,
+        workerName: name,
       });
-      extraQueues.push(workerQueue);
-      await startWorker(workerQueue, services, config);
+      await startWorker(ownQueue, own, config);
+      return { queue: ownQueue, services: own };
     },
     async close() {
       for (const extra of extraQueues) await extra.stop();

@@ -79,17 +79,21 @@ describe('a production start, then people', () => {
   });
 
   it('refuses a second init for the same tenant or e-mail, changing nothing', async () => {
-    await expect(
-      cli(['init', '--tenant', 'Acme IoT', '--admin', 'other@acme.example']),
-    ).rejects.toMatchObject({
-      stderr: expect.stringContaining('A tenant "acme-iot" already exists.') as unknown,
-    });
-    await expect(cli(['init', '--tenant', 'Other', '--admin', 'admin@acme.example'])).rejects.toMatchObject({
-      stderr: expect.stringContaining('already exists') as unknown,
-    });
-    await expect(cli(['init', '--tenant', 'Other'])).rejects.toMatchObject({
-      stderr: expect.stringContaining('init needs --tenant NAME and --admin EMAIL') as unknown,
-    });
+    const refusals = [
+      [
+        ['init', '--tenant', 'Acme IoT', '--admin', 'other@acme.example'],
+        'A tenant "acme-iot" already exists.',
+      ],
+      [['init', '--tenant', 'Other', '--admin', 'admin@acme.example'], 'already exists'],
+      [['init', '--tenant', 'Other'], 'init needs --tenant NAME and --admin EMAIL'],
+    ] as const;
+    await Promise.all(
+      refusals.map(([args, message]) =>
+        expect(cli([...args]), args.join(' ')).rejects.toMatchObject({
+          stderr: expect.stringContaining(message) as unknown,
+        }),
+      ),
+    );
     expect(await count('tenant')).toBe(1);
     expect(await count('app_user')).toBe(1);
   }, 120_000);
@@ -269,7 +273,8 @@ describe('simbind user (CLI)', () => {
     const before = await database.pool.query(
       'SELECT id, email, role, active, password_hash FROM app_user ORDER BY id',
     );
-    for (const [args, message] of [
+    // Independent refusals: run at once (each is a CLI process start, seconds apiece).
+    const refusals = [
       [['user', 'disable', '--email', 'nobody@acme.example'], 'No user has the e-mail nobody@acme.example.'],
       [['user', 'list', '--tenant', 'initech'], 'No tenant "initech".'],
       [
@@ -282,11 +287,14 @@ describe('simbind user (CLI)', () => {
       ],
       [['user', 'promote'], 'user needs one of: list, add, disable, enable, reset-password'],
       [['user', 'reset-password'], 'user reset-password needs --email EMAIL'],
-    ] as const) {
-      await expect(cli([...args]), args.join(' ')).rejects.toMatchObject({
-        stderr: expect.stringContaining(message) as unknown,
-      });
-    }
+    ] as const;
+    await Promise.all(
+      refusals.map(([args, message]) =>
+        expect(cli([...args]), args.join(' ')).rejects.toMatchObject({
+          stderr: expect.stringContaining(message) as unknown,
+        }),
+      ),
+    );
     const after = await database.pool.query(
       'SELECT id, email, role, active, password_hash FROM app_user ORDER BY id',
     );
