@@ -96,7 +96,11 @@ beforeAll(async () => {
   page.on('pageerror', (error) => {
     pageErrors.push(error.message);
   });
-  page.on('dialog', (dialog) => void dialog.accept());
+  // The screens ask in their own accessible dialogs: a native alert/confirm/prompt is a failure.
+  page.on('dialog', (dialog) => {
+    pageErrors.push(`native ${dialog.type()} dialog: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
 });
 
 afterAll(async () => {
@@ -409,6 +413,17 @@ describe('web UI', () => {
     // mid-way: some devices done, most not begun
     await expect.poll(() => tile('processed'), { timeout: 30_000, interval: 250 }).toBeGreaterThan(0);
     await cancel.click();
+    const ask = page.getByRole('dialog', { name: `Cancel bulk change #${id}?` });
+    await ask.waitFor();
+    expect(
+      await ask
+        .getByRole('button', { name: 'Keep processing' })
+        .evaluate((b) => b === document.activeElement),
+    ).toBe(true);
+    await accessible('cancel confirmation');
+    await shot('6-cancel-confirmation');
+    await ask.getByRole('button', { name: 'Cancel bulk change' }).click();
+    await ask.waitFor({ state: 'detached' });
     await expect.poll(() => cancel.count()).toBe(0);
     await expect
       .poll(() => page.getByTestId('status').textContent(), { timeout: 60_000, interval: 500 })
@@ -665,10 +680,54 @@ describe('web UI', () => {
       await shot('8-webhooks');
       await accessible('webhooks');
 
+      // A new secret is asked first: "Keep as is" changes nothing, confirming shows the new one once.
+      await page.getByRole('button', { name: 'New secret: Acme ERP' }).click();
+      const ask = page.getByRole('dialog', { name: 'Replace the signing secret?' });
+      await ask.getByRole('button', { name: 'Keep as is' }).click();
+      await ask.waitFor({ state: 'detached' });
+      expect(await shown.count()).toBe(0);
+      await page.getByText('Test delivered: 202 · queued by the ERP').waitFor();
+      await page.getByRole('button', { name: 'New secret: Acme ERP' }).click();
+      await ask.getByRole('button', { name: 'Replace secret' }).click();
+      await shown.waitFor();
+      expect(await shown.locator('code').textContent()).toMatch(/^whsec_/);
+      expect(await shown.locator('code').textContent()).not.toBe(secret);
+
       await page.getByRole('button', { name: 'Disable: Acme ERP' }).click();
       await expect.poll(() => row.textContent()).toContain('disabled');
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it('keeps the latest screen when an earlier, slower one finishes after it (router race)', async () => {
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+    // The People screen's list of people is held until the Customers screen is drawn.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const isUsers = (url: URL) => url.pathname === '/api/v1/users';
+    await page.route(isUsers, async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      const asked = page.waitForRequest((r) => isUsers(new URL(r.url())));
+      await page.getByRole('link', { name: 'People' }).click();
+      await asked;
+      await page.getByRole('link', { name: 'Customers', exact: true }).click();
+      await page.getByRole('heading', { name: 'Customers', exact: true }).waitFor();
+      const answered = page.waitForResponse((r) => isUsers(new URL(r.url())));
+      release();
+      await (await answered).finished();
+      // Every render started has finished, the People screen's included.
+      await page.waitForFunction(() => document.getElementById('main')?.dataset.rendering === '0');
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Customers');
+      expect(await page.getByRole('table', { name: 'People' }).count()).toBe(0);
+      expect(page.url()).toBe(`${baseUrl}/customers`);
+    } finally {
+      release();
+      await page.unroute(isUsers);
     }
   });
 
