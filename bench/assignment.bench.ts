@@ -1,17 +1,19 @@
-import { loadConfig } from '../src/config.ts';
 import { createDatabase, type DatabaseHandle } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { installQueues, startQueue } from '../src/jobs/queue.ts';
-import { startWorker } from '../src/jobs/worker.ts';
+import { installQueues } from '../src/jobs/queue.ts';
 import { seedDemoData } from '../src/services/seed.service.ts';
-import { createServices } from '../src/wiring.ts';
-import { benchDatabase, demoAdmin, ms } from './support.ts';
+import { writePerDevice, writeSetBased, type Assignment } from './assignment-rows.ts';
+import { startServingProcess, type ServingProcess } from './serving-process.ts';
+import { benchDatabase, ms, recordFigures } from './support.ts';
 
 /**
- * A customer assignment of N devices (AMOP path: ownership, change log, history — no external
- * system), end to end: submission (validation + one transaction) → queue → worker chunks → finish.
- * Compared with the bare set-based SQL that writes the same rows in one go, and with one
- * transaction per device (measured on a sample and extrapolated). Prints figures; asserts nothing.
+ * Issue 13, B1 and B4. A customer assignment of N devices on the AMOP path (ownership, change log,
+ * history — no external system), end to end through `simbind serve` in a process of its own:
+ * `POST /bulk-changes` (validation + one transaction) → queue → worker → finished. Compared, in the
+ * same run, with the same rows written without simbind (assignment-rows.ts): set-based SQL in one
+ * transaction, and one transaction per device (measured on a sample, extrapolated). The serving
+ * process's memory is read from /proc during the run (VmRSS sampled, VmHWM at the end).
+ * Prints figures; asserts nothing; writes B1 and B4 to results.json.
  *
  * BENCH_DEVICES (default 100000), BENCH_DATABASE_URL (a server; default: an embedded PostgreSQL).
  */
@@ -21,176 +23,186 @@ const PER_DEVICE_SAMPLE = 2000;
 
 export async function benchAssignment(): Promise<void> {
   const { url, cleanup } = await benchDatabase('bench');
-  const handle = createDatabase(url, 20, 'simbind-bench');
+  const handle = createDatabase(url, 4, 'simbind-bench');
+  let server: ServingProcess | undefined;
   try {
     await migrate(handle.pool);
     await installQueues(url);
-    // Enough active, unowned devices on one provider: ~43 % of the fleet is on northwind's ThingSpace M2M.
+    // Enough active, unowned devices on one provider: ~26 % of the fleet is active, free and on northwind's ThingSpace M2M.
     const seedStarted = performance.now();
-    await seedDemoData(handle.db, { devices: Math.ceil((N + PER_DEVICE_SAMPLE) / 0.26) });
+    await seedDemoData(handle.db, { devices: Math.ceil((2 * N + PER_DEVICE_SAMPLE) / 0.26) });
+    // Both sides then start from the same settled tables (statistics, visibility map).
+    await handle.pool.query('VACUUM ANALYZE');
     console.log(`seed: ${ms(seedStarted)} ms`);
+    const postgres = await serverVersion(handle);
+    const target = await freeDevices(handle, 2 * N + PER_DEVICE_SAMPLE);
+    // Three disjoint sets of devices: each side writes rows for devices nobody owned before.
+    const mine = target.devices.slice(0, N);
+    const bare = target.devices.slice(N, 2 * N);
+    const sample = target.devices.slice(2 * N);
 
-    const { rows } = await handle.pool.query<{
-      iccid: string;
-      provider: number;
-      customer: number;
-      site: number;
-    }>(
-      `SELECT d.iccid, d.service_provider_id AS provider,
-              (SELECT c.id FROM customer c WHERE c.tenant_id = d.tenant_id AND c.kind = 'amop' AND c.active ORDER BY c.id LIMIT 1) AS customer,
-              0 AS site
-       FROM device d JOIN service_provider sp ON sp.id = d.service_provider_id
-       WHERE sp.tenant_id = 1 AND sp.integration = 'thingspace' AND sp.portal_type = 'm2m' AND d.status = 'active' AND NOT d.is_archived
-         AND NOT EXISTS (SELECT 1 FROM device_tenant dt WHERE dt.device_id = d.id)
-       ORDER BY d.id LIMIT ${N + PER_DEVICE_SAMPLE}`,
-    );
-    if (rows.length < N + PER_DEVICE_SAMPLE) throw new Error(`only ${rows.length} free devices`);
-    const provider = rows[0]!.provider;
-    const customer = rows[0]!.customer;
-    const mine = rows.slice(0, N).map((r) => r.iccid);
-    const sample = rows.slice(N).map((r) => r.iccid);
+    server = await startServingProcess(handle, url);
+    const simbind = await runSimbind(handle, server, { ...target, devices: mine });
+    await server.stop();
+    server = undefined;
+    const bareMs = await writeSetBased(handle, { ...target, devices: bare });
+    const perDeviceMs = await writePerDevice(handle, { ...target, devices: sample });
 
-    const simbindMs = await runSimbind(handle, url, { provider, customer, devices: mine });
-    await resetOwnership(handle, mine);
-    const bareMs = await runBareSql(handle, { provider, customer, devices: mine });
-    const perDeviceMs = await runPerDevice(handle, { provider, customer, devices: sample });
-
-    const perDeviceExtrapolated = (perDeviceMs / sample.length) * N;
+    const perDeviceExtrapolated = Math.round((perDeviceMs / sample.length) * N);
+    const ratio = Math.round((simbind.totalMs / bareMs) * 100) / 100;
+    const speedUp = Math.round((perDeviceExtrapolated / simbind.totalMs) * 10) / 10;
     console.log(`devices: ${N.toLocaleString('en')}`);
-    console.log(`simbind end to end (submit → worker → finish): ${simbindMs} ms`);
+    console.log(`simbind end to end (submit → worker → finish): ${simbind.totalMs} ms`);
+    console.log(
+      `  submit (HTTP, validation + one transaction) ${simbind.submitMs} ms; first device done at ` +
+        `${simbind.firstDoneMs} ms, last at ${simbind.lastDoneMs} ms; finished at ${simbind.totalMs} ms`,
+    );
     console.log(`bare set-based SQL writing the same rows:     ${bareMs} ms`);
     console.log(
-      `one transaction per device (${sample.length} measured, extrapolated): ${Math.round(perDeviceExtrapolated)} ms`,
+      `one transaction per device (${sample.length} measured, extrapolated): ${perDeviceExtrapolated} ms`,
     );
-    console.log(`ratio simbind / bare SQL:            ${(simbindMs / bareMs).toFixed(2)}× (target ≤ 2×)`);
+    console.log(`ratio simbind / bare SQL:            ${ratio.toFixed(2)}× (target ≤ 1.5×)`);
+    console.log(`speed-up vs one transaction/device:  ${speedUp}× (target ≥ 20×)`);
     console.log(
-      `speed-up vs one transaction/device:  ${(perDeviceExtrapolated / simbindMs).toFixed(1)}× (target ≥ 20×)`,
+      `serving process memory: peak RSS ${simbind.peakMb} MB (VmHWM), ${simbind.sampledMaxMb} MB at most ` +
+        `while the change ran (sampled every 50 ms); ${simbind.idleMb} MB before (target ≤ 250 MB)`,
     );
+    const label = `${N.toLocaleString('en')}-device AMOP-path assignment end to end`;
+    await recordFigures(postgres, [
+      {
+        id: 'B1',
+        name: `${label} ÷ bare set-based SQL writing the same rows (same run)`,
+        value: ratio,
+        unit: '×',
+        target: '≤ 1.5×',
+        met: ratio <= 1.5,
+      },
+      {
+        id: 'B1',
+        name: `${label}: speed-up vs one transaction per device (same rows, extrapolated from ${sample.length})`,
+        value: speedUp,
+        unit: '×',
+        target: '≥ 20×',
+        met: speedUp >= 20,
+      },
+      {
+        id: 'B4',
+        name: `peak RSS of the serving process (simbind serve: API + worker) during the ${label}`,
+        value: simbind.peakMb,
+        unit: 'MB',
+        target: '≤ 250 MB',
+        met: simbind.peakMb <= 250,
+      },
+    ]);
   } finally {
+    await server?.stop();
     await handle.close();
     await cleanup();
   }
 }
 
+interface SimbindRun {
+  submitMs: number;
+  firstDoneMs: number;
+  lastDoneMs: number;
+  totalMs: number;
+  idleMb: number;
+  peakMb: number;
+  sampledMaxMb: number;
+}
+
 async function runSimbind(
   handle: DatabaseHandle,
-  url: string,
-  p: { provider: number; customer: number; devices: string[] },
-) {
-  const config = loadConfig({ LOG_LEVEL: 'silent', CHUNK_SIZE: '2000', WORKER_CONCURRENCY: '2' });
-  const queue = await startQueue({ connectionString: url, pollSeconds: 1, supervise: true });
-  const services = createServices({ config, database: handle, queue });
-  await startWorker(queue, services, config);
-  const principal = await demoAdmin(handle);
-  const started = performance.now();
-  const result = await services.assignments.submit(principal, {
-    changeType: 'customer_assignment',
-    serviceProviderId: p.provider,
-    customerId: p.customer,
-    devices: p.devices,
-    createRevService: false,
-    addCarrierRatePlan: false,
-    addCustomerRatePlan: false,
-  });
-  if ('dryRun' in result) throw new Error('unexpected dry run');
-  console.log(`  submit (validate + one transaction): ${ms(started)} ms, ${result.counts.pending} pending`);
-  for (;;) {
-    const row = await handle.db
-      .selectFrom('bulk_change')
-      .select('status')
-      .where('id', '=', result.id)
-      .executeTakeFirstOrThrow();
-    if (row.status !== 'NEW' && row.status !== 'PROCESSING') {
-      const total = ms(started);
-      console.log(`  finished ${row.status}`);
-      await queue.stop();
-      return total;
+  server: ServingProcess,
+  p: Assignment,
+): Promise<SimbindRun> {
+  const idleMb = (await server.memory()).rssMb;
+  let sampledMaxMb = idleMb;
+  const sampler = setInterval(() => {
+    server.memory().then(
+      (m) => (sampledMaxMb = Math.max(sampledMaxMb, m.rssMb)),
+      () => undefined,
+    );
+  }, 50);
+  try {
+    const body = JSON.stringify({
+      changeType: 'customer_assignment',
+      serviceProviderId: p.provider,
+      customerId: p.customer,
+      devices: p.devices,
+      createRevService: false,
+      addCarrierRatePlan: false,
+      addCustomerRatePlan: false,
+    });
+    const started = performance.now();
+    const response = await fetch(`${server.api}/bulk-changes`, {
+      method: 'POST',
+      headers: { ...server.headers, 'content-type': 'application/json' },
+      body,
+    });
+    const answer = (await response.json()) as { id: number; counts: { pending: number } };
+    const submitMs = ms(started);
+    if (response.status !== 202 || answer.counts.pending !== p.devices.length) {
+      throw new Error(`submission answered ${response.status}: ${JSON.stringify(answer).slice(0, 300)}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (;;) {
+      const { rows } = await handle.pool.query<{ status: string }>(
+        'SELECT status FROM bulk_change WHERE id = $1',
+        [answer.id],
+      );
+      if (rows[0]!.status !== 'NEW' && rows[0]!.status !== 'PROCESSING') {
+        const totalMs = ms(started);
+        if (rows[0]!.status !== 'PROCESSED') throw new Error(`bulk change ended ${rows[0]!.status}`);
+        const done = await doneOffsets(handle, answer.id, started);
+        return { submitMs, totalMs, ...done, idleMb, peakMb: (await server.memory()).peakMb, sampledMaxMb };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    clearInterval(sampler);
   }
 }
 
-async function resetOwnership(handle: DatabaseHandle, iccids: string[]) {
-  await handle.pool.query(
-    `DELETE FROM device_tenant WHERE device_id IN (SELECT id FROM device WHERE iccid = ANY($1))`,
-    [iccids],
+/** When the first and the last device were done, in ms since `started` (clocks of one machine). */
+async function doneOffsets(handle: DatabaseHandle, id: number, started: number) {
+  const { rows } = await handle.pool.query<{ first: number; last: number }>(
+    `SELECT extract(epoch FROM min(processed_at)) * 1000 AS first, extract(epoch FROM max(processed_at)) * 1000 AS last
+     FROM bulk_change_device WHERE bulk_change_id = $1`,
+    [id],
   );
+  const origin = performance.timeOrigin + started;
+  return { firstDoneMs: Math.round(rows[0]!.first - origin), lastDoneMs: Math.round(rows[0]!.last - origin) };
 }
 
-/** The same rows simbind writes for these devices (work orders, ownership, log, history), in 4 statements. */
-async function runBareSql(
+async function freeDevices(
   handle: DatabaseHandle,
-  p: { provider: number; customer: number; devices: string[] },
-) {
-  const client = await handle.pool.connect();
-  const started = performance.now();
-  try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<{ id: number }>(
-      `INSERT INTO bulk_change (tenant_id, change_type, service_provider_id, portal_type, customer_id, options, total_count, created_by)
-       VALUES (1, 'customer_assignment', $1, 'm2m', $2, '{}', $3, 1) RETURNING id`,
-      [p.provider, p.customer, p.devices.length],
-    );
-    const id = rows[0]!.id;
-    await client.query(
-      `INSERT INTO bulk_change_device (tenant_id, bulk_change_id, device_id, identifier, iccid, msisdn, status, steps_done, processed_at, request)
-       SELECT 1, $1, d.id, d.iccid, d.iccid, d.msisdn, 'PROCESSED', '{ownership}', now(), jsonb_build_object('deviceId', d.id)
-       FROM device d WHERE d.tenant_id = 1 AND d.iccid = ANY($2)`,
-      [id, p.devices],
-    );
-    await client.query(
-      `INSERT INTO device_tenant (tenant_id, device_id, customer_id, site_id, is_active, is_deleted, modified_by)
-       SELECT 1, w.device_id, $2, (SELECT id FROM site WHERE customer_id = $2 AND is_default), true, false, 1
-       FROM bulk_change_device w WHERE w.bulk_change_id = $1
-       ON CONFLICT (device_id, tenant_id) DO UPDATE SET customer_id = EXCLUDED.customer_id, site_id = EXCLUDED.site_id`,
-      [id, p.customer],
-    );
-    await client.query(
-      `INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, device_id, description, portal_type, processed_by)
-       SELECT 1, $1, w.id, w.device_id, 'AMOP Customer Assignment', 'm2m', 'bench' FROM bulk_change_device w WHERE w.bulk_change_id = $1`,
-      [id],
-    );
-    await client.query(
-      `INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, after, changed_by)
-       SELECT 1, w.device_id, $1, 'customer_assignment', jsonb_build_object('customerId', $2::bigint), 1
-       FROM bulk_change_device w WHERE w.bulk_change_id = $1`,
-      [id, p.customer],
-    );
-    await client.query('COMMIT');
-  } finally {
-    client.release();
-  }
-  return ms(started);
+  count: number,
+): Promise<Omit<Assignment, 'devices'> & { devices: string[] }> {
+  const { rows } = await handle.pool.query<{ iccid: string; provider: number; customer: number }>(
+    `SELECT d.iccid, d.service_provider_id AS provider,
+            (SELECT c.id FROM customer c WHERE c.tenant_id = d.tenant_id AND c.kind = 'amop' AND c.active
+             ORDER BY c.id LIMIT 1) AS customer
+     FROM device d JOIN service_provider sp ON sp.id = d.service_provider_id
+     WHERE sp.tenant_id = 1 AND sp.integration = 'thingspace' AND sp.portal_type = 'm2m' AND d.status = 'active'
+       AND NOT d.is_archived AND NOT EXISTS (SELECT 1 FROM device_tenant dt WHERE dt.device_id = d.id)
+     ORDER BY d.id LIMIT $1`,
+    [count],
+  );
+  if (rows.length < count) throw new Error(`only ${rows.length} free devices`);
+  const user = await handle.db
+    .selectFrom('app_user')
+    .select(['id', 'email'])
+    .where('email', '=', 'admin@northwind.example')
+    .executeTakeFirstOrThrow();
+  return {
+    provider: rows[0]!.provider,
+    customer: rows[0]!.customer,
+    user,
+    devices: rows.map((r) => r.iccid),
+  };
 }
 
-/** The older system's shape: one transaction per device, row by row. */
-async function runPerDevice(
-  handle: DatabaseHandle,
-  p: { provider: number; customer: number; devices: string[] },
-) {
-  const client = await handle.pool.connect();
-  const started = performance.now();
-  try {
-    for (const iccid of p.devices) {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ id: number }>(
-        'SELECT id FROM device WHERE tenant_id = 1 AND iccid = $1',
-        [iccid],
-      );
-      const deviceId = rows[0]!.id;
-      await client.query(
-        `INSERT INTO device_tenant (tenant_id, device_id, customer_id, is_active, is_deleted, modified_by) VALUES (1, $1, $2, true, false, 1)
-         ON CONFLICT (device_id, tenant_id) DO UPDATE SET customer_id = EXCLUDED.customer_id`,
-        [deviceId, p.customer],
-      );
-      await client.query(
-        `INSERT INTO device_history (tenant_id, device_id, change_type, after, changed_by) VALUES (1, $1, 'customer_assignment', '{}', 1)`,
-        [deviceId],
-      );
-      await client.query('COMMIT');
-    }
-  } finally {
-    client.release();
-  }
-  return ms(started);
+async function serverVersion(handle: DatabaseHandle): Promise<string> {
+  const { rows } = await handle.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+  return rows[0]?.v ?? 'unknown';
 }

@@ -108,3 +108,20 @@ export async function recordFigures(postgres: string, figures: Figure[], file = 
     );
   }
 }
+
+/** Every figure in bench/results.json beside its target: this run's and those kept from earlier runs. */
+export async function printFigures(file = RESULTS_FILE): Promise<void> {
+  const { machine, figures } = JSON.parse(await fs.readFile(file, 'utf8')) as {
+    machine: { cores: number; postgres: string; date: string };
+    figures: Figure[];
+  };
+  console.log(
+    `\n## figures (${file}: ${machine.cores} cores, PostgreSQL ${machine.postgres}, ${machine.date})`,
+  );
+  for (const f of figures) {
+    const value = `${f.value} ${f.unit}`.padStart(14);
+    console.log(
+      `  ${f.id.padEnd(3)} ${f.met ? 'met    ' : 'NOT met'} ${value}  target ${f.target.padEnd(12)} ${f.name}`,
+    );
+  }
+}

@@ -17,6 +17,10 @@ import { createAuditService, type AuditService } from './services/audit.service.
 import { createAuthService, type AuthService } from './services/auth.service.ts';
 import { createBulkChangeService, type BulkChangeService } from './services/bulk-change.service.ts';
 import {
+  createBulkChangeEventsService,
+  type BulkChangeEventsService,
+} from './services/bulk-change-events.service.ts';
+import {
   createCarrierCallbackService,
   type CarrierCallbackService,
 } from './services/carrier-callback.service.ts';
@@ -59,6 +63,8 @@ export interface Services {
   reference: ReferenceService;
   assignments: AssignmentService;
   bulkChanges: BulkChangeService;
+  /** Live progress for the screens' event streams (one per process). */
+  bulkChangeEvents: BulkChangeEventsService;
   legacy: LegacyService;
   processing: ProcessingService;
   lifecycle: LifecycleService;
@@ -137,6 +143,7 @@ export function createServices(deps: ServiceDeps): Services {
 
   const users = createUsersService({ db });
   const reference = createReferenceService({ db });
+  const bulkChanges = createBulkChangeService({ db });
   const audit = createAuditService({ db, log: deps.log });
   const assignments = createAssignmentService({
     db,
@@ -226,7 +233,8 @@ export function createServices(deps: ServiceDeps): Services {
     deviceImport: createDeviceImportService({ db }),
     reference,
     assignments,
-    bulkChanges: createBulkChangeService({ db }),
+    bulkChanges,
+    bulkChangeEvents: createBulkChangeEventsService({ db, bulkChanges, logger }),
     legacy: createLegacyService({ db, assignments }),
     processing,
     lifecycle: createLifecycleService({ db, queue, config, notifications, audit }),

@@ -25,8 +25,11 @@ function webModules(dir = WEB_ROOT): string[] {
  * JSDoc type imports (`import('./types.js').User`) that `tsc -p web` resolves the same way.
  */
 function importsOf(source: string): string[] {
-  const found = source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"]([^'"]+)['"]/gm);
-  return [...found].map((m) => m[1]!);
+  // `… from './x.js';` ends its line (prettier's layout), which a word "from" inside a string does not.
+  const found = source.matchAll(
+    /(?:\bfrom\s*['"]([^'"]+)['"];?\s*$|\bimport\s*\(\s*['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"])/gm,
+  );
+  return [...found].map((m) => (m[1] ?? m[2] ?? m[3])!);
 }
 
 /** The file a specifier names, or why it names none. */

@@ -8,12 +8,15 @@ import { bulkChangeScreen } from './screens/bulk-change.js';
 import { bulkChangesScreen } from './screens/bulk-changes.js';
 import { customerScreen } from './screens/customer.js';
 import { customersScreen } from './screens/customers.js';
+import { deviceScreen } from './screens/device.js';
+import { fleetScreen } from './screens/fleet.js';
 import { importScreen } from './screens/import.js';
 import { loginScreen } from './screens/login.js';
 import { newAssignmentScreen } from './screens/new-assignment.js';
 import { passwordScreen } from './screens/password.js';
 import { usersScreen } from './screens/users.js';
 import { webhooksScreen } from './screens/webhooks.js';
+import { menu } from './widgets/menu.js';
 
 /** @typedef {import('./lib/router.js').View} View */
 
@@ -32,6 +35,8 @@ const ROUTES = [
   [/^\/webhooks$/, webhooksScreen, true],
   [/^\/customers$/, customersScreen, false],
   [/^\/customers\/(\d+)$/, customerScreen, false],
+  [/^\/devices$/, fleetScreen, false],
+  [/^\/devices\/(\d+)$/, deviceScreen, false],
   [/^\/import$/, importScreen, true],
   [/^\/password$/, passwordScreen, false],
 ];
@@ -80,11 +85,20 @@ function renderTopbar(path, user) {
       { 'aria-label': 'Main' },
       nav('/', 'Bulk changes', path === '/' || path.startsWith('/bulk-changes')),
       canSubmit() && nav('/new', 'New assignment', path === '/new'),
-      admin && nav('/users', 'People', path === '/users'),
-      admin && nav('/integrations', 'Accounts', path === '/integrations'),
+      nav('/devices', 'Fleet', path.startsWith('/devices')),
       nav('/customers', 'Customers', path.startsWith('/customers')),
-      admin && nav('/import', 'Import', path === '/import'),
-      admin && nav('/webhooks', 'Webhooks', path === '/webhooks'),
+      // The admin screens in one menu, so that the bar's labels never wrap.
+      admin &&
+        menu(
+          'Admin',
+          [
+            nav('/users', 'People', path === '/users'),
+            nav('/integrations', 'Accounts', path === '/integrations'),
+            nav('/import', 'Import', path === '/import'),
+            nav('/webhooks', 'Webhooks', path === '/webhooks'),
+          ],
+          ['/users', '/integrations', '/import', '/webhooks'].includes(path),
+        ),
     ),
     h(
       'div',

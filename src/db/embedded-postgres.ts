@@ -113,7 +113,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   if (owned) await fs.writeFile(ownerFile, String(process.pid));
 
-  const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
+  // A running cluster listens where its server started it: a command (`simbind token create`) with
+  // the server's DATA_DIR reaches it whatever its own EMBEDDED_PG_PORT says.
+  const port = (running && (await listeningPort(clusterDir))) || options.port;
+  const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
   let stopped = false;
   return {
     adminUrl: urlFor('postgres'),
@@ -126,6 +129,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await fs.rm(ownerFile, { force: true });
     },
   };
+}
+
+/** The port of a running cluster: line 4 of its postmaster.pid; undefined when unreadable. */
+async function listeningPort(clusterDir: string): Promise<number | undefined> {
+  const lines = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').then(
+    (text) => text.split('\n'),
+    () => [],
+  );
+  const port = Number.parseInt(lines[3] ?? '', 10);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type RawReplyDefaultExpression,
@@ -28,6 +29,7 @@ import { onboardingRoutes } from './routes/onboarding.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { setupRoutes } from './routes/setup.routes.ts';
 import { bulkChangeRoutes } from './routes/bulk-changes.routes.ts';
+import { bulkChangeEventsRoutes, type EventStreamLimits } from './routes/bulk-change-events.routes.ts';
 import { undoRoutes } from './routes/undo.routes.ts';
 import { carrierCallbackRoutes } from './routes/carrier-callbacks.routes.ts';
 import { healthRoutes } from './routes/health.routes.ts';
@@ -54,6 +56,8 @@ export interface AppOptions {
   logStream?: { write(line: string): void };
   /** Where clients reach this API (`PUBLIC_URL`), published as the OpenAPI `servers` entry. */
   publicUrl?: string;
+  /** Limits of the live progress streams (tests shorten them); default EVENT_STREAM_LIMITS. */
+  eventStreams?: EventStreamLimits;
   /** Adds routes of later modules (UI, carrier callbacks) without app.ts knowing them. */
   extraRoutes?: ((app: TypedApp) => void | Promise<void>)[];
 }
@@ -77,8 +81,10 @@ function logRequests(app: FastifyInstance): void {
   app.addHook('onResponse', async (request, reply) => {
     const status = reply.statusCode;
     const responseTime = Math.round(reply.elapsedTime);
-    const level =
-      status >= 500 ? 'error' : status >= 400 || responseTime >= SLOW_REQUEST_MS ? 'info' : 'debug';
+    // An event stream is long by design (bulk-change-events.routes.ts): never "slow".
+    const streaming = String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream');
+    const slow = responseTime >= SLOW_REQUEST_MS && !streaming;
+    const level = status >= 500 ? 'error' : status >= 400 || slow ? 'info' : 'debug';
     request.log[level]({ req: request, res: { statusCode: status }, responseTime }, 'request completed');
   });
 }
@@ -103,8 +109,9 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
     schemaController: { compilersFactory: { buildValidator } },
     // TRUST_PROXY: request.ip and request.protocol then follow a trusted proxy's X-Forwarded-* headers.
     trustProxy: options.services.auth.trustProxy,
-    // One line per request instead of Fastify's two (logRequest below).
-    disableRequestLogging: true,
+    // One line per request instead of Fastify's two (logRequests above). Fastify 5.x deprecates the
+    // top-level `disableRequestLogging` (FSTDEP023, printed by every start and test) for this.
+    logController: new LogController({ disableRequestLogging: true }),
     // Each request's `reqId` in its log lines, echoed as X-Request-Id (request-observability.ts).
     genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -162,6 +169,7 @@ export async function buildApp(options: AppOptions): Promise<TypedApp> {
       setupRoutes(api, options.services);
       referenceRoutes(api, options.services);
       bulkChangeRoutes(api, options.services);
+      bulkChangeEventsRoutes(api, options.services, options.eventStreams);
       undoRoutes(api, options.services);
       carrierCallbackRoutes(api, options.services);
       auditRoutes(api, options.services);

@@ -8,6 +8,7 @@ import type { JobQueue } from '../jobs/queue.ts';
 import { changesHands, MESSAGES } from './assignment/eligibility.ts';
 import { createValidator } from './assignment/validation.ts';
 import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
+import { isLocalOnly } from './processing/local-steps.ts';
 import type { AuditService } from './audit.service.ts';
 import type { Principal } from './principal.ts';
 
@@ -95,6 +96,13 @@ export interface AssignmentDeps {
 }
 
 const REJECTION_LOG = 'Customer Assignment: Validate Device';
+/**
+ * Work orders per queue job when no step leaves simbind (the AMOP path). CHUNK_SIZE paces external
+ * calls across workers; local steps are set-based, and a worker fetches a job at most once per poll
+ * interval after a short one: 100,000 devices in chunks of 2,000 spent more time waiting for the
+ * next fetch than writing. A local chunk is still done a group at a time (processing.service.ts).
+ */
+const LOCAL_CHUNK_SIZE = 25_000;
 /** The change log's `processed_by` for what the API itself decided at submission. */
 const API_PROCESS = 'simbind-api';
 
@@ -111,16 +119,14 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         if (replay) return replay;
       }
 
-      const { provider, customer, siteId, verdicts, duplicates, target } = await validate(
-        principal,
-        request,
-      ).catch(async (error: unknown) => {
+      const validated = await validate(principal, request).catch(async (error: unknown) => {
         await deps.audit?.submissionFailed(principal, request, sourceOf(principal, options), error);
         throw error;
       });
+      const { provider, customer, siteId, duplicates, target } = validated;
 
       if (request.dryRun) {
-        const devices: DeviceVerdict[] = verdicts.map(({ identifier, candidate, verdict }) => ({
+        const devices: DeviceVerdict[] = validated.verdicts.map(({ identifier, candidate, verdict }) => ({
           identifier,
           deviceId: candidate?.deviceId ?? null,
           eligible: verdict.eligible,
@@ -151,19 +157,26 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         };
       }
 
-      const chunkSize = deps.config.worker.chunkSize;
+      const chunkSize = isLocalOnly(optionsOf(request))
+        ? Math.max(deps.config.worker.chunkSize, LOCAL_CHUNK_SIZE)
+        : deps.config.worker.chunkSize;
       let eligibleIndex = 0;
-      const orders: bulkChanges.NewWorkOrder[] = verdicts.map(({ identifier, candidate, verdict }) => ({
-        identifier,
-        deviceId: candidate?.deviceId ?? null,
-        iccid: candidate?.iccid ?? null,
-        msisdn: candidate?.msisdn ?? null,
-        status: verdict.eligible ? 'PENDING' : 'ERROR',
-        errorCategory: verdict.eligible ? null : verdict.category,
-        message: verdict.eligible ? null : verdict.message,
-        chunk: verdict.eligible ? Math.floor(eligibleIndex++ / chunkSize) : null,
-        effectiveDate: request.effectiveDate ?? candidate?.activatedAt ?? today(),
-      }));
+      const orders: bulkChanges.NewWorkOrder[] = validated.verdicts.map(
+        ({ identifier, candidate, verdict }) => ({
+          identifier,
+          deviceId: candidate?.deviceId ?? null,
+          iccid: candidate?.iccid ?? null,
+          msisdn: candidate?.msisdn ?? null,
+          status: verdict.eligible ? 'PENDING' : 'ERROR',
+          errorCategory: verdict.eligible ? null : verdict.category,
+          message: verdict.eligible ? null : verdict.message,
+          chunk: verdict.eligible ? Math.floor(eligibleIndex++ / chunkSize) : null,
+          effectiveDate: request.effectiveDate ?? candidate?.activatedAt ?? today(),
+        }),
+      );
+      // The verdicts hold every device row validation read (~65 MB of heap for 100,000 devices): the
+      // orders copy what they need, so the rows go before the insert builds its arrays (issue 13, B4).
+      validated.verdicts = [];
 
       try {
         const id = await retryOnDeadlock(() =>
@@ -208,7 +221,8 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
               submittedBy: principal.email,
               description: REJECTION_LOG,
             });
-            const chunks = await bulkChanges.pendingChunks(trx, bulkChangeId);
+            // The chunks with pending work, one job each: known here, race losers included.
+            const chunks = [...new Set(orders.filter((o) => o.status === 'PENDING').map((o) => o.chunk!))];
             if (chunks.length > 0) {
               await deps.queue.enqueueMany(
                 trx,

@@ -25,8 +25,12 @@ export function isMsisdn(value: string): boolean {
   return /^\d{7,15}$/.test(value);
 }
 
+const DIGITS = /^\d+$/;
+
 /** Strips what people paste around identifiers: spaces, dashes, a leading '+'. */
 export function normaliseIdentifier(raw: string): string {
+  // What is sent is nearly always digits already: nothing to strip, nothing to allocate.
+  if (DIGITS.test(raw)) return raw;
   return raw.trim().replace(/^\+/, '').replace(/[\s-]/g, '');
 }
 

@@ -1,5 +1,6 @@
 import type { ThingSpaceClient } from '../clients/thingspace.client.ts';
 import type { Database } from '../db/database.ts';
+import * as ownershipRepo from '../db/repositories/ownership.repository.ts';
 import * as repo from '../db/repositories/processing.repository.ts';
 import * as carrierWaits from '../db/repositories/carrier-wait.repository.ts';
 import * as openWork from '../db/repositories/open-work.repository.ts';
@@ -15,6 +16,15 @@ import type { AssignmentOptions } from './assignment/request.ts';
 import { runCarrierStep, STEP as CARRIER_STEP, type CarrierStepDeps } from './processing/carrier.step.ts';
 import { createCarrierResults, type CarrierResult } from './processing/carrier-results.ts';
 import { runRevServiceStep, type RevStepDeps } from './processing/rev-service.step.ts';
+import {
+  applyCustomerPlanStep,
+  CUSTOMER_RATE_PLAN,
+  isLocalOnly,
+  LOG_OWNERSHIP_AMOP,
+  LOG_OWNERSHIP_REV,
+  OWNERSHIP,
+  runLocalGroup,
+} from './processing/local-steps.ts';
 import { contextOf, logOf, type StepResult } from './processing/step-kit.ts';
 import { createUndoRunner, isUndo } from './processing/undo.step.ts';
 import type { IntegrationAccounts } from './integration-accounts.ts';
@@ -95,15 +105,15 @@ interface ChunkTally {
   failed: number;
 }
 
-const LOG_OWNERSHIP_REV = 'Create Rev.io Service: Update AMOP';
-const LOG_OWNERSHIP_AMOP = 'AMOP Customer Assignment';
-const LOG_PLAN_NOW = 'AMOP Customer Rate Plan/Rate Pool Assignment';
-const LOG_PLAN_LATER = 'Associate Customer: Update AMOP Customer Rate Plan';
 const LOG_GAVE_UP = 'Processing: gave up';
 /** A fetched chunk job takes its lock within milliseconds; one without a lock after this is orphaned. */
 const ABANDONED_GRACE_SECONDS = 10;
-/** Local steps only: the whole chunk is one group (a chunk is at most CHUNK_SIZE ≤ 10,000). */
-const LOCAL_GROUP_SIZE = 10_000;
+/**
+ * Local steps only: one transaction per group of this many devices (a local chunk holds
+ * LOCAL_CHUNK_SIZE). Big enough that a group's two statements cost little next to its rows; small
+ * enough that a cancel takes effect within a second and a transaction's locks stay short.
+ */
+const LOCAL_GROUP_SIZE = 5_000;
 
 /** How a chunk run ended: nothing left to claim, or handed back by a draining worker. */
 type ChunkOutcome = 'done' | 'handed-back';
@@ -149,7 +159,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
   async function finishIfDone(bulkChangeId: number): Promise<void> {
     // Counted after our own commit: of two chunks finishing together, at least the later one sees
     // zero (both may; the finish step is idempotent).
-    if ((await repo.countOpenWorkOrders(db, bulkChangeId)) === 0) {
+    if (!(await repo.hasOpenWorkOrders(db, bulkChangeId))) {
       await deps.queue.enqueue(db, 'bulk-change.finish', { bulkChangeId });
     }
   }
@@ -178,7 +188,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
    * A chunk goes group by group: a claimed group is finished through all its steps, and a cancel
    * takes effect between groups (it cancels what is still PENDING). With an external step, groups
    * are small, so a cancel or a progress bar moves within seconds; purely local work (the AMOP
-   * path, set-based SQL) takes the whole chunk at once.
+   * path, set-based SQL) goes LOCAL_GROUP_SIZE devices a transaction, each written once.
    */
   async function runChunk(
     bulkChangeId: number,
@@ -193,8 +203,8 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
     // An undo may disconnect in Rev.io and change carrier plans back: small groups, as for creates.
     const undoing = isUndo(bc.options);
-    const external = undoing || options.createRevService || options.addCarrierRatePlan;
-    const groupSize = external ? deps.rev.concurrency * 4 : LOCAL_GROUP_SIZE;
+    const local = !undoing && isLocalOnly(options);
+    const groupSize = local ? LOCAL_GROUP_SIZE : deps.rev.concurrency * 4;
     for (;;) {
       // Without the lock (its connection lost, e.g. a database restart) another worker may take the
       // chunk over: claim nothing more, and let the queue retry this run.
@@ -205,6 +215,13 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       }
       // Checked between groups only: a device is the unit, and a claimed group runs to its end.
       if (draining) return 'handed-back';
+      if (local) {
+        const devices = await runLocalGroup({ db, today, countDevices }, ctx, options, chunk, groupSize);
+        if (devices === 0) break;
+        tally.devices += devices;
+        tally.ok += devices;
+        continue;
+      }
       const group = await repo.claimGroup(db, bulkChangeId, chunk, groupSize);
       if (group.length === 0) break;
       const figures = undoing
@@ -229,15 +246,27 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     log: Logger,
   ): Promise<Omit<ChunkTally, 'devices'>> {
     let alive = items;
+    /** Devices the Rev.io step handed over and that ended PROCESSED through their own run. */
+    let handedOverOk = 0;
 
-    if (options.createRevService) {
-      const result = await runRevServiceStep({ ...deps.rev, db }, ctx, options, alive);
-      alive = await commitStep(ctx, alive, 'rev_service', result, log);
+    if (options.createRevService && alive.some((item) => !item.stepsDone.includes('rev_service'))) {
+      // Without a carrier step a device's later steps are all local: the Rev.io step hands over the
+      // devices it has finished (a batch at least every second) and each batch goes through the
+      // rest of this group's steps at once, so progress moves per device, not per group (issue 15).
+      const handOver = options.addCarrierRatePlan
+        ? undefined
+        : async (part: StepResult, batch: WorkItem[]) => {
+            const next = await commitStep(ctx, batch, 'rev_service', part, log);
+            handedOverOk += (await runGroup(bc, ctx, options, next, log)).ok;
+          };
+      const result = await runRevServiceStep({ ...deps.rev, db }, ctx, options, alive, handOver);
+      const kept = alive.filter((item) => !result.handedOver.has(item.id));
+      alive = await commitStep(ctx, kept, 'rev_service', result, log);
     }
 
-    const ownership = alive.filter((item) => !item.stepsDone.includes('ownership'));
+    const ownership = alive.filter((item) => !item.stepsDone.includes(OWNERSHIP));
     await db.transaction().execute(async (trx) => {
-      await repo.assignOwnership(
+      await ownershipRepo.assignOwnership(
         trx,
         ctx,
         ownership.map((item) => item.id),
@@ -252,44 +281,23 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
       await repo.markStepDone(
         trx,
         ownership.map((item) => item.id),
-        'ownership',
+        OWNERSHIP,
       );
     });
-    countDevices('ownership', 'ok', ownership.length);
+    countDevices(OWNERSHIP, 'ok', ownership.length);
 
     if (options.addCustomerRatePlan && options.customerRatePlan) {
-      const todo = alive.filter((item) => !item.stepsDone.includes('customer_rate_plan'));
+      const plan = options.customerRatePlan;
+      const todo = alive.filter((item) => !item.stepsDone.includes(CUSTOMER_RATE_PLAN));
       await db.transaction().execute(async (trx) => {
-        const { appliedIds, scheduledIds } = await repo.applyCustomerRatePlan(
-          trx,
-          ctx,
-          todo.map((item) => item.id),
-          {
-            ratePlanId: options.customerRatePlan?.ratePlanId ?? null,
-            ratePoolId: options.customerRatePlan?.ratePoolId ?? null,
-          },
-          today(),
-        );
-        const applied = new Set(appliedIds);
-        const scheduled = new Set(scheduledIds);
-        await repo.insertLogs(trx, ctx, [
-          ...todo.filter((i) => applied.has(i.id)).map((i) => logOf(i, LOG_PLAN_NOW, undefined)),
-          ...todo
-            .filter((i) => scheduled.has(i.id))
-            .map((i) => ({
-              ...logOf(i, LOG_PLAN_LATER, undefined),
-              responseText: `scheduled for ${i.request.effectiveDate}`,
-            })),
-        ]);
-        // A device without an ownership row cannot hold a plan; ownership ran just before, so every
-        // device is either applied or scheduled.
+        await applyCustomerPlanStep(trx, ctx, todo, plan, today());
         await repo.markStepDone(
           trx,
           todo.map((item) => item.id),
-          'customer_rate_plan',
+          CUSTOMER_RATE_PLAN,
         );
       });
-      countDevices('customer_rate_plan', 'ok', todo.length);
+      countDevices(CUSTOMER_RATE_PLAN, 'ok', todo.length);
     }
 
     let waiting: { id: number; requestId: string }[] = [];
@@ -347,7 +355,8 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     const done = alive.filter((item) => !waitingIds.has(item.id)).map((item) => item.id);
     await repo.markProcessed(db, done);
     countDevices('complete', 'ok', done.length);
-    return { ok: done.length, waiting: waiting.length, failed: items.length - alive.length };
+    const ok = done.length + handedOverOk;
+    return { ok, waiting: waiting.length, failed: items.length - ok - waiting.length };
   }
 
   /**

@@ -2,18 +2,21 @@ import type { Database } from '../db/database.ts';
 import {
   findDeviceOwner,
   findVisibleIdentifiersMatching,
-  listVisibleDevices,
   type VisibleCustomers,
 } from '../db/repositories/device-access.repository.ts';
 import {
   listDeviceHistory,
   type DeviceFilter,
   type DeviceHistoryRow,
-  type DeviceListRow,
   type Window,
 } from '../db/repositories/device.repository.ts';
+import { countFleet, listFleet, type FleetRow } from '../db/repositories/fleet.repository.ts';
+import { isFleetCursorFor, type FleetSort } from '../db/repositories/fleet-sort.ts';
+import { decodeCursor, encodeCursor, type Page } from '../http/pagination.ts';
+import { readDevicePage, type DevicePage } from './device-page.ts';
 import {
   customerExists,
+  findSiteCustomer,
   listCarrierRatePlans,
   listCustomerRatePlans,
   listCustomers,
@@ -42,8 +45,26 @@ import { mayAccessCustomer, type Principal } from './principal.ts';
  */
 export interface ReferenceService {
   listServiceProviders(principal: Principal): Promise<ServiceProviderRow[]>;
-  /** Devices matching `filter` (see DeviceFilter) that the principal may see, ordered by id. */
-  listDevices(principal: Principal, filter: DeviceFilter, window: Window): Promise<DeviceListRow[]>;
+  /**
+   * A page of the devices matching `filter` (see DeviceFilter) that the principal may see, in
+   * `sort` order (fleet-sort.ts), after `cursor` (a `nextCursor` of the same sort; else 400).
+   */
+  listDevices(
+    principal: Principal,
+    filter: DeviceFilter,
+    page: { sort: FleetSort; cursor: string | undefined; limit: number },
+  ): Promise<Page<FleetRow>>;
+  /**
+   * How many devices `listDevices` pages through for the same filter; counting stops at `upTo`
+   * when given (then `exact` is false if it was reached).
+   */
+  countDevices(
+    principal: Principal,
+    filter: DeviceFilter,
+    upTo?: number,
+  ): Promise<{ count: number; exact: boolean }>;
+  /** Everything the device page shows; NotFound for a device the principal may not see. */
+  getDevice(principal: Principal, deviceId: number): Promise<DevicePage>;
   /** A device's history, newest first; NotFound for a device the principal may not see. */
   listDeviceHistory(principal: Principal, deviceId: number, window: Window): Promise<DeviceHistoryRow[]>;
   /**
@@ -66,8 +87,8 @@ export interface ReferenceService {
   listCarrierRatePlans(principal: Principal, serviceProviderId: number): Promise<CarrierRatePlanRow[]>;
   listRatePools(principal: Principal): Promise<RatePoolRow[]>;
   /**
-   * Checks the ids a device filter names (provider of the tenant, customer the principal may
-   * access). The bulk-change submission calls it before using the same filter.
+   * Checks the ids a device filter names (provider of the tenant, customer and site the principal
+   * may access). The bulk-change submission calls it before using the same filter.
    */
   assertDeviceFilterAllowed(principal: Principal, filter: DeviceFilter): Promise<void>;
 }
@@ -96,6 +117,18 @@ export function createReferenceService(deps: { db: Database }): ReferenceService
         { path: '/unassigned', message: 'must not be true together with customerId' },
       ]);
     }
+    // A plan code is a provider's (its catalogue): without the provider, every other provider's
+    // devices would be walked to find none (2 s a page on a 1,000,000-device fleet).
+    if (filter.carrierRatePlan !== undefined && filter.serviceProviderId === undefined) {
+      throw new InvalidInputError('A carrier plan belongs to a service provider: name it.', [
+        { path: '/serviceProviderId', message: 'is required with carrierRatePlan' },
+      ]);
+    }
+    if (filter.siteId !== undefined && filter.unassigned === true) {
+      throw new InvalidInputError('A device at a site has an owner: it cannot be unassigned.', [
+        { path: '/unassigned', message: 'must not be true together with siteId' },
+      ]);
+    }
     if (filter.q !== undefined && !/^\d{3,}$/.test(filter.q)) {
       throw new InvalidInputError('Search by at least 3 digits of an ICCID, MSISDN or IMEI.', [
         { path: '/q', message: 'must be at least 3 digits' },
@@ -105,21 +138,64 @@ export function createReferenceService(deps: { db: Database }): ReferenceService
       await assertServiceProvider(principal, filter.serviceProviderId);
     }
     if (filter.customerId !== undefined) await assertCustomer(principal, filter.customerId);
+    if (filter.siteId !== undefined) {
+      const owner = await findSiteCustomer(db, principal.tenantId, filter.siteId);
+      if (owner === undefined || !mayAccessCustomer(principal, owner)) {
+        throw new NotFoundError(`Site ${filter.siteId} not found.`);
+      }
+    }
+  }
+
+  /** NotFound unless the tenant has the device and its owner (if any) is one the principal may access. */
+  async function assertDeviceVisible(principal: Principal, deviceId: number): Promise<void> {
+    const device = await findDeviceOwner(db, principal.tenantId, deviceId);
+    const ownerHidden = device?.customerId != null && !mayAccessCustomer(principal, device.customerId);
+    if (!device || ownerHidden) throw new NotFoundError(`Device ${deviceId} not found.`);
   }
 
   return {
     listServiceProviders: (principal) => listServiceProviders(db, principal.tenantId),
 
-    async listDevices(principal, filter, window) {
+    async listDevices(principal, filter, { sort, cursor, limit }) {
+      // The cursor is checked before any query: a cursor of another sort answers 400.
+      const after = decodeCursor(cursor, isFleetCursorFor(sort));
       await assertDeviceFilterAllowed(principal, filter);
-      return listVisibleDevices(db, principal.tenantId, visibleTo(principal), filter, window);
+      const rows = await listFleet(db, {
+        tenantId: principal.tenantId,
+        visible: visibleTo(principal),
+        filter,
+        sort,
+        cursor: after,
+        limit: limit + 1,
+      });
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return {
+        items: items.map((r) => r.row),
+        nextCursor: rows.length > limit && last ? encodeCursor(last.cursor) : null,
+      };
+    },
+
+    async countDevices(principal, filter, upTo) {
+      await assertDeviceFilterAllowed(principal, filter);
+      const count = await countFleet(db, {
+        tenantId: principal.tenantId,
+        visible: visibleTo(principal),
+        filter,
+        upTo,
+      });
+      return { count, exact: upTo === undefined || count < upTo };
+    },
+
+    async getDevice(principal, deviceId) {
+      const page = await readDevicePage(db, principal.tenantId, deviceId, visibleTo(principal));
+      if (!page) throw new NotFoundError(`Device ${deviceId} not found.`);
+      return page;
     },
 
     async listDeviceHistory(principal, deviceId, window) {
-      const device = await findDeviceOwner(db, principal.tenantId, deviceId);
-      const ownerHidden = device?.customerId != null && !mayAccessCustomer(principal, device.customerId);
-      if (!device || ownerHidden) throw new NotFoundError(`Device ${deviceId} not found.`);
-      return listDeviceHistory(db, principal.tenantId, deviceId, window);
+      await assertDeviceVisible(principal, deviceId);
+      return listDeviceHistory(db, principal.tenantId, deviceId, window, visibleTo(principal));
     },
 
     async findMatchingIdentifiers(principal, { serviceProviderId, kind, filter, limit }) {

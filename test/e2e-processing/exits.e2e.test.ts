@@ -51,12 +51,13 @@ const statuses = (id: number) =>
 describe('a chunk job that runs out of retries', () => {
   it('ends its devices ERROR / internal with the last error, logged; retry failed finishes them', async () => {
     const devices = await freeDevices(world.database.pool, fleet.jasper, 8);
-    // A fault that outlives every attempt: the database refuses to start these devices.
+    // A fault that outlives every attempt: the database refuses to start these devices (on the
+    // AMOP path a group is claimed and finished in one write: PENDING → PROCESSED).
     await world.database.pool.query(`
       CREATE FUNCTION refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'injected fault: the disk is full'; END $$;
       CREATE TRIGGER refuse_start BEFORE UPDATE ON bulk_change_device FOR EACH ROW
-        WHEN (NEW.status = 'PROCESSING' AND NEW.iccid = ANY ('{${devices.join(',')}}'::text[]))
+        WHEN (NEW.status IN ('PROCESSING', 'PROCESSED') AND NEW.iccid = ANY ('{${devices.join(',')}}'::text[]))
         EXECUTE FUNCTION refuse_start();
     `);
     // Two attempts, one second apart, instead of the production 21 over hours.

@@ -13,16 +13,20 @@ interface ListBody<T> {
 }
 interface DeviceItem {
   id: number;
+  serviceProviderId: number;
   iccid: string;
   msisdn: string | null;
   imei: string | null;
   status: string;
   customerId: number | null;
+  customerName: string | null;
   siteId: number | null;
+  siteName: string | null;
   carrierRatePlan: string | null;
   communicationPlan: string | null;
   scheduledCarrierPlan: { ratePlan: string; communicationPlan: string | null; effectiveDate: string } | null;
   activatedAt: string | null;
+  updatedAt: string;
   archived: boolean;
 }
 interface ErrorBody {
@@ -116,16 +120,22 @@ async function expect404(url: string, headers: Headers) {
 /** The device list as the API must show it, straight from the tables. */
 async function devicesBySql(where: string, values: unknown[]): Promise<DeviceItem[]> {
   return sql<DeviceItem>(
-    `SELECT d.id, d.iccid, d.msisdn, d.imei, d.status,
-            dt.customer_id AS "customerId", CASE WHEN dt.customer_id IS NOT NULL THEN dt.site_id END AS "siteId",
+    `SELECT d.id, d.service_provider_id AS "serviceProviderId", d.iccid, d.msisdn, d.imei, d.status,
+            dt.customer_id AS "customerId", c.name AS "customerName",
+            CASE WHEN dt.customer_id IS NOT NULL THEN dt.site_id END AS "siteId",
+            CASE WHEN dt.customer_id IS NOT NULL THEN st.name END AS "siteName",
             d.carrier_rate_plan AS "carrierRatePlan", d.communication_plan AS "communicationPlan",
             (SELECT jsonb_build_object('ratePlan', s.carrier_rate_plan, 'communicationPlan', s.communication_plan,
                                        'effectiveDate', to_char(s.effective_date, 'YYYY-MM-DD'))
              FROM scheduled_carrier_plan_change s WHERE s.device_id = d.id AND s.status = 'scheduled'
              ORDER BY s.effective_date DESC, s.id DESC LIMIT 1) AS "scheduledCarrierPlan",
-            to_char(d.activated_at, 'YYYY-MM-DD') AS "activatedAt", d.is_archived AS archived
+            to_char(d.activated_at, 'YYYY-MM-DD') AS "activatedAt",
+            to_char(d.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "updatedAt",
+            d.is_archived AS archived
      FROM device d
      LEFT JOIN device_tenant dt ON dt.device_id = d.id AND dt.is_active AND NOT dt.is_deleted
+     LEFT JOIN customer c ON c.id = dt.customer_id
+     LEFT JOIN site st ON st.id = dt.site_id
      WHERE ${where} ORDER BY d.id`,
     values,
   );
@@ -182,7 +192,8 @@ describe('GET /devices', () => {
     );
     const expected = await devicesBySql('d.service_provider_id = $1', [provider]);
     expect(first).toEqual({ items: expected, nextCursor: null });
-    expect(first.items.every((d) => Object.keys(d).length === 12)).toBe(true);
+    expect(first.items.every((d) => Object.keys(d).length === 16)).toBe(true);
+    expect(first.items.some((d) => d.customerName !== null && d.siteName !== null)).toBe(true);
     expect(first.items.some((d) => d.archived)).toBe(true);
     expect(first.items.some((d) => d.customerId !== null && d.siteId !== null)).toBe(true);
     expect(first.items.some((d) => d.activatedAt === null)).toBe(true);
@@ -303,7 +314,7 @@ describe('GET /devices', () => {
     // Counts the statements that read reference tables; the token lookup and any queue polling
     // in the same process are left out, so the figure is exact.
     const reference =
-      /from "(device|device_tenant|device_history|customer|site|service_provider|customer_rate_plan|carrier_rate_plan|customer_rate_pool)"/i;
+      /from "?(device|device_tenant|device_history|customer|site|service_provider|customer_rate_plan|carrier_rate_plan|customer_rate_pool)\b/i;
     const spy = vi.spyOn(pg.Client.prototype, 'query');
     const count = async (url: string) => {
       spy.mockClear();
@@ -348,6 +359,11 @@ describe('GET /devices/:id/history', () => {
     );
     const [a, b, c] = inserted.map((r) => r.id);
 
+    // The plan named by id gets its name beside it, when it is one of the tenant's.
+    const [plan] = await sql<{ name: string }>(
+      'SELECT name FROM customer_rate_plan WHERE id = 3 AND tenant_id = $1',
+      [northwind],
+    );
     const first = await getOk<ListBody<unknown>>(`/devices/${device!.id}/history?limit=2`, admin);
     expect(first.items).toEqual([
       {
@@ -358,15 +374,17 @@ describe('GET /devices/:id/history', () => {
         changedBy: { id: user!.id, name: user!.name },
         changedAt: '2024-01-03T10:00:00.000Z',
         bulkChangeId: null,
+        bulkChange: null,
       },
       {
         id: b,
         changeType: 'customer_rate_plan',
         before: { ratePlanId: null },
-        after: { ratePlanId: 3 },
+        after: { ratePlanId: 3, ...(plan ? { ratePlanName: plan.name } : {}) },
         changedBy: null,
         changedAt: '2024-01-02T10:00:00.000Z',
         bulkChangeId: null,
+        bulkChange: null,
       },
     ]);
     expect(first.nextCursor).not.toBeNull();

@@ -48,6 +48,9 @@ let foreign: { amop: { id: number; site: number }; rev: { id: number; revCustome
 /** northwind objects, each named by its id on some route. */
 const nw = {} as {
   bulkChange: number;
+  /** Finished (cancelled): its event stream answers at once and ends. */
+  finishedBulkChange: number;
+  foreignFinishedBulkChange: number;
   foreignBulkChange: number;
   device: number;
   foreignDevice: number;
@@ -120,6 +123,14 @@ beforeAll(async () => {
   Object.assign(nw, {
     bulkChange: await openBulkChange(fleet.amopCustomer.id),
     foreignBulkChange: await openBulkChange(foreign.amop.id),
+    finishedBulkChange: await one(
+      `UPDATE bulk_change SET status = 'CANCELLED', completed_at = now() WHERE id = $1 RETURNING id`,
+      [await openBulkChange(fleet.amopCustomer.id)],
+    ),
+    foreignFinishedBulkChange: await one(
+      `UPDATE bulk_change SET status = 'CANCELLED', completed_at = now() WHERE id = $1 RETURNING id`,
+      [await openBulkChange(foreign.amop.id)],
+    ),
     device: await one(
       `SELECT d.id FROM device d WHERE d.tenant_id = $1
        AND NOT EXISTS (SELECT 1 FROM device_tenant dt WHERE dt.device_id = d.id) ORDER BY d.id LIMIT 1`,
@@ -411,6 +422,18 @@ const RULES: Record<string, Rule> = {
     allowed: 200,
     limited: { request: () => get(`/api/v1/devices/${nw.foreignDevice}/history`)({}) },
   },
+  'GET /api/v1/devices/count': {
+    who: ALL,
+    probe: get('/api/v1/devices/count'),
+    allowed: 200,
+    limited: { request: () => get(`/api/v1/devices/count?customerId=${foreign.amop.id}`)({}) },
+  },
+  'GET /api/v1/devices/:id': {
+    who: ALL,
+    probe: (h) => get(`/api/v1/devices/${nw.device}`)(h),
+    allowed: 200,
+    limited: { request: () => get(`/api/v1/devices/${nw.foreignDevice}`)({}) },
+  },
   'GET /api/v1/customers': {
     who: ALL,
     probe: get('/api/v1/customers'),
@@ -472,6 +495,13 @@ const RULES: Record<string, Rule> = {
     probe: (h) => get(`/api/v1/bulk-changes/${nw.bulkChange}/logs`)(h),
     allowed: 200,
     limited: { request: () => get(`/api/v1/bulk-changes/${nw.foreignBulkChange}/logs`)({}) },
+  },
+  'GET /api/v1/bulk-changes/:id/events': {
+    who: ALL,
+    // A finished change: the stream answers its state and the final event, then ends.
+    probe: (h) => get(`/api/v1/bulk-changes/${nw.finishedBulkChange}/events`)(h),
+    allowed: 200,
+    limited: { request: () => get(`/api/v1/bulk-changes/${nw.foreignFinishedBulkChange}/events`)({}) },
   },
   'POST /api/v1/bulk-changes/:id/cancel': {
     who: CHANGERS,
@@ -891,6 +921,14 @@ const BY_ID: Record<string, { id: () => number; request: (id: number) => InjectO
   'GET /api/v1/devices/:id/history': {
     id: () => nw.device,
     request: (id) => get(`/api/v1/devices/${id}/history`)({}),
+  },
+  'GET /api/v1/devices/:id': {
+    id: () => nw.device,
+    request: (id) => get(`/api/v1/devices/${id}`)({}),
+  },
+  'GET /api/v1/bulk-changes/:id/events': {
+    id: () => nw.finishedBulkChange,
+    request: (id) => get(`/api/v1/bulk-changes/${id}/events`)({}),
   },
   'GET /api/v1/customers/:id/sites': {
     id: () => nw.customer,

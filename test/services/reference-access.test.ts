@@ -81,9 +81,9 @@ describe('findMatchingIdentifiers', () => {
     const listed = await reference.listDevices(
       operator,
       { serviceProviderId: fleet.thingspace, status: 'active' },
-      { limit: 100_001 },
+      { sort: { key: 'id', descending: false }, cursor: undefined, limit: 100_001 },
     );
-    expect(listed.map((d) => d.iccid)).toEqual(identifiers);
+    expect(listed.items.map((d) => d.iccid)).toEqual(identifiers);
   });
 
   it('gives a principal with every customer all matching devices, other customers’ included', async () => {

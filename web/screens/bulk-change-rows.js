@@ -1,7 +1,8 @@
 // Bulk change page, the rows: its devices (filtered by status) and its change log.
-import { h } from '../lib/dom.js';
+import { h, link } from '../lib/dom.js';
 import { badge, fmtNum, fmtTime } from '../lib/format.js';
 import { emptyTable, table } from '../widgets/table.js';
+import { plannedSteps, stepsCell } from './bulk-change-steps.js';
 
 /** @typedef {{ key: string, label: string, status: string, count: keyof import('../lib/types.js').Counts }} DeviceFilter */
 
@@ -46,14 +47,15 @@ const DEVICE_HEADS = [
   'ICCID',
   'MSISDN',
   'Status',
+  'Steps',
   'Error category',
   'Message',
   'Rev service',
   'Processed',
 ];
 
-/** @param {any[]} rows */
-export const devicesTable = (rows) =>
+/** @param {any[]} rows @param {Record<string, any>} options the bulk change's options (its steps) */
+export const devicesTable = (rows, options) =>
   rows.length
     ? table({
         label: 'Devices',
@@ -65,10 +67,15 @@ export const devicesTable = (rows) =>
             h(
               'tr',
               { dataset: { status: d.status } },
-              h('td', { class: 'mono', text: d.identifier }),
+              h(
+                'td',
+                { class: 'mono' },
+                d.deviceId ? link(`/devices/${d.deviceId}`, { text: d.identifier }) : d.identifier,
+              ),
               h('td', { class: 'mono', text: d.iccid ?? '—' }),
               h('td', { class: 'mono', text: d.msisdn ?? '—' }),
               h('td', {}, badge(d.status)),
+              stepsCell(d, plannedSteps(options)),
               h('td', { text: d.errorCategory ?? '' }),
               h('td', { text: d.message ?? '' }),
               h('td', { text: d.revServiceId ?? '' }),
@@ -97,21 +104,21 @@ function logRows(entry) {
       h('pre', { class: 'mono', text: entry.responseText ?? '(none)' }),
     ),
   );
+  // The time is the button that opens the request and response (a row cannot be expanded).
+  const opener = h('button', {
+    type: 'button',
+    class: 'link small nowrap',
+    'aria-expanded': 'false',
+    text: fmtTime(entry.processedAt),
+  });
   const toggle = () => {
     detail.hidden = !detail.hidden;
-    row.setAttribute('aria-expanded', String(!detail.hidden));
+    opener.setAttribute('aria-expanded', String(!detail.hidden));
   };
   const row = h(
     'tr',
-    {
-      class: 'clickable',
-      tabindex: 0,
-      'aria-expanded': 'false',
-      onclick: toggle,
-      onkeydown: (/** @type {KeyboardEvent} */ e) =>
-        (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), toggle()),
-    },
-    h('td', { class: 'small nowrap', text: fmtTime(entry.processedAt) }),
+    { class: 'clickable', onclick: toggle },
+    h('td', {}, opener),
     h('td', { class: 'mono', text: entry.iccid ?? entry.identifier ?? '—' }),
     h('td', { text: entry.description }),
     h('td', { text: entry.portalType }),
@@ -132,7 +139,7 @@ export const logTable = (rows) =>
   rows.length
     ? table({
         label: 'Change log',
-        heads: ['Time', 'Device', 'Description', 'Portal', 'Status', 'Error'],
+        heads: ['Time', 'ICCID', 'Description', 'Portal', 'Status', 'Error'],
         body: h('tbody', {}, rows.map(logRows)),
       })
     : emptyTable('No change-log entries yet.');

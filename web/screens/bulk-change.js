@@ -19,6 +19,8 @@ import { OPEN_STATUSES } from './bulk-changes.js';
 import { ALL_DEVICES, DEVICE_FILTERS, devicesTable, filterPills, logTable } from './bulk-change-rows.js';
 import { drawFacts, drawProgress } from './bulk-change-summary.js';
 import { undoBulkChange } from './bulk-change-undo.js';
+import { follow, throughput } from './bulk-change-live.js';
+import { logFilters } from './bulk-change-steps.js';
 
 /** What Retry and Cancel ask first. */
 const QUESTIONS = {
@@ -70,6 +72,10 @@ export async function bulkChangeScreen(view, id) {
   const message = h('div', { role: 'status' });
   const tiles = h('div', { class: 'tiles', 'data-testid': 'tiles' });
   const bar = h('div', { style: 'margin-bottom:16px' });
+  const rate = h('div', { class: 'muted small', 'data-testid': 'throughput', 'aria-live': 'polite' });
+  const speed = throughput();
+  /** The change log's filters: a device's ICCID and a step. */
+  const logFilter = { iccid: params.get('iccid') ?? '', step: params.get('step') ?? '' };
   const facts = h('div', { class: 'grid2' });
   const tabs = h('div', { class: 'tabs', role: 'tablist' });
   const body = h('div');
@@ -83,8 +89,11 @@ export async function bulkChangeScreen(view, id) {
 
   const syncUrl = () => {
     const q = new URLSearchParams();
-    if (tab === 'log') q.set('tab', 'log');
-    else if (filter.key !== 'all') q.set('filter', filter.key);
+    if (tab === 'log') {
+      q.set('tab', 'log');
+      if (logFilter.iccid) q.set('iccid', logFilter.iccid);
+      if (logFilter.step) q.set('step', logFilter.step);
+    } else if (filter.key !== 'all') q.set('filter', filter.key);
     const url = `/bulk-changes/${id}${q.size ? `?${q}` : ''}`;
     if (url !== location.pathname + location.search) history.replaceState(null, '', url);
   };
@@ -96,7 +105,7 @@ export async function bulkChangeScreen(view, id) {
       const text = what === 'retry' ? 'Retry started.' : 'Cancellation requested.';
       replace(message, h('div', { class: 'banner ok', text }));
       await refresh(true);
-      startPolling();
+      live();
     } catch (error) {
       if (!isSignedOut(error)) failed(error);
     }
@@ -135,6 +144,8 @@ export async function bulkChangeScreen(view, id) {
       ),
     );
     drawProgress(tiles, bar, bc);
+    speed.add(bc.counts);
+    rate.textContent = speed.text(bc.counts, isOpen());
     drawFacts(facts, bc, names);
   };
 
@@ -168,9 +179,14 @@ export async function bulkChangeScreen(view, id) {
       replace(
         body,
         h('div', { class: 'toolbar' }, pills, h('div', { class: 'right' }, csv)),
-        devicesTable(rows),
+        devicesTable(rows, bc.options ?? {}),
       );
-    } else replace(body, logTable(rows));
+    } else
+      replace(
+        body,
+        logFilters(logFilter, () => void reloadRows()),
+        logTable(rows),
+      );
     if (cursor) body.append(h('div', { class: 'more' }, moreButton(loadMoreRows)));
   };
 
@@ -178,15 +194,18 @@ export async function bulkChangeScreen(view, id) {
     const q = new URLSearchParams({ limit: String(limit) });
     if (after) q.set('cursor', after);
     if (tab === 'devices' && filter.status) q.set('status', filter.status);
+    if (tab === 'log' && logFilter.iccid) q.set('iccid', logFilter.iccid);
+    if (tab === 'log' && logFilter.step) q.set('step', logFilter.step);
     return `/bulk-changes/${id}/${tab === 'log' ? 'logs' : 'devices'}?${q}`;
   };
 
   const reloadRows = async (limit = 50) => {
     syncUrl();
     drawTabs();
-    const wanted = `${tab}/${filter.key}`;
+    const key = () => `${tab}/${filter.key}/${logFilter.iccid}/${logFilter.step}`;
+    const wanted = key();
     const page = await api('GET', rowsUrl(Math.min(1000, Math.max(50, limit)), null));
-    if (`${tab}/${filter.key}` !== wanted) return;
+    if (key() !== wanted) return;
     rows = page.items;
     cursor = page.nextCursor;
     drawBody();
@@ -229,20 +248,15 @@ export async function bulkChangeScreen(view, id) {
   };
 
   const isOpen = () => OPEN_STATUSES.includes(bc.status) || bc.counts.waiting > 0;
-  let polling = false;
-  const startPolling = () => {
-    if (polling) return;
-    polling = true;
-    view.every(async () => {
-      await refresh();
-      const open = isOpen();
-      if (!open) polling = false;
-      return open;
-    });
+  /** @type {ReturnType<typeof follow> | null} */
+  let following = null;
+  const live = () => {
+    if (following && following.mode() !== 'idle') return;
+    following = follow(id, view, () => refresh(), isOpen);
   };
 
-  if (!view.show(head, message, tiles, bar, facts, tabs, body)) return;
+  if (!view.show(head, message, tiles, bar, rate, facts, tabs, body)) return;
   drawHead();
   await reloadRows();
-  if (isOpen()) startPolling();
+  if (isOpen()) live();
 }

@@ -5,6 +5,7 @@ import { badge, fmtNum, fmtTime } from '../lib/format.js';
 import { navigate } from '../lib/router.js';
 import { progressBar } from '../widgets/progress.js';
 import { bareTable, moreButton } from '../widgets/table.js';
+import { filtersFromUrl, listFilters } from './bulk-changes-filters.js';
 
 export const OPEN_STATUSES = ['NEW', 'PROCESSING'];
 const HEADS = ['ID', 'Status', 'Customer', 'Provider', 'Created by', 'Created', 'Progress', 'Done'];
@@ -16,6 +17,14 @@ export async function bulkChangesScreen(view) {
   let items = [];
   /** @type {string | null} */
   let nextCursor = null;
+  let query = filtersFromUrl();
+  /** The list's API path for `limit` rows after `cursor`, with the filters. */
+  const listUrl = (/** @type {number} */ limit, /** @type {string | null} */ cursor = null) => {
+    const q = new URLSearchParams(query);
+    q.set('limit', String(limit));
+    if (cursor) q.set('cursor', cursor);
+    return `/bulk-changes?${q}`;
+  };
 
   const tbody = h('tbody');
   const more = h('div', { class: 'more' });
@@ -54,7 +63,10 @@ export async function bulkChangesScreen(view) {
     replace(
       wrap,
       items.length === 0
-        ? h('div', { class: 'empty', text: 'No bulk changes yet.' })
+        ? h('div', {
+            class: 'empty',
+            text: query.size ? 'No bulk change matches these filters.' : 'No bulk changes yet.',
+          })
         : bareTable({
             label: 'Bulk changes',
             heads: HEADS.map((text, i) => ({ text, num: i === 0 || i === 7 })),
@@ -65,15 +77,28 @@ export async function bulkChangesScreen(view) {
   };
 
   const loadMore = async () => {
-    const page = await api('GET', `/bulk-changes?limit=50&cursor=${encodeURIComponent(nextCursor ?? '')}`);
+    const page = await api('GET', listUrl(50, nextCursor));
     items = items.concat(page.items);
     nextCursor = page.nextCursor;
     draw();
   };
 
-  const first = await api('GET', '/bulk-changes?limit=50');
-  items = first.items;
-  nextCursor = first.nextCursor;
+  const load = async () => {
+    const wanted = String(query);
+    const first = await api('GET', listUrl(50));
+    if (String(query) !== wanted) return;
+    items = first.items;
+    nextCursor = first.nextCursor;
+  };
+  await load();
+  const filters = () =>
+    listFilters(query, customerMap, async (next) => {
+      query = next;
+      const url = `${location.pathname}${next.size ? `?${next}` : ''}`;
+      history.replaceState(null, '', url);
+      await load();
+      draw();
+    });
 
   const shown = view.show(
     h(
@@ -86,6 +111,7 @@ export async function bulkChangesScreen(view) {
         canSubmit() && link('/new', { class: 'button primary', text: 'New assignment' }),
       ),
     ),
+    filters(),
     wrap,
     more,
   );
@@ -96,7 +122,7 @@ export async function bulkChangesScreen(view) {
   view.every(async () => {
     if (!items.some((bc) => OPEN_STATUSES.includes(bc.status))) {
       // Something new may still arrive from elsewhere; look at the first page, cheaply.
-      const page = await api('GET', '/bulk-changes?limit=50');
+      const page = await api('GET', listUrl(50));
       if (page.items[0]?.id !== items[0]?.id) {
         items = page.items.concat(
           items.filter((bc) => !page.items.some((/** @type {any} */ p) => p.id === bc.id)),
@@ -105,7 +131,7 @@ export async function bulkChangesScreen(view) {
       }
       return true;
     }
-    const page = await api('GET', `/bulk-changes?limit=${Math.min(1000, Math.max(50, items.length))}`);
+    const page = await api('GET', listUrl(Math.min(1000, Math.max(50, items.length))));
     items = page.items;
     if (items.length >= 1000 || !page.nextCursor) nextCursor = page.nextCursor;
     draw();

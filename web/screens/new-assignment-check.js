@@ -20,6 +20,34 @@ function ownersOf(devices) {
   return list.length > 3 ? `${top.join(', ')} and ${list.length - 3} more customers` : top.join(', ');
 }
 
+/** "Acme Fleet (Depot 4)": a device's owner and site today. @param {any} d */
+const ownerText = (d) =>
+  d.currentOwner
+    ? `${d.currentOwner.name ?? `customer ${d.currentOwner.customerId}`}${d.currentOwner.siteName ? ` (${d.currentOwner.siteName})` : ''}`
+    : '';
+
+/** @param {string} v */
+const csvCell = (v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+
+/** Downloads every ineligible device as CSV, built here from the dry run's answer. @param {any[]} bad */
+function downloadIneligible(bad) {
+  const lines = [['identifier', 'reason', 'message', 'current_owner', 'current_site']].concat(
+    bad.map((d) => [
+      d.identifier,
+      d.errorCategory ?? '',
+      d.message ?? '',
+      d.currentOwner?.name ?? '',
+      d.currentOwner?.siteName ?? '',
+    ]),
+  );
+  const blob = new Blob([lines.map((l) => l.map(csvCell).join(',')).join('\n') + '\n'], { type: 'text/csv' });
+  const a = h('a', { href: URL.createObjectURL(blob), download: 'ineligible-devices.csv', hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(/** @type {HTMLAnchorElement} */ (a).href), 10_000);
+}
+
 /** @param {number} n */
 const belong = (n) => `${fmtNum(n)} ${n === 1 ? 'device belongs' : 'devices belong'} to other customers`;
 
@@ -56,9 +84,34 @@ export function showCheck(result, answer) {
         }),
     ),
     bad.length > 0 &&
+      h(
+        'p',
+        { 'data-testid': 'eligible-only' },
+        `Submit assigns the ${fmtNum(answer.counts.eligible)} eligible devices only. The ${fmtNum(bad.length)} ineligible are recorded in the bulk change as errors and left unchanged. `,
+        h('button', {
+          type: 'button',
+          text: `Download all ${fmtNum(bad.length)} ineligible (CSV)`,
+          onclick: () => downloadIneligible(bad),
+        }),
+      ),
+    movingDevices.length > 0 &&
+      table({
+        label: 'Devices changing hands',
+        heads: ['Identifier', 'Owner today (site)'],
+        body: h(
+          'tbody',
+          {},
+          movingDevices
+            .slice(0, SHOWN)
+            .map((/** @type {any} */ d) =>
+              h('tr', {}, h('td', { class: 'mono', text: d.identifier }), h('td', { text: ownerText(d) })),
+            ),
+        ),
+      }),
+    bad.length > 0 &&
       table({
         label: 'Ineligible devices',
-        heads: ['Identifier', 'Category', 'Message'],
+        heads: ['Identifier', 'Category', 'Message', 'Owner today'],
         body: h(
           'tbody',
           {},
@@ -69,6 +122,7 @@ export function showCheck(result, answer) {
               h('td', { class: 'mono', text: d.identifier }),
               h('td', { text: d.errorCategory ?? '' }),
               h('td', { text: d.message ?? '' }),
+              h('td', { text: ownerText(d) }),
             ),
           ),
         ),

@@ -4,6 +4,7 @@ import { all } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { fmtNum } from '../lib/format.js';
 import { numberOf } from '../lib/forms.js';
+import { searchable } from '../widgets/picker.js';
 
 /** @typedef {import('../lib/forms.js').FormErrors} FormErrors */
 
@@ -36,14 +37,21 @@ export function customerPlanOption({ customerPlans, pools, errors }) {
     h(
       'div',
       { class: 'row' },
-      h('div', { class: 'field' }, h('label', { for: 'customer-plan', text: 'Rate plan' }), plan),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'customer-plan', text: 'Rate plan' }),
+        searchable(plan, 'rate plans'),
+      ),
       h('div', { class: 'field' }, h('label', { for: 'rate-pool', text: 'Rate pool' }), pool),
     ),
     errors.slot('customerRatePlan', plan),
   );
   /** The request's `customerRatePlan`. */
   const value = () => ({ ratePlanId: numberOf(plan), ratePoolId: numberOf(pool) });
-  return { sub, value };
+  /** The chosen plan's name, for the review sentence. */
+  const name = () => (plan.value ? customerPlans.find((p) => String(p.id) === plan.value)?.name : undefined);
+  return { sub, value, name };
 }
 
 /** @param {{ provider: HTMLSelectElement, errors: FormErrors }} spec */
@@ -83,7 +91,7 @@ export function carrierPlanOption({ provider, errors }) {
       'div',
       { class: 'field' },
       h('label', { for: 'carrier-plan', text: 'Carrier rate plan' }),
-      plan,
+      searchable(plan, 'carrier plans'),
       commPlan,
     ),
     errors.slot('carrierRatePlan', plan),
@@ -93,5 +101,7 @@ export function carrierPlanOption({ provider, errors }) {
     ratePlan: plan.value || undefined,
     communicationPlan: chosen()?.communicationPlan ?? undefined,
   });
-  return { sub, value };
+  /** The chosen plan's name, for the review sentence. */
+  const name = () => chosen()?.name;
+  return { sub, value, name };
 }

@@ -4,6 +4,7 @@ import { api, me } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { fmtTime } from '../lib/format.js';
 import { numberIn } from '../lib/forms.js';
+import { searchable } from '../widgets/picker.js';
 
 /** [element id, label, catalogue list, error key, optional] */
 const REV_FIELDS = /** @type {[string, string, string, string, boolean][]} */ ([
@@ -32,7 +33,7 @@ export function revOption({ customer, customerMap, errors }) {
     catalogue
       ? h(
           'select',
-          { id, 'aria-label': label },
+          { id },
           h('option', { value: '', text: optional ? 'None' : `Choose a ${label.toLowerCase()}…` }),
           catalogue[list].map((/** @type {any} */ item) =>
             h('option', { value: item.id, text: `${item.name} · ${item.id}` }),
@@ -57,7 +58,7 @@ export function revOption({ customer, customerMap, errors }) {
           'div',
           { class: 'field' },
           h('label', { for: id, text: catalogue ? label : `${label} id` }),
-          el,
+          catalogue && el instanceof HTMLSelectElement ? searchable(el, `${label.toLowerCase()}s`) : el,
           id === 'package-id' && h('div', { class: 'hint', text: 'or products below' }),
           errors.slot(key, el),
         );
@@ -111,7 +112,7 @@ export function revOption({ customer, customerMap, errors }) {
     const row = h(
       'div',
       { class: 'row product', style: 'margin-bottom:8px' },
-      product,
+      product instanceof HTMLSelectElement ? searchable(product, 'products') : product,
       rate,
       h('button', {
         type: 'button',

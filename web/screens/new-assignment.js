@@ -1,5 +1,6 @@
 // New assignment: devices pasted, customer and site, the options; Check (a dry run) and Submit.
 import { all, api, canSubmit, customers, providers } from '../lib/api.js';
+import { confirmDialog } from '../lib/dialog.js';
 import { h, link, replace } from '../lib/dom.js';
 import { fmtNum } from '../lib/format.js';
 import { formErrors, formField, numberIn, showFailure } from '../lib/forms.js';
@@ -8,9 +9,8 @@ import { customerPicker } from '../widgets/customer-picker.js';
 import { showCheck } from './new-assignment-check.js';
 import { carrierPlanOption, customerPlanOption } from './new-assignment-plans.js';
 import { revOption } from './new-assignment-rev.js';
-
-/** Splits pasted identifiers: one per line, or separated by commas, semicolons or spaces. @param {string} text */
-const parseIdentifiers = (text) => text.split(/[\s,;]+/).filter(Boolean);
+import { reviewSentence } from './new-assignment-review.js';
+import { deviceSource } from './new-assignment-source.js';
 
 /** @param {import('../lib/router.js').View} view */
 export async function newAssignmentScreen(view) {
@@ -34,22 +34,10 @@ export async function newAssignmentScreen(view) {
     )
   );
 
-  const devices = /** @type {HTMLTextAreaElement} */ (
-    h('textarea', {
-      id: 'devices',
-      rows: 8,
-      spellcheck: 'false',
-      class: 'mono',
-      placeholder: 'ICCIDs or MSISDNs: one per line, or separated by commas or spaces',
-    })
-  );
-  const deviceCount = h('span', { 'data-testid': 'device-count', text: '0 identifiers' });
-  devices.addEventListener('input', () => {
-    const ids = parseIdentifiers(devices.value);
-    const unique = new Set(ids).size;
-    deviceCount.textContent = `${fmtNum(ids.length)} identifier${ids.length === 1 ? '' : 's'}${unique < ids.length ? ` (${fmtNum(ids.length - unique)} repeated)` : ''}`;
-  });
-
+  /** Check's answer, while the form is unchanged since. @type {any} */
+  let checked = null;
+  const review = h('p', { class: 'review', 'data-testid': 'review', 'aria-live': 'polite' });
+  const source = deviceSource({ provider, errors, onChange: () => formChanged() });
   const picker = customerPicker(customerMap);
   const customer = picker.select;
   const site = /** @type {HTMLSelectElement} */ (
@@ -119,7 +107,7 @@ export async function newAssignmentScreen(view) {
   const body = (dryRun) => ({
     changeType: 'customer_assignment',
     serviceProviderId: numberIn(provider.value),
-    devices: parseIdentifiers(devices.value),
+    ...source.value(),
     customerId: numberIn(customer.value),
     siteId: numberIn(site.value),
     reassign: reassign.checked || undefined,
@@ -138,11 +126,33 @@ export async function newAssignmentScreen(view) {
     const local = [];
     if (!b.serviceProviderId)
       local.push({ path: '/serviceProviderId', message: 'Choose a service provider.' });
-    if (b.devices.length === 0)
-      local.push({ path: '/devices', message: 'Paste at least one ICCID or MSISDN.' });
+    if (b.devices && b.devices.length === 0)
+      local.push({ path: '/devices', message: 'Paste at least one ICCID or MSISDN, or choose a file.' });
     if (!b.customerId) local.push({ path: '/customerId', message: 'Choose a customer.' });
     return local;
   };
+
+  const customerName = () => customerMap.get(Number(customer.value))?.name;
+  const drawReview = () => {
+    const revValue = createRev.checked ? rev.value() : null;
+    review.textContent = reviewSentence({
+      count: checked ? checked.counts.eligible : source.count(),
+      checked: checked !== null,
+      customer: customerName(),
+      site: site.value
+        ? (site.selectedOptions[0]?.textContent ?? '').split(' — ')[0]?.replace(' (default)', '')
+        : undefined,
+      rev: revValue ? { products: revValue.products?.length ?? 0, packageId: revValue.packageId } : null,
+      customerPlan: addCustomerPlan.checked ? customerPlan.name() : undefined,
+      carrierPlan: addCarrierPlan.checked ? carrierPlan.name() : undefined,
+      date: effectiveDate.value,
+    });
+  };
+  /** Any change: Check's answer no longer holds. */
+  function formChanged() {
+    checked = null;
+    drawReview();
+  }
 
   const send = async (/** @type {boolean} */ dryRun) => {
     errors.clear();
@@ -155,9 +165,26 @@ export async function newAssignmentScreen(view) {
     }
     checkButton.disabled = submitButton.disabled = true;
     try {
+      // Devices that change hands are moved only once the user said so, knowing how many.
+      if (!dryRun && b.reassign) {
+        const dry = await api('POST', '/bulk-changes', { ...b, dryRun: true });
+        const moving = dry.counts.changingHands ?? 0;
+        if (moving > 0) {
+          const ok = await confirmDialog({
+            title: 'Move devices other customers own?',
+            message: `${fmtNum(moving)} ${moving === 1 ? 'device belongs' : 'devices belong'} to other customers today and will be moved to ${customerName() ?? 'this customer'}.`,
+            confirm: `Move ${fmtNum(moving)} and submit`,
+            keep: 'Go back',
+            danger: true,
+          });
+          if (!ok) return;
+        }
+      }
       const answer = await api('POST', '/bulk-changes', b);
       if (dryRun) {
         showCheck(result, answer);
+        checked = answer;
+        drawReview();
         result.scrollIntoView({ block: 'nearest' });
       } else navigate(`/bulk-changes/${answer.id}`);
     } catch (error) {
@@ -182,7 +209,12 @@ export async function newAssignmentScreen(view) {
     errors.banner,
     h(
       'form',
-      { novalidate: true, onsubmit: (/** @type {Event} */ e) => e.preventDefault() },
+      {
+        novalidate: true,
+        onsubmit: (/** @type {Event} */ e) => e.preventDefault(),
+        oninput: () => formChanged(),
+        onchange: () => formChanged(),
+      },
       h(
         'div',
         { class: 'grid2' },
@@ -191,7 +223,10 @@ export async function newAssignmentScreen(view) {
           { class: 'panel' },
           h('h2', { text: 'Devices' }),
           formField(errors, 'serviceProviderId', 'Service provider', provider),
-          formField(errors, 'devices', 'ICCIDs or MSISDNs', devices, deviceCount),
+          source.filterSummary,
+          source.pasted,
+          source.drop,
+          source.fileSummary,
         ),
         h(
           'div',
@@ -229,6 +264,7 @@ export async function newAssignmentScreen(view) {
           ),
         ),
       ),
+      h('div', { class: 'panel' }, h('h2', { text: 'Review' }), review),
       h(
         'div',
         { class: 'form-actions' },
@@ -239,5 +275,7 @@ export async function newAssignmentScreen(view) {
     ),
     h('div', { style: 'margin-top:16px' }, result),
   );
+  source.takeHandOver();
+  drawReview();
   if (shown) provider.focus();
 }

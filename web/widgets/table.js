@@ -27,8 +27,23 @@ export function bareTable(spec) {
   );
 }
 
-/** A table in its scrolling wrapper. @param {TableSpec} spec */
-export const table = (spec) => h('div', { class: 'table-wrap' }, bareTable(spec));
+/**
+ * A table in its scrolling wrapper; the wrapper takes the keyboard focus (to scroll a wide table
+ * sideways on a narrow screen) and is named after the table.
+ * @param {TableSpec} spec
+ */
+export const table = (spec) =>
+  h(
+    'div',
+    {
+      class: 'table-wrap',
+      tabindex: 0,
+      role: 'region',
+      'aria-label': spec.label,
+      'aria-labelledby': spec.labelledBy,
+    },
+    bareTable(spec),
+  );
 
 /** What a table's wrapper shows when it has no row. @param {string} text */
 export const emptyTable = (text) => h('div', { class: 'table-wrap' }, h('div', { class: 'empty', text }));

@@ -98,37 +98,43 @@ export async function listCommunicationPlans(db: Executor, serviceProviderId: nu
 }
 
 /**
- * Everything the eligibility rules need, for every identifier, in one statement: the device under
- * this tenant and service provider, its ownership, the customers holding an active Rev.io service
- * on it, and an open work order of another bulk change. Identifiers with no device come back with
- * `deviceId` null. Order follows the input.
+ * Everything the eligibility rules need, for every identifier that names a device, in one
+ * statement: the device under this tenant and service provider, its ownership, the customers
+ * holding an active Rev.io service on it, and an open work order of another bulk change.
+ * Identifiers that name no device are not in the answer; rows come in no particular order. MSISDNs
+ * are not unique in every fleet: such an identifier comes back once per device (the caller keeps
+ * the oldest).
+ *
+ * The identifiers travel as one comma-separated text (they are digits only: the caller passes the
+ * well-formed ones), which costs a fraction of an array parameter's quoting for 100,000 of them.
+ * The plan follows the request, not the fleet: index lookups for the listed devices only.
  */
 export async function findDeviceCandidates(
   db: Executor,
   params: { tenantId: number; serviceProviderId: number; kind: 'iccid' | 'msisdn'; identifiers: string[] },
 ): Promise<DeviceCandidate[]> {
+  if (params.identifiers.length === 0) return [];
   const column = sql.ref(`d.${params.kind}`);
-  const { rows } = await sql<DeviceCandidate>`
-    SELECT DISTINCT ON (i.ord)
-           i.identifier,
-           d.id AS "deviceId",
+  const owned = sql`dt.is_active AND NOT dt.is_deleted`;
+  // The identifier is the device's own ICCID or MSISDN, and most devices hold no Rev.io line: both
+  // are filled in here rather than sent and parsed 100,000 times.
+  const { rows } = await sql<
+    Omit<DeviceCandidate, 'identifier'> & { activeRevServiceCustomerIds: number[] | null }
+  >`
+    SELECT d.id AS "deviceId",
            d.iccid,
            d.msisdn,
            d.status,
-           coalesce(d.is_archived, false) AS "isArchived",
+           d.is_archived AS "isArchived",
            coalesce(dt.is_deleted, false) AS "isDeleted",
            d.activated_at AS "activatedAt",
-           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN dt.customer_id END AS "ownerCustomerId",
-           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN oc.name END AS "ownerCustomerName",
-           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN dt.site_id END AS "ownerSiteId",
-           CASE WHEN dt.is_active AND NOT dt.is_deleted THEN os.name END AS "ownerSiteName",
-           coalesce(rs.customer_ids, '{}') AS "activeRevServiceCustomerIds",
+           CASE WHEN ${owned} THEN dt.customer_id END AS "ownerCustomerId",
+           CASE WHEN ${owned} THEN oc.name END AS "ownerCustomerName",
+           CASE WHEN ${owned} THEN dt.site_id END AS "ownerSiteId",
+           CASE WHEN ${owned} THEN os.name END AS "ownerSiteName",
+           rs.customer_ids AS "activeRevServiceCustomerIds",
            o.bulk_change_id AS "openBulkChangeId"
-    FROM unnest(${params.identifiers}::text[]) WITH ORDINALITY AS i(identifier, ord)
-    LEFT JOIN device d
-           ON d.tenant_id = ${params.tenantId}
-          AND d.service_provider_id = ${params.serviceProviderId}
-          AND ${column} = i.identifier
+    FROM device d
     LEFT JOIN device_tenant dt ON dt.device_id = d.id AND dt.tenant_id = d.tenant_id
     LEFT JOIN customer oc ON oc.id = dt.customer_id
     LEFT JOIN site os ON os.id = dt.site_id
@@ -139,8 +145,17 @@ export async function findDeviceCandidates(
          ) rs ON true
     LEFT JOIN bulk_change_device o
            ON o.device_id = d.id AND o.status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')
-    -- MSISDNs are not unique in every fleet: one identifier answers with its oldest device.
-    ORDER BY i.ord, d.id
+    WHERE d.tenant_id = ${params.tenantId}
+      AND d.service_provider_id = ${params.serviceProviderId}
+      -- A sub-select: the planner neither folds 100,000 constants nor estimates each of them
+      -- (~200 ms of planning); the index is searched for the array's elements in one scan.
+      AND ${column} = ANY((SELECT string_to_array(${params.identifiers.join(',')}::text, ','))::text[])
   `.execute(db);
-  return rows;
+  // Completed in place: 100,000 rows are not copied.
+  const candidates = rows as unknown as DeviceCandidate[];
+  for (const row of candidates) {
+    row.identifier = params.kind === 'iccid' ? row.iccid : row.msisdn!;
+    row.activeRevServiceCustomerIds ??= [];
+  }
+  return candidates;
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
 import type { BulkChangeStatus, ErrorCategory, PortalType, WorkOrderStatus } from '../schema.ts';
+import { stepOf, type ChangeLogStep } from './change-log-steps.ts';
 
 /**
  * Writes and reads of bulk changes and their work orders. Work orders are always written
@@ -82,40 +83,53 @@ export interface WorkOrderContext {
  * another bulk change (committed after our validation read) is skipped by the partial unique index
  * `bulk_change_device_open_key`; the caller records those as conflicts. Returns the identifiers of
  * the PENDING work orders that were NOT written.
+ *
+ * Measured on 100,000 devices (PostgreSQL 18): the request snapshot's bulk-level half is built once
+ * and joined to each device's half (1.8 → 1.5 s for the insert alone); the device order is sorted
+ * on the narrow input rows, before the snapshots are built (sorting the wide rows spilled 33 MB to
+ * disk); and the losers are looked for only when fewer rows were written than sent (returning every
+ * identifier to anti-join it took another 0.4 s, for a race that is almost never lost).
  */
 export async function insertWorkOrders(
   db: Executor,
   ctx: WorkOrderContext,
   orders: NewWorkOrder[],
 ): Promise<string[]> {
+  if (orders.length === 0) return [];
   const col = <K extends keyof NewWorkOrder>(key: K) => orders.map((o) => o[key]);
-  const { rows } = await sql<{ identifier: string }>`
-    WITH input AS (
+  // The sort of 100,000 narrow rows fits in 32 MB; the default 4 MB sends it to disk.
+  await sql`SET LOCAL work_mem = '32MB'`.execute(db);
+  const result = await sql`
+    INSERT INTO bulk_change_device (tenant_id, bulk_change_id, device_id, identifier, iccid, msisdn, status,
+                                    error_category, message, chunk, request, processed_at)
+    SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, t.device_id, t.identifier, t.iccid, t.msisdn, t.status,
+           t.error_category, t.message, t.chunk,
+           CASE WHEN t.device_id IS NOT NULL THEN
+             (SELECT jsonb_build_object('customerId', ${ctx.customerId}::bigint, 'siteId', ${ctx.siteId}::bigint,
+                                        'revCustomerId', ${ctx.revCustomerId}::bigint,
+                                        'revCredentialsId', ${ctx.revCredentialsId}::bigint,
+                                        'activatedDate', ${ctx.activatedDate}::date))
+             || jsonb_build_object('deviceId', t.device_id, 'iccid', t.iccid, 'msisdn', t.msisdn,
+                                   'effectiveDate', t.effective_date) END,
+           CASE WHEN t.status = 'ERROR' THEN now() END
+    FROM (
       SELECT * FROM unnest(
         ${col('identifier')}::text[], ${col('deviceId')}::bigint[], ${col('iccid')}::text[], ${col('msisdn')}::text[],
         ${col('status')}::text[], ${col('errorCategory')}::text[], ${col('message')}::text[], ${col('chunk')}::int[],
         ${col('effectiveDate')}::date[]
       ) AS t(identifier, device_id, iccid, msisdn, status, error_category, message, chunk, effective_date)
-    ), written AS (
-      INSERT INTO bulk_change_device (tenant_id, bulk_change_id, device_id, identifier, iccid, msisdn, status,
-                                      error_category, message, chunk, request, processed_at)
-      SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, device_id, identifier, iccid, msisdn, status,
-             error_category, message, chunk,
-             CASE WHEN device_id IS NOT NULL THEN jsonb_build_object(
-               'deviceId', device_id, 'iccid', iccid, 'msisdn', msisdn,
-               'customerId', ${ctx.customerId}::bigint, 'siteId', ${ctx.siteId}::bigint,
-               'revCustomerId', ${ctx.revCustomerId}::bigint, 'revCredentialsId', ${ctx.revCredentialsId}::bigint,
-               'effectiveDate', effective_date, 'activatedDate', ${ctx.activatedDate}::date) END,
-             CASE WHEN status = 'ERROR' THEN now() END
-      FROM input
       -- Device order: two bulk changes racing for the same devices take their index entries in the
       -- same order, so the later one waits for the earlier instead of deadlocking with it.
       ORDER BY device_id NULLS LAST
-      ON CONFLICT (device_id) WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER') DO NOTHING
-      RETURNING identifier
-    )
-    SELECT i.identifier FROM input i
-    WHERE i.status = 'PENDING' AND NOT EXISTS (SELECT 1 FROM written w WHERE w.identifier = i.identifier)
+    ) AS t
+    ON CONFLICT (device_id) WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER') DO NOTHING
+  `.execute(db);
+  if (Number(result.numAffectedRows ?? 0) === orders.length) return [];
+  const pending = orders.filter((o) => o.status === 'PENDING').map((o) => o.identifier);
+  const { rows } = await sql<{ identifier: string }>`
+    SELECT i.identifier FROM unnest(${pending}::text[]) AS i(identifier)
+    WHERE NOT EXISTS (SELECT 1 FROM bulk_change_device w
+                      WHERE w.bulk_change_id = ${ctx.bulkChangeId} AND w.identifier = i.identifier)
   `.execute(db);
   return rows.map((r) => r.identifier);
 }
@@ -338,7 +352,14 @@ export const WORK_ORDER_COLUMNS = [
   'w.steps_done',
 ] as const;
 
-/** A page of work orders in id order; `afterId` is the keyset cursor. */
+/**
+ * A page of work orders in id order; `afterId` is the keyset cursor. Each page is a range of
+ * `bulk_change_device_list_idx` (bulk_change_id, id), or with a status of
+ * `bulk_change_device_status_page_idx` (bulk_change_id, status, id). The bulk change's id is given
+ * through a sub-select: with the constant, the planner walks the primary key instead, betting that a
+ * change's work orders are spread over the table, and passes every older change's (a 100,000-device
+ * change behind 200,000 older work orders: 340 ms for its first page instead of 0.5 ms).
+ */
 export async function listWorkOrders(
   db: Executor,
   params: { bulkChangeId: number; status?: WorkOrderStatus; afterId?: number; limit: number },
@@ -346,7 +367,7 @@ export async function listWorkOrders(
   let query = db
     .selectFrom('bulk_change_device as w')
     .select([...WORK_ORDER_COLUMNS])
-    .where('w.bulk_change_id', '=', params.bulkChangeId);
+    .where('w.bulk_change_id', '=', sql<number>`(SELECT ${params.bulkChangeId}::bigint)`);
   if (params.status) query = query.where('w.status', '=', params.status);
   if (params.afterId !== undefined) query = query.where('w.id', '>', params.afterId);
   return query.orderBy('w.id').limit(params.limit).execute();
@@ -354,9 +375,20 @@ export async function listWorkOrders(
 
 export type WorkOrderRow = Awaited<ReturnType<typeof listWorkOrders>>[number];
 
+/**
+ * A page of a bulk change's log, oldest first, optionally of one device (by id, or by ICCID: the
+ * device's, or what was submitted when no device matched) and of one step (change-log-steps.ts).
+ */
 export async function listChangeLogs(
   db: Executor,
-  params: { bulkChangeId: number; deviceId?: number; afterId?: number; limit: number },
+  params: {
+    bulkChangeId: number;
+    deviceId?: number;
+    iccid?: string;
+    step?: ChangeLogStep;
+    afterId?: number;
+    limit: number;
+  },
 ) {
   let query = db
     .selectFrom('change_log as l')
@@ -380,9 +412,20 @@ export async function listChangeLogs(
       'l.submitted_by',
       'l.system',
       'l.processed_at',
+      stepOf('l').as('step'),
     ])
     .where('l.bulk_change_id', '=', params.bulkChangeId);
   if (params.deviceId !== undefined) query = query.where('l.device_id', '=', params.deviceId);
+  const { iccid, step } = params;
+  if (iccid !== undefined) {
+    query = query.where((eb) =>
+      eb.or([
+        eb('d.iccid', '=', iccid),
+        eb.and([eb('l.device_id', 'is', null), eb('w.identifier', '=', iccid)]),
+      ]),
+    );
+  }
+  if (step !== undefined) query = query.where(sql<string>`${stepOf('l')}`, '=', step);
   if (params.afterId !== undefined) query = query.where('l.id', '>', params.afterId);
   return query.orderBy('l.id').limit(params.limit).execute();
 }

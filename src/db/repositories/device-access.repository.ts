@@ -1,12 +1,7 @@
 import { expressionBuilder, sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../database.ts';
 import type { DB } from '../schema.ts';
-import {
-  deviceFilterCondition,
-  type DeviceFilter,
-  type DeviceListRow,
-  type Window,
-} from './device.repository.ts';
+import { deviceFilterCondition, type DeviceFilter } from './device.repository.ts';
 
 /**
  * Device reads as a principal limited to some customers sees them: unassigned devices and those of
@@ -44,56 +39,9 @@ export function visibleDeviceCondition(tenantId: number, customerIds: VisibleCus
 }
 
 /**
- * One query: the page of devices matching `filter` that the principal may see, with their current
- * owner, ordered by id: the device filter of GET /devices plus `visibleDeviceCondition`.
- */
-export async function listVisibleDevices(
-  db: Executor,
-  tenantId: number,
-  visible: VisibleCustomers,
-  filter: DeviceFilter,
-  window: Window,
-): Promise<DeviceListRow[]> {
-  let query = db
-    .selectFrom('device')
-    .leftJoin('device_tenant as owner', (join) =>
-      join
-        .onRef('owner.device_id', '=', 'device.id')
-        .on('owner.tenant_id', '=', tenantId)
-        .on('owner.is_active', '=', true)
-        .on('owner.is_deleted', '=', false),
-    )
-    .select([
-      'device.id',
-      'device.iccid',
-      'device.msisdn',
-      'device.imei',
-      'device.status',
-      'owner.customer_id as customerId',
-      'owner.site_id as siteId',
-      'device.carrier_rate_plan as carrierRatePlan',
-      'device.communication_plan as communicationPlan',
-      sql<DeviceListRow['scheduledCarrierPlan']>`(
-        SELECT jsonb_build_object('ratePlan', s.carrier_rate_plan, 'communicationPlan', s.communication_plan,
-                                  'effectiveDate', s.effective_date)
-        FROM scheduled_carrier_plan_change s
-        WHERE s.device_id = device.id AND s.tenant_id = ${tenantId} AND s.status = 'scheduled'
-        ORDER BY s.effective_date DESC, s.id DESC LIMIT 1)`.as('scheduledCarrierPlan'),
-      'device.activated_at as activatedAt',
-      'device.is_archived as archived',
-    ])
-    .where(deviceFilterCondition(tenantId, filter))
-    .where(visibleDeviceCondition(tenantId, visible));
-  if (window.afterId !== undefined) query = query.where('device.id', '>', window.afterId);
-  const rows = await query.orderBy('device.id').limit(window.limit).execute();
-  // An ownership row without a customer is no owner: show no site either.
-  return rows.map((row) => (row.customerId === null ? { ...row, siteId: null } : row));
-}
-
-/**
  * The identifiers (ICCID or MSISDN) of the devices matching `filter` that the principal may see, in
  * id order, at most `limit`: "all devices matching this filter" of a bulk change, exactly the set
- * `listVisibleDevices` pages through.
+ * `listFleet` pages through.
  */
 export async function findVisibleIdentifiersMatching(
   db: Executor,

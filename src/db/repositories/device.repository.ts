@@ -1,4 +1,11 @@
-import { expressionBuilder, type Expression, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import {
+  expressionBuilder,
+  sql,
+  type Expression,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  type SqlBool,
+} from 'kysely';
 import type { Executor } from '../database.ts';
 import type { DB, DeviceStatus } from '../schema.ts';
 
@@ -30,6 +37,13 @@ export interface DeviceFilter {
   customerId?: number;
   /** true: devices with no owner (see `customerId`); false: devices with one; absent: both. */
   unassigned?: boolean;
+  /**
+   * Devices at this site: their current ownership row names it. The caller checks that the site's
+   * customer is one the principal may access.
+   */
+  siteId?: number;
+  /** The carrier plan code in force on the device (`device.carrier_rate_plan`), exactly. */
+  carrierRatePlan?: string;
 }
 
 /** An ICCID has at most 20 digits, an MSISDN 15, an IMEI 16: longer prefixes cannot match them. */
@@ -68,6 +82,14 @@ export function deviceFilterCondition(tenantId: number, filter: DeviceFilter): E
     const owned = eb.exists(ownerRow(tenantId).where('dt.customer_id', 'is not', null));
     conditions.push(filter.unassigned ? eb.not(owned) : owned);
   }
+  if (filter.siteId !== undefined) {
+    const atSite = ownerRow(tenantId).where('dt.site_id', '=', filter.siteId);
+    conditions.push(eb.exists(atSite.where('dt.customer_id', 'is not', null)));
+  }
+  if (filter.carrierRatePlan !== undefined) {
+    // In "C", as device_fleet_plan_idx holds it (migration 0020): a range of that index.
+    conditions.push(sql<SqlBool>`device.carrier_rate_plan COLLATE "C" = ${filter.carrierRatePlan}`);
+  }
   return eb.and(conditions);
 }
 
@@ -98,22 +120,6 @@ export function selectMatchingDeviceIds(
     .orderBy('device.id');
 }
 
-export interface DeviceListRow {
-  id: number;
-  iccid: string;
-  msisdn: string | null;
-  imei: string | null;
-  status: DeviceStatus;
-  customerId: number | null;
-  siteId: number | null;
-  carrierRatePlan: string | null;
-  communicationPlan: string | null;
-  /** A carrier plan sent with a later effective date, in force from that day. */
-  scheduledCarrierPlan: { ratePlan: string; communicationPlan: string | null; effectiveDate: string } | null;
-  activatedAt: string | null;
-  archived: boolean;
-}
-
 /** Keyset window: up to `limit` rows after `afterId` in the list's order. */
 export interface Window {
   limit: number;
@@ -128,37 +134,62 @@ export interface DeviceHistoryRow {
   changedBy: { id: number; name: string } | null;
   changedAt: Date;
   bulkChangeId: number | null;
+  /** The bulk change that made the change (its page, its change log for this device). */
+  bulkChange: { id: number; changeType: string; status: string } | null;
 }
 
-/** One query: a device's history, newest first (`device_history_device_idx`). */
+/**
+ * One query: a device's history, newest first (`device_history_device_idx`). Each state (`before`,
+ * `after`) that names a customer, site, customer rate plan or pool by id also carries its name
+ * (`customerName`, `siteName`, `ratePlanName`, `ratePoolName`): the screen shows names, not ids. A
+ * customer the principal may not access (a previous owner) keeps its id only, and so does its site.
+ */
 export async function listDeviceHistory(
   db: Executor,
   tenantId: number,
   deviceId: number,
   window: Window,
+  visible?: readonly number[],
 ): Promise<DeviceHistoryRow[]> {
-  let query = db
-    .selectFrom('device_history as h')
-    .leftJoin('app_user as u', (join) =>
-      join.onRef('u.id', '=', 'h.changed_by').on('u.tenant_id', '=', tenantId),
-    )
-    .select([
-      'h.id',
-      'h.change_type as changeType',
-      'h.before',
-      'h.after',
-      'h.changed_by as changedById',
-      'u.name as changedByName',
-      'h.changed_at as changedAt',
-      'h.bulk_change_id as bulkChangeId',
-    ])
-    .where('h.device_id', '=', deviceId)
-    .where('h.tenant_id', '=', tenantId);
-  if (window.afterId !== undefined) query = query.where('h.id', '<', window.afterId);
-  const rows = await query.orderBy('h.id', 'desc').limit(window.limit).execute();
+  const before = window.afterId === undefined ? sql`` : sql`AND h.id < ${window.afterId}`;
+  const { rows } = await sql<
+    Omit<DeviceHistoryRow, 'changedBy'> & {
+      changedById: number | null;
+      changedByName: string | null;
+    }
+  >`
+    SELECT h.id, h.change_type AS "changeType", ${withNames(sql`h.before`, tenantId, visible)} AS before,
+           ${withNames(sql`h.after`, tenantId, visible)} AS after, h.changed_by AS "changedById",
+           u.name AS "changedByName", h.changed_at AS "changedAt", h.bulk_change_id AS "bulkChangeId",
+           CASE WHEN b.id IS NOT NULL
+                THEN jsonb_build_object('id', b.id, 'changeType', b.change_type, 'status', b.status) END AS "bulkChange"
+    FROM device_history h
+    LEFT JOIN app_user u ON u.id = h.changed_by AND u.tenant_id = ${tenantId}
+    LEFT JOIN bulk_change b ON b.id = h.bulk_change_id AND b.tenant_id = ${tenantId}
+    WHERE h.device_id = ${deviceId} AND h.tenant_id = ${tenantId} ${before}
+    ORDER BY h.id DESC LIMIT ${window.limit}
+  `.execute(db);
   return rows.map(({ changedById, changedByName, ...row }) => ({
     ...row,
     changedBy:
       changedById !== null && changedByName !== null ? { id: changedById, name: changedByName } : null,
   }));
+}
+
+/** A history state (jsonb) with the names of the ids it holds added beside them. */
+function withNames(state: RawBuilder<unknown>, tenantId: number, visible: readonly number[] | undefined) {
+  const idOf = (key: string) =>
+    sql`CASE WHEN jsonb_typeof(${state} -> ${sql.lit(key)}) = 'number' THEN (${state} ->> ${sql.lit(key)})::bigint END`;
+  const mayAccess = (customer: RawBuilder<unknown>) =>
+    visible === undefined ? sql`true` : sql`${customer} = ANY(${[...visible]}::bigint[])`;
+  return sql`CASE WHEN jsonb_typeof(${state}) = 'object' THEN ${state} || jsonb_strip_nulls(jsonb_build_object(
+      'customerName', (SELECT c.name FROM customer c WHERE c.id = ${idOf('customerId')} AND c.tenant_id = ${tenantId}
+                         AND ${mayAccess(sql`c.id`)}),
+      'siteName', (SELECT s.name FROM site s WHERE s.id = ${idOf('siteId')} AND s.tenant_id = ${tenantId}
+                     AND ${mayAccess(sql`s.customer_id`)}),
+      'ratePlanName', (SELECT p.name FROM customer_rate_plan p WHERE p.id = ${idOf('ratePlanId')}
+                         AND p.tenant_id = ${tenantId}),
+      'ratePoolName', (SELECT p.name FROM customer_rate_pool p WHERE p.id = ${idOf('ratePoolId')}
+                         AND p.tenant_id = ${tenantId})))
+    ELSE ${state} END`;
 }

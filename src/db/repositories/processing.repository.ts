@@ -166,67 +166,6 @@ export async function insertLogs(db: Executor, ctx: ChunkContext, entries: LogEn
   `.execute(db);
 }
 
-/**
- * Ownership of the chunk's devices (≙ the older usp_Assign_Customer_Update_Site / …_Non_Rev_Customer):
- * customer, site, active, not deleted; on the Rev path also account number, Rev credentials and the
- * Rev service created for the work order. Off the Rev path, a device that changes hands loses the
- * previous owner's billing fields (the older system kept them, so the device showed another
- * customer's Rev.io account); one that stays with its customer keeps them. One history row per
- * device, before → after, billing fields included (undo restores them).
- */
-export async function assignOwnership(
-  db: Executor,
-  ctx: ChunkContext,
-  ids: number[],
-  revPath: boolean,
-): Promise<void> {
-  if (ids.length === 0) return;
-  // The previous owner was this customer, active and not deleted: its billing fields are still its own.
-  const keepsBilling = sql`(device_tenant.customer_id = EXCLUDED.customer_id AND device_tenant.is_active
-                            AND NOT device_tenant.is_deleted)`;
-  await sql`
-    WITH input AS (
-      SELECT w.id AS work_order_id, w.device_id, (w.request->>'siteId')::bigint AS site_id,
-             (w.request->>'revCustomerId')::text AS account_number, (w.request->>'revCredentialsId')::bigint AS rev_credentials_id,
-             rs.service_id AS rev_service_id
-      FROM bulk_change_device w
-      LEFT JOIN rev_service rs ON rs.bulk_change_device_id = w.id AND rs.status = 'created'
-      WHERE w.id = ANY(${ids}::bigint[])
-    ), previous AS (
-      SELECT dt.device_id, jsonb_build_object('customerId', dt.customer_id, 'siteId', dt.site_id,
-                                              'accountNumber', dt.account_number,
-                                              'revCredentialsId', dt.rev_credentials_id,
-                                              'revServiceId', dt.rev_service_id, 'isActive', dt.is_active,
-                                              'isDeleted', dt.is_deleted) AS before
-      FROM device_tenant dt JOIN input i ON i.device_id = dt.device_id AND dt.tenant_id = ${ctx.tenantId}
-    ), upserted AS (
-      INSERT INTO device_tenant (tenant_id, device_id, customer_id, site_id, account_number, rev_credentials_id,
-                                 rev_service_id, is_active, is_deleted, modified_at, modified_by)
-      SELECT ${ctx.tenantId}, i.device_id, ${ctx.customerId}, i.site_id,
-             CASE WHEN ${revPath} THEN i.account_number END, CASE WHEN ${revPath} THEN i.rev_credentials_id END,
-             CASE WHEN ${revPath} THEN i.rev_service_id END, true, false, now(), ${ctx.createdBy}
-      FROM input i
-      ON CONFLICT (device_id, tenant_id) DO UPDATE
-        SET customer_id = EXCLUDED.customer_id, site_id = EXCLUDED.site_id,
-            account_number = CASE WHEN ${revPath} THEN EXCLUDED.account_number
-                                  WHEN ${keepsBilling} THEN device_tenant.account_number END,
-            rev_credentials_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_credentials_id
-                                      WHEN ${keepsBilling} THEN device_tenant.rev_credentials_id END,
-            rev_service_id = CASE WHEN ${revPath} THEN EXCLUDED.rev_service_id
-                                  WHEN ${keepsBilling} THEN device_tenant.rev_service_id END,
-            is_active = true, is_deleted = false, modified_at = now(), modified_by = EXCLUDED.modified_by
-      RETURNING device_id, customer_id, site_id, account_number, rev_credentials_id, rev_service_id
-    )
-    INSERT INTO device_history (tenant_id, device_id, bulk_change_id, change_type, before, after, changed_by)
-    SELECT ${ctx.tenantId}, u.device_id, ${ctx.bulkChangeId}, 'customer_assignment', p.before,
-           jsonb_build_object('customerId', u.customer_id, 'siteId', u.site_id, 'accountNumber', u.account_number,
-                              'revCredentialsId', u.rev_credentials_id, 'revServiceId', u.rev_service_id,
-                              'isActive', true, 'isDeleted', false),
-           ${ctx.createdBy}
-    FROM upserted u LEFT JOIN previous p ON p.device_id = u.device_id
-  `.execute(db);
-}
-
 export interface CustomerPlanChange {
   ratePlanId: number | null;
   ratePoolId: number | null;
@@ -356,10 +295,15 @@ function partition<T>(items: T[], test: (item: T) => boolean): [T[], T[]] {
   return [yes, no];
 }
 
-export async function countOpenWorkOrders(db: Executor, bulkChangeId: number): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
-    SELECT count(*)::int AS n FROM bulk_change_device
-    WHERE bulk_change_id = ${bulkChangeId} AND status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')
+/**
+ * Whether any work order of the bulk change is still open. EXISTS, not a count: each chunk asks it
+ * when it ends, and counting the open rest of a 100,000-device change (through the dead index
+ * entries of rows just processed) took up to 400 ms a chunk.
+ */
+export async function hasOpenWorkOrders(db: Executor, bulkChangeId: number): Promise<boolean> {
+  const { rows } = await sql<{ open: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM bulk_change_device
+                   WHERE bulk_change_id = ${bulkChangeId} AND status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')) AS open
   `.execute(db);
-  return rows[0]?.n ?? 0;
+  return rows[0]?.open ?? false;
 }

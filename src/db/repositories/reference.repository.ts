@@ -113,6 +113,21 @@ export interface SiteRow {
   isDefault: boolean;
 }
 
+/** The customer a site of the tenant belongs to, or undefined when the tenant has no such site. */
+export async function findSiteCustomer(
+  db: Executor,
+  tenantId: number,
+  siteId: number,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('site')
+    .select('customer_id')
+    .where('id', '=', siteId)
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  return row?.customer_id;
+}
+
 /** The default site first, then by name. */
 export async function listSites(db: Executor, tenantId: number, customerId: number): Promise<SiteRow[]> {
   return db

@@ -128,7 +128,9 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
       const result = await services.assignments.submit(principalOf(request), request.body, {
         idempotencyKey: request.headers['idempotency-key'],
       });
-      if ('dryRun' in result) return reply.code(200).send(result);
+      // 100,000 verdicts: JSON.stringify writes them in a third of the time of the schema's compiled
+      // serializer (its nullable unions are slow), and the service builds exactly the schema's fields.
+      if ('dryRun' in result) return reply.code(200).serializer(JSON.stringify).send(result);
       return reply.code(202).send({ ...result, links: linksOf(result.id) });
     },
   );
@@ -288,7 +290,9 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
         tags,
         operationId: 'listBulkChangeLogs',
         summary: 'Change-log entries of a bulk change',
-        description: 'Each exchange with Rev.io or a carrier and each rejection, oldest first.',
+        description:
+          'Each exchange with Rev.io or a carrier, each local step and each rejection, oldest first, each with ' +
+          "its device's ICCID and its step; `deviceId` or `iccid` keeps one device's entries, `step` one step's.",
         params: IdParams,
         querystring: ListLogsQuery,
         response: {

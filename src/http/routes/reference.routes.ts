@@ -11,9 +11,13 @@ import {
   ListQuery,
   UNAUTHENTICATED,
 } from '../schemas/common.schemas.ts';
+import { DevicePage } from '../schemas/device-page.schemas.ts';
+import { parseFleetSort } from '../../db/repositories/fleet-sort.ts';
 import {
   CustomerList,
   CustomerListQuery,
+  DeviceCount,
+  DeviceCountQuery,
   DeviceHistoryList,
   DeviceList,
   DeviceListQuery,
@@ -45,29 +49,89 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
     async (request) => unpaged(await reference.listServiceProviders(principalOf(request))),
   );
 
+  const FILTER_400 =
+    'A filter is invalid, `customerId` or `siteId` comes with `unassigned=true`, or `carrierRatePlan` without ' +
+    '`serviceProviderId`: `error.details` names it.';
+  const FILTER_404 =
+    'The service provider, or the customer or site among those the caller may access, does not exist.';
+
   app.get(
     '/devices',
     {
       schema: {
         tags,
         operationId: 'listDevices',
-        summary: 'Devices matching a filter, by id',
+        summary: 'The fleet: devices matching a filter, in any order, a page at a time',
+        description:
+          'Keyset pages: pass `nextCursor` back as `cursor` with the same filter and `sort`. Each row carries the ' +
+          'names a screen shows (owner, site) beside their ids. A caller limited to some customers sees unassigned ' +
+          'devices and those of its customers. A bulk change submitted with the same `filter` selects exactly these devices.',
         querystring: DeviceListQuery,
         response: {
           200: described(DeviceList, 'A page of devices.'),
           ...errorResponses({
-            400: 'A filter, `limit` or `cursor` is invalid, or `customerId` and `unassigned=true` are both given.',
+            400: `${FILTER_400} Also: a bad limit, or a cursor not issued for this sort.`,
             401: UNAUTHENTICATED,
-            404: 'The service provider, or the customer among those the caller may access, does not exist.',
+            404: FILTER_404,
           }),
         },
       },
     },
     async (request) => {
       const principal = principalOf(request);
-      const { limit, cursor, ...filter } = request.query;
-      return paged({ limit, cursor }, (window) => reference.listDevices(principal, filter, window));
+      const { limit, cursor, sort, ...filter } = request.query;
+      const page = await reference.listDevices(principal, filter, {
+        sort: parseFleetSort(sort),
+        cursor,
+        limit: limit ?? DEFAULT_LIMIT,
+      });
+      return { ...page, items: page.items.map((d) => ({ ...d, updatedAt: d.updatedAt.toISOString() })) };
     },
+  );
+
+  app.get(
+    '/devices/count',
+    {
+      schema: {
+        tags,
+        operationId: 'countDevices',
+        summary: 'How many devices match a filter',
+        description:
+          'The same filter as `GET /devices`, counted (for "select all N matching"). Milliseconds for a filter an ' +
+          'index narrows (a plan, a prefix, a site, a small customer); about 0.5 s per million devices otherwise, ' +
+          'unless `upTo` stops it sooner.',
+        querystring: DeviceCountQuery,
+        response: {
+          200: described(DeviceCount, 'The number of matching devices.'),
+          ...errorResponses({ 400: FILTER_400, 401: UNAUTHENTICATED, 404: FILTER_404 }),
+        },
+      },
+    },
+    async (request) => {
+      const { upTo, ...filter } = request.query;
+      return reference.countDevices(principalOf(request), filter, upTo);
+    },
+  );
+
+  app.get(
+    '/devices/:id',
+    {
+      schema: {
+        tags,
+        operationId: 'getDevice',
+        summary: 'One device: identifiers, owner, plans, Rev.io lines, scheduled changes, bulk changes',
+        params: IdParams,
+        response: {
+          200: described(DevicePage, 'The device.'),
+          ...errorResponses({
+            400: 'The id is not a positive integer.',
+            401: UNAUTHENTICATED,
+            404: 'No such device in the tenant, or it belongs to a customer the caller may not access.',
+          }),
+        },
+      },
+    },
+    async (request) => reference.getDevice(principalOf(request), request.params.id),
   );
 
   app.get(
@@ -76,7 +140,10 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
       schema: {
         tags,
         operationId: 'getDeviceHistory',
-        summary: "A device's ownership and plan changes, newest first",
+        summary: "A device's changes step by step (before → after), newest first",
+        description:
+          'One entry per step that changed the device (ownership, customer plan, carrier plan, Rev.io line), with the ' +
+          'bulk change that made it. The states name the customer, site, plan and pool beside their ids.',
         params: IdParams,
         querystring: Type.Object({ ...ListQuery }),
         response: {
@@ -84,7 +151,7 @@ export function referenceRoutes(app: TypedApp, services: Services): void {
           ...errorResponses({
             400: 'The id, `limit` or `cursor` is invalid.',
             401: UNAUTHENTICATED,
-            404: 'No such device in the tenant.',
+            404: 'No such device in the tenant, or it belongs to a customer the caller may not access.',
           }),
         },
       },

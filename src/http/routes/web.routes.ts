@@ -17,6 +17,8 @@ const APP_ROUTES = [
   '/webhooks',
   '/customers',
   '/customers/:id',
+  '/devices',
+  '/devices/:id',
   '/import',
   '/password',
 ];

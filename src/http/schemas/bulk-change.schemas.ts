@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { Id as IdOf, ListQuery, Text } from './common.schemas.ts';
+import { CHANGE_LOG_STEPS } from '../../db/repositories/change-log-steps.ts';
 
 const Id = IdOf();
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'yyyy-MM-dd' });
@@ -46,6 +47,8 @@ export const CreateBulkChangeBody = Type.Object(
           ),
           customerId: Type.Optional(Id),
           unassigned: Type.Optional(Type.Boolean()),
+          siteId: Type.Optional(Id),
+          carrierRatePlan: Type.Optional(Text({ minLength: 1, maxLength: 100 })),
         },
         {
           additionalProperties: false,
@@ -142,15 +145,20 @@ export const CreateBulkChangeBody = Type.Object(
   },
 );
 
-export const Counts = Type.Object({
-  total: Type.Integer(),
-  pending: Type.Integer(),
-  processing: Type.Integer(),
-  waiting: Type.Integer(),
-  processed: Type.Integer(),
-  error: Type.Integer(),
-  cancelled: Type.Integer(),
-});
+export const Counts = Type.Object(
+  {
+    total: Type.Integer({ description: 'Work orders: the sum of the six counts below.' }),
+    pending: Type.Integer({ description: 'Not begun (a cancel still takes them).' }),
+    processing: Type.Integer({ description: 'Begun: going through their steps.' }),
+    waiting: Type.Integer({ description: "Waiting for a carrier's asynchronous confirmation." }),
+    processed: Type.Integer({ description: 'Done, every step. Moves as devices finish, not per chunk.' }),
+    error: Type.Integer({ description: 'Failed (ineligible at submission, or a step failed).' }),
+    cancelled: Type.Integer({
+      description: 'Cancelled before they began: apart from `processed` and `error`, never counted in them.',
+    }),
+  },
+  { description: 'Work orders by status; a device is in exactly one.' },
+);
 
 export const Links = Type.Object({ self: Type.String(), devices: Type.String(), logs: Type.String() });
 
@@ -295,6 +303,11 @@ export const ChangeLog = Type.Object({
     }),
   ),
   processedAt: Type.String(),
+  step: Type.Enum(CHANGE_LOG_STEPS, {
+    description:
+      'The step: `validation` (checked at submission), `rev_service`, `ownership`, `customer_rate_plan`, ' +
+      '`carrier_rate_plan`, `processing` (the worker gave up), `other`.',
+  }),
 });
 
 export const ListBulkChangesQuery = Type.Object({
@@ -324,7 +337,21 @@ export const ListBulkChangesQuery = Type.Object({
   ),
 });
 export const ListWorkOrdersQuery = Type.Object({ ...ListQuery, status: Type.Optional(WorkOrderStatus) });
-export const ListLogsQuery = Type.Object({ ...ListQuery, deviceId: Type.Optional(Id) });
+export const ListLogsQuery = Type.Object({
+  ...ListQuery,
+  deviceId: Type.Optional(IdOf({ description: 'The entries of this device only.' })),
+  iccid: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{19,20}$',
+      description: 'The entries of the device with this ICCID (or submitted as it, when no device matched).',
+    }),
+  ),
+  step: Type.Optional(
+    Type.Enum(CHANGE_LOG_STEPS, {
+      description: 'The entries of this step only (each entry names its `step`).',
+    }),
+  ),
+});
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Text({ minLength: 1, maxLength: 200 })),
 });

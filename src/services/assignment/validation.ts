@@ -10,7 +10,7 @@ import {
 } from '../../errors.ts';
 import type { FilterResolver } from '../assignment.service.ts';
 import { assertMayChange, mayAccessCustomer, type Principal } from '../principal.ts';
-import { judgeDevice, type AssignmentTarget, type DeviceCandidate } from './eligibility.ts';
+import { judgeDevice, type AssignmentTarget, type DeviceCandidate, type Verdict } from './eligibility.ts';
 import {
   checkRequestShape,
   identifierKind,
@@ -158,26 +158,31 @@ export function createValidator(deps: { db: Database; resolveFilter?: FilterReso
       ]);
     }
 
-    const wellFormed = unique.filter((id) => identifierProblem(id, kind) === undefined);
+    const malformed = unique.map((identifier) => identifierProblem(identifier, kind));
     const found = await assignments.findDeviceCandidates(db, {
       tenantId,
       serviceProviderId: provider.id,
       kind,
-      identifiers: wellFormed,
+      identifiers: unique.filter((_, i) => malformed[i] === undefined),
     });
-    const byIdentifier = new Map(found.map((c) => [c.identifier, c]));
+    // An MSISDN shared by several devices answers with its oldest one.
+    const byIdentifier = new Map<string, DeviceCandidate>();
+    for (const candidate of found) {
+      const seen = byIdentifier.get(candidate.identifier);
+      if (!seen || candidate.deviceId < seen.deviceId) byIdentifier.set(candidate.identifier, candidate);
+    }
     const target: AssignmentTarget = {
       customerId: customer.id,
       createRevService: request.createRevService,
       reassign: request.reassign === true,
     };
 
-    const verdicts = unique.map((identifier) => {
-      const malformed = identifierProblem(identifier, kind);
-      const candidate: DeviceCandidate | undefined = byIdentifier.get(identifier);
-      const verdict = malformed
-        ? ({ eligible: false, category: 'eligibility', message: malformed } as const)
-        : judgeDevice(candidate!, target, principal);
+    const verdicts = unique.map((identifier, i) => {
+      const problem = malformed[i];
+      const candidate = byIdentifier.get(identifier);
+      const verdict: Verdict = problem
+        ? { eligible: false, category: 'eligibility', message: problem }
+        : judgeDevice(candidate, target, principal);
       return { identifier, candidate, verdict };
     });
 

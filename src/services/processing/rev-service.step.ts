@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AssignmentOptions } from '../assignment/request.ts';
 import type { IntegrationAccounts } from '../integration-accounts.ts';
 import { withRetries, type RetryPolicy } from './retry-policy.ts';
+import { collectOutcomes, resultOf, type DeviceOutcome, type HandOver } from './rev-progress.ts';
 import { emptyResult, integrationFailure, logOf, mapWithConcurrency, type StepResult } from './step-kit.ts';
 
 /**
@@ -40,16 +41,31 @@ export interface RevStepDeps {
   lateCreateGraceMs: number;
 }
 
+/** The step's result for the devices not handed over, and which were. */
+export type RevStepResult = StepResult & { handedOver: ReadonlySet<number> };
+
+/**
+ * How long a device that finished its Rev.io calls waits at most before it is handed over: the
+ * progress a screen shows moves at least this often while a group waits for Rev.io.
+ */
+const HAND_OVER_MS = 1000;
+
+/**
+ * With `handOver`, devices are handed over as they finish (a batch at least every second, see
+ * rev-progress.ts), each with its part of the result, and the result returned holds only the
+ * others; without it, the result holds every device.
+ */
 export async function runRevServiceStep(
   deps: RevStepDeps,
   ctx: ChunkContext,
   options: AssignmentOptions,
   items: WorkItem[],
-): Promise<StepResult> {
-  const result = emptyResult();
+  handOver?: HandOver,
+): Promise<RevStepResult> {
   const rev = options.revService;
   const todo = items.filter((item) => !item.stepsDone.includes(STEP));
-  if (!rev || todo.length === 0) return result;
+  if (!rev || todo.length === 0) return { ...emptyResult(), handedOver: new Set() };
+  const finished = collectOutcomes(handOver, HAND_OVER_MS);
 
   const first = todo[0]!.request;
   const defaults: revServices.ServiceIntentDefaults = {
@@ -81,66 +97,52 @@ export async function runRevServiceStep(
     return (item) => byWorkOrder.get(item.id);
   });
 
+  const products = rev.packageId === undefined ? (rev.products ?? []) : [];
+  // Services first, every device of the group (product intents are made in blocks of them).
   const outcomes = await mapWithConcurrency(todo, deps.concurrency, async (item) => {
+    const outcome: DeviceOutcome & { serviceId?: number; intentId?: number } = {
+      item,
+      logs: [],
+      products: [],
+    };
     const intent = await intentFor(item);
     if (!intent) {
-      return {
-        item,
-        failure: {
-          id: item.id,
-          category: 'eligibility',
-          message: 'Active service line. New service line not created.',
-          retryable: false,
-        } satisfies Failure,
+      outcome.failure = {
+        id: item.id,
+        category: 'eligibility',
+        message: 'Active service line. New service line not created.',
+        retryable: false,
       };
-    }
-    const creds = await deps.accounts.revio(item.request.revCredentialsId!);
-    return { item, ...(await serviceFor(deps, creds, item, intent, rev)) };
-  });
-
-  const serviceResults: { intentId: number; serviceId: number | null }[] = [];
-  const withService: { item: WorkItem; intentId: number; serviceId: number }[] = [];
-  for (const outcome of outcomes) {
-    if ('failure' in outcome && outcome.failure) {
-      result.failures.push(outcome.failure);
-      continue;
-    }
-    const { item, intent, serviceId, logs, failure } = outcome as ServiceOutcome & { item: WorkItem };
-    result.logs.push(...logs);
-    if (serviceId === null) {
-      result.failures.push(failure!);
     } else {
-      if (intent.status !== 'created') serviceResults.push({ intentId: intent.id, serviceId });
-      withService.push({ item, intentId: intent.id, serviceId });
+      const creds = await deps.accounts.revio(item.request.revCredentialsId!);
+      const { serviceId, logs, failure } = await serviceFor(deps, creds, item, intent, rev);
+      outcome.logs.push(...logs);
+      if (serviceId === null) outcome.failure = failure!;
+      else {
+        if (intent.status !== 'created') outcome.service = { intentId: intent.id, serviceId };
+        outcome.serviceId = serviceId;
+        outcome.intentId = intent.id;
+      }
     }
-  }
-  const withoutService = result.failures.map((f) => f.id);
-  const productResults: { intentId: number; serviceProductId: number | null }[] = [];
-  // Committed by the caller with this step's log entries (a kill before then leaves the intents
-  // pending, and the next run finds and adopts what was created).
-  result.record = async (trx) => {
-    await revServices.recordServiceResults(trx, serviceResults);
-    await revServices.withdrawServiceIntents(trx, withoutService);
-    await revServices.recordProductResults(trx, productResults);
-  };
+    // Done unless products follow.
+    if (outcome.failure || products.length === 0) finished.done(outcome);
+    return outcome;
+  });
+  const withService = products.length === 0 ? [] : outcomes.filter((o) => !o.failure);
 
-  const products = rev.packageId === undefined ? (rev.products ?? []) : [];
-  if (products.length === 0) {
-    result.succeeded.push(...withService.map((w) => w.item.id));
-    return result;
-  }
   const productIntentsOf = inBlocks(withService, deps.concurrency, async (block) => {
     const intents = await revServices.ensureProductIntents(
       deps.db,
       ctx.tenantId,
       block.flatMap((w) =>
-        products.map((p) => ({ revServiceRowId: w.intentId, productId: p.productId, rate: p.rate })),
+        products.map((p) => ({ revServiceRowId: w.intentId!, productId: p.productId, rate: p.rate })),
       ),
     );
     return (w) => intents.filter((p) => p.revServiceRowId === w.intentId);
   });
   await mapWithConcurrency(withService, deps.concurrency, async (w) => {
-    const { item, serviceId } = w;
+    const { item } = w;
+    const serviceId = w.serviceId!;
     const creds = await deps.accounts.revio(item.request.revCredentialsId!);
     const mine = (await productIntentsOf(w))!.filter((p) => p.status !== 'created');
     let existing: { byProduct: Map<number, number>; exchange: Exchange } | undefined;
@@ -179,28 +181,29 @@ export async function runRevServiceStep(
         };
       });
       if (outcome.ok) {
-        productResults.push({ intentId: intent.id, serviceProductId: outcome.value.serviceProductId });
+        w.products.push({ intentId: intent.id, serviceProductId: outcome.value.serviceProductId });
         const description = outcome.value.adopted ? `${LOG_PRODUCT}${ADOPTED}` : LOG_PRODUCT;
-        result.logs.push(logOf(item, description, outcome.value.exchange));
+        w.logs.push(logOf(item, description, outcome.value.exchange));
       } else {
-        productResults.push({ intentId: intent.id, serviceProductId: null });
-        result.logs.push(logOf(item, LOG_PRODUCT, outcome.error.exchange, outcome.error));
+        w.products.push({ intentId: intent.id, serviceProductId: null });
+        w.logs.push(logOf(item, LOG_PRODUCT, outcome.error.exchange, outcome.error));
         failures.push(`product ${intent.productId}: ${outcome.error.message}`);
         if (!outcome.retryable) break;
       }
     }
-    if (failures.length === 0) result.succeeded.push(item.id);
-    else {
+    if (failures.length > 0) {
       // Every failed product is named: the older system reported only the last one.
-      result.failures.push({
+      w.failure = {
         id: item.id,
         category: 'integration',
         message: `Rev.io service ${serviceId} created, but ${failures.join('; ')}`,
         retryable: true,
-      });
+      };
     }
+    finished.done(w);
   });
-  return result;
+  const rest = await finished.close();
+  return { ...resultOf(rest), handedOver: finished.handedOver };
 }
 
 interface ServiceOutcome {

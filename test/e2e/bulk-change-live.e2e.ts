@@ -1,0 +1,271 @@
+// The bulk change page live (pushed progress or polling, no reload), its steps and change-log
+// filters, the list's filters and paging, and every screen at 390 px.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.ts';
+import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
+
+let server: ChildProcess | undefined;
+let serverLog = '';
+let dataDir = '';
+let baseUrl = '';
+let browser: Browser | undefined;
+let page: Page;
+const pageErrors: string[] = [];
+const requested: string[] = [];
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 75_000;
+  while (Date.now() < deadline) {
+    if (server?.exitCode !== null) throw new Error(`simbind exited early:\n${serverLog}`);
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`simbind not ready:\n${serverLog}`);
+}
+
+const accessible = async (screen: string) =>
+  expect(await axeViolations(page), `accessibility of ${screen}`).toEqual([]);
+/** No sideways scroll of the page (else: the outermost elements that stick out). */
+const fitsWidth = async (screen: string) => {
+  const { over, widest } = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    type Box = {
+      getBoundingClientRect(): { right: number };
+      parentElement: Box | null;
+      tagName: string;
+      className: string;
+    };
+    const sticking = (Array.from(document.querySelectorAll('body *')) as unknown as Box[])
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .filter((el) => !el.parentElement || el.parentElement.getBoundingClientRect().right <= width + 0.5);
+    return {
+      over: document.documentElement.scrollWidth - width,
+      widest: sticking.slice(0, 5).map((el) => `${el.tagName}.${el.className}`),
+    };
+  });
+  expect(over, `sideways scroll on ${screen}: ${widest.join(', ')}`).toBeLessThanOrEqual(0);
+};
+const getJson = async <T>(url: string): Promise<T> =>
+  (await page.request.get(`${baseUrl}${url}`)).json() as Promise<T>;
+const submit = async (data: Record<string, unknown>) => {
+  const res = await page.request.post(`${baseUrl}/api/v1/bulk-changes`, {
+    headers: { origin: baseUrl },
+    data,
+  });
+  expect(res.status(), await res.text()).toBe(202);
+  return ((await res.json()) as { id: number }).id;
+};
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-e2e-live-'));
+  await fs.chmod(dataDir, 0o755);
+  await fs.mkdir(SHOTS, { recursive: true });
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = spawn(process.execPath, ['bin/simbind.js', 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      SEED_DEVICES: '2000',
+      LOG_LEVEL: 'warn',
+      SMTP_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => void (serverLog = (serverLog + chunk.toString()).slice(-20_000));
+  server.stdout?.on('data', keep);
+  server.stderr?.on('data', keep);
+  await waitReady(baseUrl);
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(10_000);
+  page = await context.newPage();
+  page.on('request', (request) => void requested.push(request.url()));
+  page.on('pageerror', (error) => void pageErrors.push(error.message));
+  page.on('dialog', (dialog) => {
+    pageErrors.push(`native ${dialog.type()} dialog`);
+    void dialog.dismiss();
+  });
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('E-mail').fill('admin@northwind.example');
+  await page.getByLabel('Password').fill('admin-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopProcess(server);
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+type Items<T> = { items: T[] };
+
+describe('bulk change page, live', () => {
+  let id = 0;
+  let revCustomer = { id: 0, name: '' };
+  let jasperId = 0;
+  let free: { iccid: string }[] = [];
+
+  it('follows a running change to its final status without a reload', async () => {
+    const providers = await getJson<Items<{ id: number; name: string }>>('/api/v1/service-providers');
+    jasperId = providers.items.find((p) => p.name.includes('Jasper'))!.id;
+    free = (
+      await getJson<Items<{ iccid: string }>>(
+        `/api/v1/devices?serviceProviderId=${jasperId}&status=active&unassigned=true&limit=400`,
+      )
+    ).items;
+    const customers = await getJson<Items<{ id: number; name: string; kind: string; active: boolean }>>(
+      '/api/v1/customers?limit=1000',
+    );
+    revCustomer = customers.items.find((c) => c.kind === 'rev' && c.active)!;
+    id = await submit({
+      changeType: 'customer_assignment',
+      serviceProviderId: jasperId,
+      customerId: revCustomer.id,
+      devices: free.slice(0, 340).map((d) => d.iccid),
+      createRevService: true,
+      revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
+      addCarrierRatePlan: false,
+      addCustomerRatePlan: false,
+    });
+    await page.goto(`${baseUrl}/bulk-changes/${id}`);
+    await page.getByRole('heading', { name: `Bulk change #${id}` }).waitFor();
+    await page.evaluate(() => void ((window as unknown as { marker: string }).marker = 'same page'));
+    const tile = async (key: string) =>
+      Number((await page.locator(`[data-tile="${key}"] .value`).textContent())?.replace(/\D/g, ''));
+    const seen = new Set<number>();
+    await expect
+      .poll(
+        async () => {
+          seen.add(await tile('processed'));
+          return page.getByTestId('status').textContent();
+        },
+        { timeout: 120_000, interval: 300 },
+      )
+      .toMatch(/PROCESSED/i);
+    expect(seen.size, 'the processed count moved on screen').toBeGreaterThan(1);
+    // every device finished (the simulators fail a few on purpose)
+    expect((await tile('processed')) + (await tile('error'))).toBe(340);
+    expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
+    expect(requested.some((u) => u.endsWith(`/api/v1/bulk-changes/${id}/events`))).toBe(true);
+    await accessible('bulk change page, finished');
+    await screenshot(page, 'live-1-finished');
+  }, 150_000);
+
+  it('shows each device its steps, linked to its device page', async () => {
+    const row = page.locator('tbody tr').first();
+    await expect.poll(() => row.locator('[data-state="done"]').count()).toBe(2);
+    expect(await row.locator('.steps').textContent()).toContain('Rev.io service: done');
+    expect(await row.getByRole('link').first().getAttribute('href')).toMatch(/^\/devices\/\d+$/);
+  });
+
+  it('filters the change log by ICCID and by step', async () => {
+    await page.getByRole('tab', { name: 'Change log' }).click();
+    await page.getByLabel('Device ICCID').fill(free[0]!.iccid);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.url()).toContain(`iccid=${free[0]!.iccid}`);
+    const cells = page.locator('table tbody tr:not(.log-detail) td:nth-child(2)');
+    await expect.poll(async () => [...new Set(await cells.allTextContents())]).toEqual([free[0]!.iccid]);
+    await page.getByLabel('Step').selectOption('ownership');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.url()).toContain('step=ownership');
+    // the ownership step's entries only (once the filtered page has replaced the previous one)
+    const descriptions = page.locator('table tbody tr:not(.log-detail) td:nth-child(3)');
+    await expect
+      .poll(async () => (await descriptions.allTextContents()).map((text) => /AMOP/.test(text)))
+      .toEqual([true]);
+    await accessible('change log filtered');
+    await screenshot(page, 'live-2-log-filtered');
+  });
+
+  it('filters the list by status and customer, reflected in the URL, with a next page', async () => {
+    // 51 one-device changes for this customer (more than a page), from every provider's free devices.
+    const spare: [number, string][] = free.slice(340).map((d) => [jasperId, d.iccid]);
+    const providers = await getJson<Items<{ id: number }>>('/api/v1/service-providers');
+    for (const p of providers.items.filter((p) => p.id !== jasperId)) {
+      const more = await getJson<Items<{ iccid: string }>>(
+        `/api/v1/devices?serviceProviderId=${p.id}&status=active&unassigned=true&limit=60`,
+      );
+      spare.push(...more.items.map((d): [number, string] => [p.id, d.iccid]));
+    }
+    expect(spare.length).toBeGreaterThanOrEqual(51);
+    for (const [serviceProviderId, iccid] of spare.slice(0, 51))
+      await submit({
+        changeType: 'customer_assignment',
+        serviceProviderId,
+        customerId: revCustomer.id,
+        devices: [iccid],
+        addCarrierRatePlan: false,
+        addCustomerRatePlan: false,
+      });
+    await page.goto(`${baseUrl}/`);
+    await page.getByLabel('Customer').selectOption(String(revCustomer.id));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.url()).toContain(`customerId=${revCustomer.id}`);
+    const rows = page.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => rows.count()).toBe(52);
+    await page.getByLabel('Status').selectOption('CANCELLED');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.url()).toContain('status=CANCELLED');
+    await page.getByText('No bulk change matches these filters.').waitFor();
+    await accessible('bulk change list filtered');
+    await screenshot(page, 'live-3-list-filtered');
+  }, 120_000);
+
+  it('has an Admin menu in the top bar, keyboard-operable', async () => {
+    const admin = page.getByRole('button', { name: 'Admin' });
+    expect(await admin.getAttribute('aria-expanded')).toBe('false');
+    await admin.focus();
+    await page.keyboard.press('Enter');
+    expect(await admin.getAttribute('aria-expanded')).toBe('true');
+    await accessible('admin menu open');
+    await screenshot(page, 'live-4-admin-menu');
+    await page.keyboard.press('Escape');
+    expect(await admin.getAttribute('aria-expanded')).toBe('false');
+    const heights = await page
+      .locator('#topbar nav a, #topbar .who > *')
+      .evaluateAll((els) => els.map((el) => el.getBoundingClientRect().height));
+    expect(Math.max(...heights), 'a top bar label wraps').toBeLessThan(40);
+  });
+
+  it('fits 390 px on every screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, url] of [
+      ['list', '/'],
+      ['bulk-change', `/bulk-changes/${id}`],
+      ['users', '/users'],
+      ['integrations', '/integrations'],
+      ['import', '/import'],
+      ['webhooks', '/webhooks'],
+      ['customers', '/customers'],
+      ['fleet', '/devices'],
+      ['new', '/new'],
+    ]) {
+      await page.goto(`${baseUrl}${url}`);
+      await page.locator('#main h1').first().waitFor();
+      await expect.poll(() => page.locator('#main').getAttribute('data-rendering')).toBe('0');
+      await screenshot(page, `live-390-${name}`);
+      await fitsWidth(name!);
+      await accessible(`${name} at 390 px`);
+    }
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,288 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.ts';
+import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
+
+// The Fleet screen and the device page against the whole product: search, filters, sort, keyset
+// pages, "select all N matching" handed to the new-assignment screen as a filter, and the device
+// page showing the new owner and the bulk change in its history.
+
+let server: ChildProcess | undefined;
+let serverLog = '';
+let dataDir = '';
+let baseUrl = '';
+let browser: Browser | undefined;
+let page: Page;
+const pageErrors: string[] = [];
+/** The ThingSpace M2M provider: with 5,000 demo devices, over 1,000 of them unassigned and active. */
+let providerId = 0;
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (server?.exitCode !== null) throw new Error(`simbind exited early:\n${serverLog}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`simbind not ready after ${timeoutMs} ms:\n${serverLog}`);
+}
+
+const apiGet = async <T>(url: string): Promise<T> =>
+  (await page.request.get(`${baseUrl}/api/v1${url}`)).json() as T;
+const countOf = async (query: string) => (await apiGet<{ count: number }>(`/devices/count?${query}`)).count;
+async function accessible(screen: string): Promise<void> {
+  expect(await axeViolations(page), `accessibility of ${screen}`).toEqual([]);
+}
+const rows = () => page.getByTestId('fleet-table').locator('tbody tr');
+const cellTexts = (column: number) => rows().locator(`td:nth-child(${column})`).allTextContents();
+/** The fleet screen finished drawing (no render in flight). */
+const settled = () => page.waitForFunction(() => document.getElementById('main')?.dataset.rendering === '0');
+async function apply(): Promise<void> {
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await settled();
+}
+
+beforeAll(async () => {
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-fleet-'));
+  await fs.chmod(dataDir, 0o755);
+  await fs.mkdir(SHOTS, { recursive: true });
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = spawn(process.execPath, ['bin/simbind.js', 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      DATA_DIR: dataDir,
+      SEED_DEVICES: '5000',
+      LOG_LEVEL: 'warn',
+      SMTP_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => void (serverLog = (serverLog + chunk.toString()).slice(-20_000));
+  server.stdout?.on('data', keep);
+  server.stderr?.on('data', keep);
+  await waitReady(baseUrl, 75_000);
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('pageerror', (error) => void pageErrors.push(error.message));
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('E-mail').fill('admin@northwind.example');
+  await page.getByLabel('Password').fill('admin-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+  const providers = await apiGet<{ items: { id: number; name: string }[] }>('/service-providers');
+  providerId = providers.items.find((p) => p.name === 'Verizon ThingSpace M2M')!.id;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopProcess(server);
+  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+describe('fleet and device page', () => {
+  let bulkChangeId = 0;
+  let assignedCount = 0;
+  let customer = { id: 0, name: '' };
+
+  it('lists a provider from the top bar and searches by identifier prefix, kept in the URL', async () => {
+    await page.getByRole('link', { name: 'Fleet' }).click();
+    await page.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await page.getByLabel('Service provider', { exact: true }).selectOption({ value: String(providerId) });
+    await page.waitForURL(new RegExp(`providerId=${providerId}`));
+    await settled();
+    const all = await countOf(`serviceProviderId=${providerId}`);
+    expect(await page.getByTestId('fleet-count').textContent()).toBe(
+      `${all.toLocaleString('en-US')} devices match.`,
+    );
+    expect(await rows().count()).toBe(50);
+
+    const [first] = (
+      await apiGet<{ items: { msisdn: string; iccid: string }[] }>(
+        `/devices?serviceProviderId=${providerId}&limit=1&sort=msisdn`,
+      )
+    ).items;
+    await page.getByLabel('ICCID, MSISDN or IMEI starts with').fill(first!.msisdn);
+    await apply();
+    expect(page.url()).toContain(`q=${first!.msisdn}`);
+    expect(await cellTexts(2)).toEqual([first!.iccid]);
+    await page.reload();
+    await settled();
+    expect(await cellTexts(2)).toEqual([first!.iccid]);
+    expect(await page.getByLabel('ICCID, MSISDN or IMEI starts with').inputValue()).toBe(first!.msisdn);
+    await page.goBack();
+    await settled();
+    expect(await rows().count()).toBe(50);
+  });
+
+  it('filters by status, customer and site, carrier plan', async () => {
+    await page.goto(`${baseUrl}/devices?providerId=${providerId}`);
+    await settled();
+    await page.getByLabel('Status', { exact: true }).selectOption('suspended');
+    await apply();
+    const suspended = await countOf(`serviceProviderId=${providerId}&status=suspended`);
+    expect(suspended).toBeGreaterThan(0);
+    expect(await page.getByTestId('fleet-count').textContent()).toContain(suspended.toLocaleString('en-US'));
+    // The status badge (an archived device has a second badge beside it).
+    const statuses = await rows().locator('td:nth-child(5) .badge:first-child').allTextContents();
+    expect(new Set(statuses)).toEqual(new Set(['SUSPENDED']));
+
+    const owned = (
+      await apiGet<{
+        items: { customerId: number; customerName: string; siteName: string; siteId: number }[];
+      }>(`/devices?serviceProviderId=${providerId}&unassigned=false&limit=1`)
+    ).items[0]!;
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await page.getByLabel('Customer', { exact: true }).selectOption({ value: String(owned.customerId) });
+    await expect.poll(() => page.getByLabel('Site', { exact: true }).isDisabled()).toBe(false);
+    await page.getByLabel('Site', { exact: true }).selectOption({ value: String(owned.siteId) });
+    await apply();
+    expect(page.url()).toContain(`customerId=${owned.customerId}`);
+    expect(page.url()).toContain(`siteId=${owned.siteId}`);
+    expect(new Set(await cellTexts(6))).toEqual(new Set([owned.customerName]));
+    expect(new Set(await cellTexts(7))).toEqual(new Set([owned.siteName]));
+
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await settled();
+    await page.getByLabel('Carrier plan', { exact: true }).fill('M2M-1GB-SHR');
+    await apply();
+    const onPlan = await countOf(`serviceProviderId=${providerId}&carrierRatePlan=M2M-1GB-SHR`);
+    expect(await page.getByTestId('fleet-count').textContent()).toContain(onPlan.toLocaleString('en-US'));
+    expect(new Set(await cellTexts(8))).toEqual(new Set(['M2M-1GB-SHR']));
+  });
+
+  it('sorts by a column (aria-sort) and pages with Next and Previous', async () => {
+    await page.goto(`${baseUrl}/devices?providerId=${providerId}&status=active&unassigned=true`);
+    await settled();
+    const iccidHead = page.getByRole('columnheader', { name: /ICCID/ });
+    expect(await iccidHead.getAttribute('aria-sort')).toBe('ascending');
+    const ascending = await cellTexts(2);
+    expect([...ascending].sort()).toEqual(ascending);
+    await iccidHead.getByRole('button').click();
+    await settled();
+    expect(await page.getByRole('columnheader', { name: /ICCID/ }).getAttribute('aria-sort')).toBe(
+      'descending',
+    );
+    const descending = await cellTexts(2);
+    expect([...descending].sort().reverse()).toEqual(descending);
+    expect(descending[0]! > ascending[0]!).toBe(true);
+
+    await page.getByRole('button', { name: 'Next' }).click();
+    await settled();
+    expect(page.url()).toContain('cursor=');
+    const second = await cellTexts(2);
+    expect(second[0]! < descending[49]!).toBe(true);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await settled();
+    expect(await cellTexts(2)).toEqual(descending);
+  });
+
+  it('selects all N matching (over 1,000) and hands the filter to the new assignment', async () => {
+    assignedCount = await countOf(`serviceProviderId=${providerId}&status=active&unassigned=true`);
+    expect(assignedCount).toBeGreaterThanOrEqual(1000);
+    await page.goto(`${baseUrl}/devices?providerId=${providerId}&status=active&unassigned=true`);
+    await settled();
+    await page.getByLabel('Select every device of this page').check();
+    expect(await page.getByTestId('selection').textContent()).toBe('50 devices selected');
+    await page.getByTestId('select-all-matching').click();
+    const n = assignedCount.toLocaleString('en-US');
+    expect(await page.getByTestId('selection').textContent()).toBe(`${n} devices selected`);
+    await accessible('fleet with a selection');
+    await screenshot(page, 'fleet-1-selected');
+    await page.getByRole('button', { name: 'Assign to customer' }).click();
+    await page.waitForURL(/\/new\?/);
+    const url = new URL(page.url());
+    expect(url.searchParams.get('providerId')).toBe(String(providerId));
+    expect(JSON.parse(url.searchParams.get('filter')!)).toEqual({ status: 'active', unassigned: true });
+    await expect.poll(() => page.locator('main').textContent()).toContain(`All ${n} devices matching`);
+    await screenshot(page, 'fleet-2-new-assignment');
+
+    // Check, then Submit on the new-assignment screen: the filter stays a filter.
+    const customers = await apiGet<{ items: { id: number; name: string; kind: string; active: boolean }[] }>(
+      '/customers?limit=1000',
+    );
+    customer = customers.items.find((c) => c.kind === 'amop' && c.active)!;
+    await page.locator('#customer').selectOption({ label: `${customer.name} — AMOP` });
+    await expect.poll(() => page.locator('#site').isDisabled()).toBe(false);
+    await page.getByRole('button', { name: 'Check' }).click();
+    const summary = page.getByTestId('check-summary');
+    await summary.waitFor({ timeout: 60_000 });
+    const [, eligible, ineligible] = /([\d,]+) eligible, ([\d,]+) ineligible/.exec(
+      (await summary.textContent())!,
+    )!;
+    const number = (text: string | undefined) => Number(text!.replace(/,/g, ''));
+    expect(number(eligible)).toBeGreaterThanOrEqual(1000);
+    expect(number(eligible) + number(ineligible)).toBe(assignedCount);
+    await screenshot(page, 'fleet-2-new-assignment-checked');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.waitForURL(/\/bulk-changes\/\d+$/, { timeout: 60_000 });
+    bulkChangeId = Number(/(\d+)$/.exec(page.url())?.[1]);
+    expect(bulkChangeId).toBeGreaterThan(0);
+
+    // The demo fleet has archived devices: the filter (as GET /devices) selects them, and the
+    // assignment refuses them as ineligible, so the change ends PROCESSED_WITH_ERRORS, only for them.
+    type Counts = { processed: number; error: number; total: number };
+    const state = () => apiGet<{ status: string; counts: Counts }>(`/bulk-changes/${bulkChangeId}`);
+    await expect
+      .poll(async () => (await state()).status, { timeout: 120_000, interval: 1000 })
+      .toMatch(/^PROCESSED/);
+    const { counts } = await state();
+    expect(counts.total).toBe(assignedCount);
+    expect(counts.processed).toBeGreaterThanOrEqual(1000);
+    const failed = await apiGet<{ items: { message: string }[] }>(
+      `/bulk-changes/${bulkChangeId}/devices?status=ERROR&limit=1000`,
+    );
+    expect(failed.items).toHaveLength(counts.error);
+    expect(new Set(failed.items.map((d) => d.message))).toEqual(
+      new Set(counts.error ? ['Ineligible: device is archived.'] : []),
+    );
+    expect(await countOf(`serviceProviderId=${providerId}&customerId=${customer.id}`)).toBeGreaterThanOrEqual(
+      counts.processed,
+    );
+  }, 180_000);
+
+  it('shows the new owner and the history entry on a device page', async () => {
+    await page.goto(`${baseUrl}/devices?providerId=${providerId}&customerId=${customer.id}&sort=-updatedAt`);
+    await settled();
+    const firstLink = rows().first().locator('td:nth-child(2) a');
+    const iccid = await firstLink.textContent();
+    await firstLink.click();
+    await page.getByRole('heading', { name: `Device ${iccid}` }).waitFor();
+    expect(await page.getByTestId('device-owner').textContent()).toContain(customer.name);
+    const history = page.getByTestId('device-history');
+    const link = history.getByRole('link', { name: `Bulk change ${bulkChangeId}` });
+    expect(await link.getAttribute('href')).toBe(`/bulk-changes/${bulkChangeId}`);
+    expect(await history.textContent()).toContain(customer.name);
+    await accessible('device page');
+    await screenshot(page, 'fleet-3-device');
+  });
+
+  it('fits a 390 px screen without a sideways scroll of the page', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${baseUrl}/devices?providerId=${providerId}`);
+    await settled();
+    await page.getByLabel('Select every device of this page').check();
+    const widths = await page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      document.documentElement.clientWidth,
+    ]);
+    expect(widths[0]).toBeLessThanOrEqual(widths[1]!);
+    await accessible('fleet at 390 px');
+    await screenshot(page, 'fleet-4-narrow');
+    expect(pageErrors).toEqual([]);
+  });
+});
