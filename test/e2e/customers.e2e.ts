@@ -6,7 +6,15 @@ import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { freePort } from '../helpers/ports.ts';
-import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
+import {
+  axeViolations,
+  launchChromium,
+  ROOT,
+  screenshot,
+  SHOTS,
+  stopProcess,
+  openAdminScreen,
+} from './harness.ts';
 
 /**
  * Issue 11, item 5 on the screens: customers, their sites, customer rate plans and pools added
@@ -211,7 +219,7 @@ describe('customers and CSV imports on the screens', () => {
   });
 
   it('refuses a customer file with a bad row, listing its problems, and imports it once fixed', async () => {
-    await page.getByRole('link', { name: 'Import', exact: true }).click();
+    await openAdminScreen(page, 'Import');
     await page.getByRole('heading', { name: 'Import from CSV' }).waitFor();
     const before = await customerNames();
     const header = 'name,kind,rev_customer_id,rev_account,site_name,site_address';
@@ -295,6 +303,7 @@ describe('customers and CSV imports on the screens', () => {
     expect(await page.getByRole('table', { name: 'Customers' }).textContent()).toContain(customer);
     expect(await page.getByRole('form', { name: 'Add a customer' }).count()).toBe(0);
     expect(await page.getByRole('form', { name: 'Add a rate plan' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Admin' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Import', exact: true }).count()).toBe(0);
     await accessible('customers, read-only');
     expect(pageErrors).toEqual([]);

@@ -13,7 +13,15 @@ import {
 } from '../../src/db/repositories/seed.repository.ts';
 import { jasperFleet, revioCustomers, thingspaceFleet } from '../../simulators/fleet.ts';
 import { freePort } from '../helpers/ports.ts';
-import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
+import {
+  axeViolations,
+  launchChromium,
+  ROOT,
+  screenshot,
+  SHOTS,
+  stopProcess,
+  openAdminScreen,
+} from './harness.ts';
 
 /**
  * Issue 11, items 1 and 3, in a real browser: `simbind serve` on an empty database with demo data
@@ -358,7 +366,7 @@ describe('the rest of the first day, on the screens', () => {
   let operatorPassword = '';
 
   it('adds an operator on the People screen, with a one-time password', async () => {
-    await page.getByRole('link', { name: 'People' }).click();
+    await openAdminScreen(page, 'People');
     await page.getByRole('heading', { name: 'People' }).waitFor();
     await page.getByLabel('E-mail').fill(OPERATOR.email);
     await page.getByLabel('Name').fill(OPERATOR.name);
@@ -377,7 +385,7 @@ describe('the rest of the first day, on the screens', () => {
   });
 
   it('adds a Rev.io account and tests all three connections', async () => {
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    await openAdminScreen(page, 'Accounts');
     await page.getByRole('heading', { name: 'Accounts' }).waitFor();
     await page.getByRole('button', { name: 'Add an account' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add an account' });
@@ -479,7 +487,7 @@ describe('the rest of the first day, on the screens', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
       const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/simbind-hook`;
-      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await openAdminScreen(page, 'Webhooks');
       await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
       await page.getByLabel('URL').fill(hookUrl);
       await page.getByLabel('Description').fill('Acme ERP');
@@ -509,6 +517,7 @@ describe('the rest of the first day, on the screens', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByTestId('user-name').textContent()).toBe(OPERATOR.name);
     // An operator manages no people or accounts.
+    expect(await page.getByRole('button', { name: 'Admin' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'People' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Accounts' }).count()).toBe(0);
 

@@ -69,3 +69,10 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
   await exited;
   clearTimeout(timer);
 }
+
+/** Opens an admin screen from the top bar's Admin menu (People, Accounts, Import, Webhooks). */
+export async function openAdminScreen(page: Page, name: string): Promise<void> {
+  const link = page.getByRole('link', { name, exact: true });
+  if (!(await link.isVisible())) await page.getByRole('button', { name: 'Admin' }).click();
+  await link.click();
+}

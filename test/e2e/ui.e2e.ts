@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { freePort } from '../helpers/ports.ts';
-import { axeViolations, launchChromium, ROOT, screenshot, SHOTS, stopProcess } from './harness.ts';
+import {
+  axeViolations,
+  launchChromium,
+  ROOT,
+  screenshot,
+  SHOTS,
+  stopProcess,
+  openAdminScreen,
+} from './harness.ts';
 
 let server: ChildProcess | undefined;
 let serverLog = '';
@@ -538,7 +546,7 @@ describe('web UI', () => {
   });
 
   it('lets an admin add a person (one-time password shown once) and disable them', async () => {
-    await page.getByRole('link', { name: 'People' }).click();
+    await openAdminScreen(page, 'People');
     await page.getByRole('heading', { name: 'People' }).waitFor();
     await page.getByLabel('E-mail').fill('new.operator@northwind.example');
     await page.getByLabel('Name').fill('New Operator');
@@ -565,7 +573,7 @@ describe('web UI', () => {
   });
 
   it('shows the accounts without their secrets and tests a connection', async () => {
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    await openAdminScreen(page, 'Accounts');
     await page.getByRole('heading', { name: 'Accounts' }).waitFor();
     const table = page.getByRole('table', { name: 'Accounts' });
     expect(await table.textContent()).not.toContain('demo-password');
@@ -593,7 +601,7 @@ describe('web UI', () => {
     });
     expect(seeding.status, await seeding.text()).toBe(200);
 
-    await page.getByRole('link', { name: 'Accounts' }).click();
+    await openAdminScreen(page, 'Accounts');
     await page.getByRole('heading', { name: 'Sync runs' }).waitFor();
     const providers = page.getByRole('table', { name: 'Service providers' });
     expect(await providers.textContent()).toContain('Cisco Jasper M2M');
@@ -659,7 +667,7 @@ describe('web UI', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
       const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/simbind`;
-      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await openAdminScreen(page, 'Webhooks');
       await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
       await page.getByLabel('URL').fill(hookUrl);
       await page.getByLabel('Description').fill('Acme ERP');
@@ -713,7 +721,7 @@ describe('web UI', () => {
     });
     try {
       const asked = page.waitForRequest((r) => isUsers(new URL(r.url())));
-      await page.getByRole('link', { name: 'People' }).click();
+      await openAdminScreen(page, 'People');
       await asked;
       await page.getByRole('link', { name: 'Customers', exact: true }).click();
       await page.getByRole('heading', { name: 'Customers', exact: true }).waitFor();
