@@ -118,10 +118,7 @@ export function createServices(deps: ServiceDeps): Services {
 
   const metrics = deps.metrics ?? createMetrics();
   const logger = deps.logger ?? createLogger({ level: config.logLevel });
-  const gate = meteredGate(
-    deps.gate ?? createPostgresRateGate({ db, leaseMs: Math.max(60_000, timeoutMs * 2) }),
-    metrics.gateWait,
-  );
+  const gate = meteredGate(deps.gate ?? createPostgresRateGate({ db }), metrics.gateWait);
   const observe = metrics.externalCall;
   const revio = createRevioClient({ gate, timeoutMs, observe });
   const thingspace = createThingSpaceClient({ gate, timeoutMs, observe });

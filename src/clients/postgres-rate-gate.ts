@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
-import { releaseSeats, takeSeats, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
+import {
+  releaseSeats,
+  renewLeases,
+  takeSeats,
+  type SeatRequest,
+} from '../db/repositories/rate-limit.repository.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
 
 /**
@@ -28,20 +33,30 @@ import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
  * - Two round trips per request: acquire and release (one function call each), plus polls while
  *   waiting. A database failure while acquiring is a `RetryableError` (system `rate-gate`), as for the
  *   clients' own transient failures.
- * - A lease is given up on `leaseMs` after its slot and taken as released then, so a crashed holder
- *   blocks its call seat for at most that long (request n + `requests` a window longer). It must
- *   exceed the HTTP timeout; the 60 s default is far above the clients' timeouts.
+ * - Leases are kept alive by their holder: every `renewEveryMs` a process moves the leases of its
+ *   calls in flight on to `leaseMs` from now (one statement for all of them). A lease nobody renews
+ *   is taken as released `leaseMs` after its last renewal, so a killed worker's call seats are free
+ *   again within seconds (15 s by default) while a live holder's slow call keeps its seat however
+ *   long it runs. Before, a lease ran for a fixed 60 s after its slot: every worker killed during
+ *   Jasper PUTs took its seats with it for a minute, and with every seat gone Jasper traffic stopped
+ *   (the killed-workers resilience test measured 11 of 24 seats held by the dead 3 s after a kill).
  */
 
 export interface PostgresRateGateDeps {
   db: Database;
   /** Share of each limit used, in (0, 1]; default 0.97. */
   utilization?: number;
-  /** How long after its slot a lease's holder is presumed dead; default 60,000 ms. */
+  /** How long after its last renewal a lease's holder is presumed dead; default 15,000 ms. */
   leaseMs?: number;
   /**
-   * Told when a release could not be written (lost connection): the call itself has happened, so
-   * its caller is not failed for it, and the seats free themselves when the lease runs out.
+   * How often this process renews its leases in flight; default a third of `leaseMs`. 0 never
+   * renews: a holder that stops renewing is what a dead process looks like (tests use it).
+   */
+  renewEveryMs?: number;
+  /**
+   * Told when a release or a renewal could not be written (lost connection): the call itself has
+   * happened, so its caller is not failed for it, and the seats free themselves when the lease runs
+   * out.
    */
   onReleaseError?: (error: unknown, key: string) => void;
 }
@@ -58,7 +73,7 @@ export interface PostgresRateGate extends RateGate {
 }
 
 const DEFAULT_UTILIZATION = 0.97;
-const DEFAULT_LEASE_MS = 60_000;
+const DEFAULT_LEASE_MS = 15_000;
 const POLL_MIN_MS = 10;
 const POLL_MAX_MS = 50;
 
@@ -70,6 +85,11 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
     throw new RangeError(`rate gate: utilization must be in (0, 1], got ${utilization}`);
   }
   if (!(leaseMs > 0)) throw new RangeError(`rate gate: leaseMs must be positive, got ${leaseMs}`);
+  const renewEveryMs = deps.renewEveryMs ?? leaseMs / 3;
+  if (!(renewEveryMs >= 0 && renewEveryMs < leaseMs)) {
+    throw new RangeError(`rate gate: renewEveryMs must be in [0, leaseMs), got ${renewEveryMs}`);
+  }
+  const leases = heldLeases(deps, leaseMs, renewEveryMs);
 
   // Per key, the tail of this process's waiters: each starts asking when everyone before it has its
   // seats (or gave up), so a process sends one reservation at a time per key, oldest caller first.
@@ -123,6 +143,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         spacingMs,
       };
       const { seq, waitMs } = await reserveInTurn(request, signal);
+      leases.add(request.leaseId, key);
       options.onGrant?.(waitMs);
 
       let released = false;
@@ -130,6 +151,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         // Idempotent, and never throws: see `onReleaseError`.
         if (released) return;
         released = true;
+        leases.delete(request.leaseId);
         await releaseSeats(db, { ...request, seq }).catch((error: unknown) =>
           deps.onReleaseError?.(error, key),
         );
@@ -141,6 +163,43 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         throw error;
       }
       return release;
+    },
+  };
+}
+
+/**
+ * This process's leases in flight (lease id → account key), renewed together on a timer that runs
+ * only while there are some, and never keeps the process alive.
+ */
+function heldLeases(deps: PostgresRateGateDeps, leaseMs: number, renewEveryMs: number) {
+  const held = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+  let renewing = false;
+  const renew = async () => {
+    if (renewing || held.size === 0) return;
+    renewing = true;
+    try {
+      await renewLeases(deps.db, [...held.keys()], leaseMs);
+    } catch (error) {
+      deps.onReleaseError?.(error, [...new Set(held.values())].join(','));
+    } finally {
+      renewing = false;
+    }
+  };
+  return {
+    add(leaseId: string, key: string) {
+      held.set(leaseId, key);
+      if (timer === undefined && renewEveryMs > 0) {
+        timer = setInterval(() => void renew(), renewEveryMs);
+        timer.unref();
+      }
+    },
+    delete(leaseId: string) {
+      held.delete(leaseId);
+      if (held.size === 0 && timer !== undefined) {
+        clearInterval(timer);
+        timer = undefined;
+      }
     },
   };
 }

@@ -319,7 +319,10 @@ describe('createPostgresRateGate', () => {
 
   it('reclaims the seat of a holder that never releases once its lease expires', async () => {
     const limit: AccountLimit = { key: 'test:crashed', requests: 1000, windowMs: 1000, concurrency: 1 };
-    const crashed = await createPostgresRateGate({ db: database.db, leaseMs: 300 }).acquire(limit);
+    // A holder that never renews its lease: what a killed process looks like to the others.
+    const crashed = await createPostgresRateGate({ db: database.db, leaseMs: 300, renewEveryMs: 0 }).acquire(
+      limit,
+    );
     const other = createPostgresRateGate({ db: second.db, leaseMs: 300 });
 
     const waitStarted = performance.now();
@@ -334,6 +337,29 @@ describe('createPostgresRateGate', () => {
     await reclaimed();
     const releaseThird = await third;
     await releaseThird();
+  });
+
+  it('keeps the seat of a live holder whose call outlasts the lease, by renewing it', async () => {
+    const limit: AccountLimit = { key: 'test:renewed', requests: 1000, windowMs: 1000, concurrency: 1 };
+    const holder = createPostgresRateGate({ db: database.db, leaseMs: 300, renewEveryMs: 100 });
+    const other = createPostgresRateGate({ db: second.db, leaseMs: 300, renewEveryMs: 100 });
+    const release = await holder.acquire(limit);
+    // Four lease lengths: without the renewals the other process takes the seat after ~300 ms.
+    const waiting = other.acquire(limit);
+    expect(await settledWithin(waiting, 1200)).toBe(pending);
+    await release();
+    const releaseOther = await waiting;
+    await releaseOther();
+    const { rows } = await database.pool.query<{ held: number }>(
+      "SELECT count(*)::int AS held FROM rate_gate_lease WHERE key = 'test:renewed'",
+    );
+    expect(rows[0]!.held).toBe(0);
+  });
+
+  it('refuses a renewal period that would let a live lease lapse', () => {
+    expect(() => createPostgresRateGate({ db: database.db, leaseMs: 300, renewEveryMs: 300 })).toThrow(
+      RangeError,
+    );
   });
 
   it('starts afresh when the unlogged tables were emptied (server crash)', async () => {

@@ -8,14 +8,14 @@ import { createWorld, waitForFinish, type World } from '../helpers/world.ts';
 import { between, sleep, tally, workerPool, type WorkerPool } from './fixtures/worker-pool.ts';
 
 /**
- * "Cancel takes effect between devices": five fresh 2,000-device Rev.io assignments, each processed
+ * "Cancel takes effect between devices": three fresh 2,000-device Rev.io assignments, each processed
  * by three worker processes and cancelled at a random moment. Every device must end all-or-nothing:
  * PROCESSED with its service, product, ownership and customer plan, or CANCELLED with nothing at all
  * (no Rev.io service, so the customer is not billed for a device it does not own). The counts of the
  * API, of the rows and of the completion stats must agree, and match what Rev.io holds.
  */
 
-const RUNS = 5;
+const RUNS = 3;
 const DEVICES = 2000;
 const CHUNK_SIZE = 100;
 const WORKERS = 3;

@@ -41,6 +41,8 @@ const RESUME_BOUND_S = 30;
  * every worker busy on Jasper chunks (one call at a time, 5 a second) that took 31 s once in CI.
  */
 const TAKE_UP_BOUND_S = 90;
+/** A dead worker's call seats are free again within this (lease 15 s, renewed every 5 s). */
+const SEATS_BACK_BOUND_S = 25;
 const LOG = '[killed-workers]';
 
 let world: World;
@@ -56,11 +58,13 @@ beforeAll(async () => {
   world = await createWorld({ devices: 34_000, worker: false, jasperConcurrency: 32 });
   fleet = await loadFleet(world.database.pool);
   admin = await authHeaders(world.database.db, 'admin@northwind.example');
-  // Jasper stays at the world's 90 requests a second (the simulator allows 100) but may have 24
-  // calls in flight instead of 1: a killed worker's call seats stay taken until their lease runs
-  // out (60 s), and with one seat every kill during a PUT would stop all Jasper calls for a minute.
+  // Jasper at 30 requests a second (the world's 90 finished the big change in ~25 s, too soon for
+  // five kills each followed by a worker start), with 24 calls in flight instead of 1: a killed
+  // worker's call seats stay taken until their lease runs out (15 s after its last renewal), and
+  // with one seat every kill during a PUT would stop all Jasper calls for that long.
   await world.database.pool.query(
-    `UPDATE integration_credentials SET rate_limit_concurrency = 24 WHERE integration = 'jasper'`,
+    `UPDATE integration_credentials SET rate_limit_requests = 30, rate_limit_concurrency = 24
+     WHERE integration = 'jasper'`,
   );
   const targets = await carrierTargets(world.database.pool, fleet);
   jasperTarget = targets.jasper;
@@ -191,8 +195,14 @@ describe('worker processes killed at random moments', () => {
         `${elapsed()}; ${jasperVictim.inFlight} Jasper requests in flight, ${jasperVictim.held.inCarrierStep} devices of its chunk ${jasperVictim.held.chunk} in the carrier step`,
       ),
     );
+    // The dead worker's Jasper call seats come back once their leases, no longer renewed, lapse.
+    const killedAt = Date.now();
     await sleep(3000);
     const stale = await staleCallSeats(world.database.pool);
+    await until('the dead Jasper leases to lapse', SEATS_BACK_BOUND_S * 1000, async () =>
+      (await staleCallSeats(world.database.pool)) === 0 ? true : undefined,
+    );
+    const seatsBackSeconds = (Date.now() - killedAt) / 1000;
 
     // Kills 3–5: a random worker holding open work, when the big change reaches random points.
     const targets = [between(0.3, 0.5), between(0.5, 0.7), between(0.7, 0.85)];
@@ -242,8 +252,9 @@ describe('worker processes killed at random moments', () => {
       }
     }
     console.log(
-      `${LOG} Jasper call seats still held by dead leases 3 s after kill 2: ${stale} (the lease is 60 s)`,
+      `${LOG} Jasper call seats held by dead leases 3 s after kill 2: ${stale}; all back ${seatsBackSeconds.toFixed(1)} s after the kill (a lease lapses 15 s after its last renewal)`,
     );
+    expect(seatsBackSeconds).toBeLessThanOrEqual(SEATS_BACK_BOUND_S);
     expect(tsStatus, await failuresOf(world.database.pool, tsId)).toBe('PROCESSED');
     expect(mainStatus, await failuresOf(world.database.pool, mainId)).toBe('PROCESSED');
     // Every kill hit a worker holding at least one chunk, and each came back within the bound.

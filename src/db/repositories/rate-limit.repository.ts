@@ -71,3 +71,16 @@ export async function releaseSeats(
   `.execute(db);
   return rows[0]?.released ?? false;
 }
+
+/**
+ * Keeps the holders' leases alive: each moves on to `leaseMs` from now (never back). A live process
+ * renews the leases of its calls in flight every few seconds, so a lease outlives its slot by
+ * `leaseMs` only when its holder stopped renewing: the process died (or froze that long).
+ */
+export async function renewLeases(db: Executor, leaseIds: readonly string[], leaseMs: number): Promise<void> {
+  await sql`
+    UPDATE rate_gate_lease
+    SET expires_at = greatest(expires_at, clock_timestamp() + ${leaseMs}::float8 * interval '1 millisecond')
+    WHERE lease_id = ANY(${leaseIds}::uuid[])
+  `.execute(db);
+}
