@@ -18,9 +18,14 @@ for (const file of readdirSync(dir)
 }
 for (const line of readFileSync(path.join(dir, 'durations'), 'utf8').trim().split('\n')) {
   const [major, seconds] = line.split(' ');
-  console.log(
-    `Node ${major === 'system' ? process.versions.node.split('.')[0] + ' (machine)' : major}: ${seconds} s`,
-  );
+  const label =
+    {
+      24: 'Node 24, phase 1 (npm ci, checks, npm test)',
+      '24-lane-a': 'Node 24, lane A (resilience, npm start, browser)',
+      22: 'Node 22, lane B (clone, npm ci, npm test on the server, npm start)',
+      system: `Node ${process.versions.node.split('.')[0]} (machine), lane B (clone, npm ci, npm test, npm start)`,
+    }[major] ?? `Node ${major}`;
+  console.log(`${label}: ${seconds} s`);
 }
 console.log(`tests: ${passed} passed, ${failed} failed`);
 // A runner that exits 0 despite failures must not turn CI green.
