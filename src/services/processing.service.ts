@@ -1,34 +1,16 @@
 import type { ThingSpaceClient } from '../clients/thingspace.client.ts';
 import type { Database } from '../db/database.ts';
-import * as ownershipRepo from '../db/repositories/ownership.repository.ts';
-import * as repo from '../db/repositories/processing.repository.ts';
-import * as carrierWaits from '../db/repositories/carrier-wait.repository.ts';
-import * as openWork from '../db/repositories/open-work.repository.ts';
-import type { SessionLock, SessionLockTaker } from '../db/session-lock.ts';
-import type {
-  BulkChangeContextRow,
-  ChunkContext,
-  WorkItem,
-} from '../db/repositories/processing.repository.ts';
-import { RetryableError } from '../errors.ts';
+import type { SessionLockTaker } from '../db/session-lock.ts';
 import type { JobQueue } from '../jobs/queue.ts';
-import type { AssignmentOptions } from './assignment/request.ts';
-import { runCarrierStep, STEP as CARRIER_STEP, type CarrierStepDeps } from './processing/carrier.step.ts';
-import { createCarrierResults, type CarrierResult } from './processing/carrier-results.ts';
-import { runRevServiceStep, type RevStepDeps } from './processing/rev-service.step.ts';
-import {
-  applyCustomerPlanStep,
-  CUSTOMER_RATE_PLAN,
-  isLocalOnly,
-  LOG_OWNERSHIP_AMOP,
-  LOG_OWNERSHIP_REV,
-  OWNERSHIP,
-  runLocalGroup,
-} from './processing/local-steps.ts';
-import { contextOf, logOf, type StepResult } from './processing/step-kit.ts';
-import { createUndoRunner, isUndo } from './processing/undo.step.ts';
-import type { IntegrationAccounts } from './integration-accounts.ts';
 import { silentLogger, type Logger } from '../logger.ts';
+import type { IntegrationAccounts } from './integration-accounts.ts';
+import { createCarrierResults, type CarrierResult } from './processing/carrier-results.ts';
+import type { CarrierStepDeps } from './processing/carrier.step.ts';
+import { createChunkExits } from './processing/chunk-exits.ts';
+import { createChunkRunner } from './processing/chunk-runner.ts';
+import { createGroupRunner } from './processing/group-runner.ts';
+import type { RevStepDeps } from './processing/rev-service.step.ts';
+import { createUndoRunner } from './processing/undo.step.ts';
 
 /**
  * The worker's side of a customer assignment: one chunk of work orders at a time, step by step
@@ -97,72 +79,19 @@ export interface ProcessingDeps {
   countDevices?: (step: string, outcome: 'ok' | 'failed' | 'waiting', count: number) => void;
 }
 
-/** A chunk run's figures, for its log line. */
-interface ChunkTally {
-  devices: number;
-  ok: number;
-  waiting: number;
-  failed: number;
-}
-
-const LOG_GAVE_UP = 'Processing: gave up';
-/** A fetched chunk job takes its lock within milliseconds; one without a lock after this is orphaned. */
-const ABANDONED_GRACE_SECONDS = 10;
 /**
- * Local steps only: one transaction per group of this many devices (a local chunk holds
- * LOCAL_CHUNK_SIZE). Big enough that a group's two statements cost little next to its rows; small
- * enough that a cancel takes effect within a second and a transaction's locks stay short.
+ * Wires the worker's parts (processing/): the chunk runner and the group runner it drives, the
+ * undo runner, the chunk exits (finish, give-up, sweep) and the carriers' asynchronous results.
  */
-const LOCAL_GROUP_SIZE = 5_000;
-
-/** How a chunk run ended: nothing left to claim, or handed back by a draining worker. */
-type ChunkOutcome = 'done' | 'handed-back';
-
 export function createProcessingService(deps: ProcessingDeps): ProcessingService {
   const { db } = deps;
   let draining = false;
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
-
   const logger = deps.logger ?? silentLogger;
   const countDevices = deps.countDevices ?? (() => undefined);
+  const workerName = deps.workerName ?? 'simbind-worker';
 
-  /** Commits one step's outcome, and returns the work orders that go on to the next step. */
-  async function commitStep(
-    ctx: ChunkContext,
-    alive: WorkItem[],
-    step: string,
-    result: StepResult,
-    log: Logger,
-  ): Promise<WorkItem[]> {
-    await db.transaction().execute(async (trx) => {
-      await result.record?.(trx);
-      await repo.insertLogs(trx, ctx, result.logs);
-      await repo.failWorkOrders(trx, result.failures);
-      await repo.markStepDone(trx, result.succeeded, step);
-    });
-    countDevices(step, 'ok', result.succeeded.length);
-    countDevices(step, 'failed', result.failures.length);
-    // The message is the work order's own, redacted when it was made (it is shown in the API too).
-    for (const f of result.failures) {
-      log.warn(
-        { workOrderId: f.id, step, errorCategory: f.category, retryable: f.retryable, reason: f.message },
-        'work order failed',
-      );
-    }
-    const failed = new Set(result.failures.map((f) => f.id));
-    const done = new Set(result.succeeded);
-    return alive
-      .filter((item) => !failed.has(item.id))
-      .map((item) => (done.has(item.id) ? { ...item, stepsDone: [...item.stepsDone, step] } : item));
-  }
-
-  async function finishIfDone(bulkChangeId: number): Promise<void> {
-    // Counted after our own commit: of two chunks finishing together, at least the later one sees
-    // zero (both may; the finish step is idempotent).
-    if (!(await repo.hasOpenWorkOrders(db, bulkChangeId))) {
-      await deps.queue.enqueue(db, 'bulk-change.finish', { bulkChangeId });
-    }
-  }
+  const exits = createChunkExits({ db, queue: deps.queue, chunkLock: deps.chunkLock, workerName });
 
   const carrierResults = createCarrierResults({
     db,
@@ -171,7 +100,7 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     thingspace: deps.thingspace,
     accounts: deps.accounts,
     policy: deps.rev.policy,
-    finishIfDone,
+    finishIfDone: exits.finishIfDone,
     today,
   });
 
@@ -184,276 +113,38 @@ export function createProcessingService(deps: ProcessingDeps): ProcessingService
     carrierResults,
   });
 
-  /**
-   * A chunk goes group by group: a claimed group is finished through all its steps, and a cancel
-   * takes effect between groups (it cancels what is still PENDING). With an external step, groups
-   * are small, so a cancel or a progress bar moves within seconds; purely local work (the AMOP
-   * path, set-based SQL) goes LOCAL_GROUP_SIZE devices a transaction, each written once.
-   */
-  async function runChunk(
-    bulkChangeId: number,
-    chunk: number,
-    lock: SessionLock,
-    tally: ChunkTally,
-    log: Logger,
-  ): Promise<ChunkOutcome> {
-    const bc = await repo.loadBulkChange(db, bulkChangeId);
-    if (!bc) return 'done';
-    const options = bc.options as AssignmentOptions;
-    const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
-    // An undo may disconnect in Rev.io and change carrier plans back: small groups, as for creates.
-    const undoing = isUndo(bc.options);
-    const local = !undoing && isLocalOnly(options);
-    const groupSize = local ? LOCAL_GROUP_SIZE : deps.rev.concurrency * 4;
-    for (;;) {
-      // Without the lock (its connection lost, e.g. a database restart) another worker may take the
-      // chunk over: claim nothing more, and let the queue retry this run.
-      if (!lock.held()) {
-        throw new RetryableError(`lost the lock of chunk ${chunk} of bulk change ${bulkChangeId}`, {
-          system: 'worker',
-        });
-      }
-      // Checked between groups only: a device is the unit, and a claimed group runs to its end.
-      if (draining) return 'handed-back';
-      if (local) {
-        const devices = await runLocalGroup({ db, today, countDevices }, ctx, options, chunk, groupSize);
-        if (devices === 0) break;
-        tally.devices += devices;
-        tally.ok += devices;
-        continue;
-      }
-      const group = await repo.claimGroup(db, bulkChangeId, chunk, groupSize);
-      if (group.length === 0) break;
-      const figures = undoing
-        ? await undo.runGroup(bc, ctx, group, (c, alive, step, result) =>
-            commitStep(c, alive, step, result, log),
-          )
-        : await runGroup(bc, ctx, options, group, log);
-      tally.devices += group.length;
-      tally.ok += figures.ok;
-      tally.waiting += figures.waiting;
-      tally.failed += figures.failed;
-    }
-    await finishIfDone(bulkChangeId);
-    return 'done';
-  }
+  const groups = createGroupRunner({
+    db,
+    rev: deps.rev,
+    carrier: deps.carrier,
+    carrierConfirmMinutes: deps.carrierConfirmMinutes,
+    today,
+    countDevices,
+    carrierResults,
+  });
 
-  async function runGroup(
-    bc: BulkChangeContextRow,
-    ctx: ChunkContext,
-    options: AssignmentOptions,
-    items: WorkItem[],
-    log: Logger,
-  ): Promise<Omit<ChunkTally, 'devices'>> {
-    let alive = items;
-    /** Devices the Rev.io step handed over and that ended PROCESSED through their own run. */
-    let handedOverOk = 0;
-
-    if (options.createRevService && alive.some((item) => !item.stepsDone.includes('rev_service'))) {
-      // Without a carrier step a device's later steps are all local: the Rev.io step hands over the
-      // devices it has finished (a batch at least every second) and each batch goes through the
-      // rest of this group's steps at once, so progress moves per device, not per group (issue 15).
-      const handOver = options.addCarrierRatePlan
-        ? undefined
-        : async (part: StepResult, batch: WorkItem[]) => {
-            const next = await commitStep(ctx, batch, 'rev_service', part, log);
-            handedOverOk += (await runGroup(bc, ctx, options, next, log)).ok;
-          };
-      const result = await runRevServiceStep({ ...deps.rev, db }, ctx, options, alive, handOver);
-      const kept = alive.filter((item) => !result.handedOver.has(item.id));
-      alive = await commitStep(ctx, kept, 'rev_service', result, log);
-    }
-
-    const ownership = alive.filter((item) => !item.stepsDone.includes(OWNERSHIP));
-    await db.transaction().execute(async (trx) => {
-      await ownershipRepo.assignOwnership(
-        trx,
-        ctx,
-        ownership.map((item) => item.id),
-        options.createRevService,
-      );
-      const description = options.createRevService ? LOG_OWNERSHIP_REV : LOG_OWNERSHIP_AMOP;
-      await repo.insertLogs(
-        trx,
-        ctx,
-        ownership.map((item) => logOf(item, description, undefined)),
-      );
-      await repo.markStepDone(
-        trx,
-        ownership.map((item) => item.id),
-        OWNERSHIP,
-      );
-    });
-    countDevices(OWNERSHIP, 'ok', ownership.length);
-
-    if (options.addCustomerRatePlan && options.customerRatePlan) {
-      const plan = options.customerRatePlan;
-      const todo = alive.filter((item) => !item.stepsDone.includes(CUSTOMER_RATE_PLAN));
-      await db.transaction().execute(async (trx) => {
-        await applyCustomerPlanStep(trx, ctx, todo, plan, today());
-        await repo.markStepDone(
-          trx,
-          todo.map((item) => item.id),
-          CUSTOMER_RATE_PLAN,
-        );
-      });
-      countDevices(CUSTOMER_RATE_PLAN, 'ok', todo.length);
-    }
-
-    let waiting: { id: number; requestId: string }[] = [];
-    if (options.addCarrierRatePlan && options.carrierRatePlan) {
-      const plan = options.carrierRatePlan;
-      const result = await runCarrierStep(
-        { ...deps.carrier, db },
-        { integration: bc.integration, credentialsId: bc.credentials_id },
-        plan,
-        alive,
-        today(),
-      );
-      const succeeded = new Set(result.succeeded);
-      const confirmed = alive.filter((item) => succeeded.has(item.id));
-      const credentialsId = bc.credentials_id;
-      // The device row and its history, and the waits for ThingSpace's confirmations, are written
-      // with the step's log: a kill in between can neither record a plan twice nor leave a request
-      // logged without its wait (which a rerun would send again).
-      result.record = async (trx) => {
-        await repo.applyCarrierPlan(
-          trx,
-          ctx,
-          confirmed,
-          { ratePlan: plan.ratePlan, communicationPlan: plan.communicationPlan ?? null },
-          today(),
-        );
-        // Requests were sent only when the service provider has credentials (the step fails otherwise).
-        if (credentialsId !== null) {
-          await carrierWaits.markWaitingForCarrier(
-            trx,
-            result.waiting,
-            credentialsId,
-            deps.carrierConfirmMinutes,
-          );
-          // The callback usually answers first; the poll is the safety net (one queued per bulk
-          // change), committed with the waits so that none is left without an exit.
-          if (result.waiting.length > 0) await carrierResults.schedulePoll(bc.id, 30, 0, trx);
-        }
-      };
-      alive = await commitStep(ctx, alive, CARRIER_STEP, result, log);
-      countDevices(CARRIER_STEP, 'waiting', result.waiting.length);
-      waiting = result.waiting;
-      if (waiting.length > 0 && bc.credentials_id !== null) {
-        // Results that arrived before the wait was recorded are in the account's inbox already.
-        const early = await carrierWaits.findCarrierResults(
-          db,
-          bc.credentials_id,
-          waiting.map((w) => w.requestId),
-        );
-        await carrierResults.applyKept(bc.credentials_id, early);
-      }
-    }
-
-    const waitingIds = new Set(waiting.map((w) => w.id));
-    const done = alive.filter((item) => !waitingIds.has(item.id)).map((item) => item.id);
-    await repo.markProcessed(db, done);
-    countDevices('complete', 'ok', done.length);
-    const ok = done.length + handedOverOk;
-    return { ok, waiting: waiting.length, failed: items.length - ok - waiting.length };
-  }
-
-  /**
-   * Runs `fn` holding the chunk's session lock (its own connection, outside the pool): if this
-   * worker dies, the server releases the lock, so another run can take over.
-   */
-  async function withChunkLock<T>(
-    bulkChangeId: number,
-    chunk: number,
-    fn: (lock: SessionLock) => Promise<T>,
-  ): Promise<T> {
-    const lock = await deps.chunkLock(bulkChangeId, chunk);
-    if (!lock) {
-      throw new RetryableError(`chunk ${chunk} of bulk change ${bulkChangeId} is being processed elsewhere`, {
-        system: 'worker',
-      });
-    }
-    try {
-      return await fn(lock);
-    } finally {
-      await lock.release();
-    }
-  }
+  const chunks = createChunkRunner({
+    db,
+    queue: deps.queue,
+    chunkLock: deps.chunkLock,
+    workerName,
+    revConcurrency: deps.rev.concurrency,
+    today,
+    countDevices,
+    draining: () => draining,
+    finishIfDone: exits.finishIfDone,
+    groups,
+    undo,
+  });
 
   return {
-    async processChunk(bulkChangeId, chunk, log = logger.child({ bulkChangeId, chunk })) {
-      const started = performance.now();
-      const tally: ChunkTally = { devices: 0, ok: 0, waiting: 0, failed: 0 };
-      const ms = () => Math.round(performance.now() - started);
-      let outcome: ChunkOutcome;
-      try {
-        outcome = await withChunkLock(bulkChangeId, chunk, (lock) =>
-          runChunk(bulkChangeId, chunk, lock, tally, log),
-        );
-      } catch (error) {
-        // The queue retries the chunk; its work so far is recorded and not done again.
-        const reason = error instanceof Error ? error.message : String(error);
-        log.warn({ ...tally, ms: ms(), reason }, 'chunk attempt failed');
-        throw error;
-      }
-      log.info({ ...tally, ms: ms(), outcome }, 'chunk finished');
-      // After the lock is released, so the next worker can take the chunk at once; ahead of chunks
-      // not yet begun (pg-boss fetches by priority, then age), so a started chunk is not left half
-      // done behind the whole queue. The job in hand then completes; should this process die
-      // first, the sweep hands that job back as well, and the second run finds only what is still
-      // open (claimed devices and steps are recorded).
-      if (outcome === 'handed-back') {
-        await deps.queue.enqueue(db, 'bulk-change.process-chunk', { bulkChangeId, chunk }, { priority: 1 });
-      }
-    },
-
+    processChunk: (bulkChangeId, chunk, log = logger.child({ bulkChangeId, chunk })) =>
+      chunks.processChunk(bulkChangeId, chunk, log),
     drain() {
       draining = true;
     },
-
-    async abandonChunk(bulkChangeId, chunk, lastError) {
-      const bc = await repo.loadBulkChange(db, bulkChangeId);
-      if (!bc) return 0;
-      const ctx = contextOf(bc, deps.workerName ?? 'simbind-worker');
-      const message = `Processing gave up after the queue's last retry: ${lastError}`;
-      const ended = await withChunkLock(bulkChangeId, chunk, () =>
-        db.transaction().execute(async (trx) => {
-          const rows = await openWork.endOpenWorkOrdersOfChunk(trx, bulkChangeId, chunk, message);
-          await repo.insertLogs(
-            trx,
-            ctx,
-            rows.map((w) => ({
-              workOrderId: w.id,
-              deviceId: w.deviceId,
-              description: LOG_GAVE_UP,
-              requestText: null,
-              responseStatus: null,
-              responseText: null,
-              hasError: true,
-              errorText: message,
-            })),
-          );
-          return rows.length;
-        }),
-      );
-      await finishIfDone(bulkChangeId);
-      return ended;
-    },
-
-    async resumeAbandonedChunks() {
-      const jobs = await openWork.findAbandonedChunkJobs(db, ABANDONED_GRACE_SECONDS);
-      if (jobs.length > 0) {
-        await deps.queue.fail(
-          'bulk-change.process-chunk',
-          jobs,
-          'its worker is gone (the chunk lock was released)',
-        );
-        await openWork.startNow(db, jobs);
-      }
-      return jobs.length;
-    },
-
+    abandonChunk: (bulkChangeId, chunk, lastError) => exits.abandonChunk(bulkChangeId, chunk, lastError),
+    resumeAbandonedChunks: () => exits.resumeAbandonedChunks(),
     completeCarrierRequests: (credentialsId, results, via) =>
       carrierResults.complete(credentialsId, results, via),
     pollCarrier: (bulkChangeId, round) => carrierResults.poll(bulkChangeId, round),

@@ -207,6 +207,19 @@ describe('GET /bulk-changes/:id/logs filters', () => {
     expect(await logs(`&deviceId=${free.id}`)).toEqual(await logs(`&iccid=${free.iccid}`));
     expect((await logs('&step=validation')).map((e) => e.iccid)).toEqual([owned.iccid]);
     expect(await logs(`&iccid=${free.iccid}&step=validation`)).toEqual([]);
+    // A rejected identifier has no device: its entries are found by what was submitted.
+    const unknown = '8999000000000000017';
+    await sql(
+      `WITH w AS (INSERT INTO bulk_change_device (tenant_id, bulk_change_id, identifier, status)
+                  VALUES ($1, $2, $3, 'ERROR') RETURNING id)
+       INSERT INTO change_log (tenant_id, bulk_change_id, bulk_change_device_id, description, portal_type, processed_by)
+       SELECT $1, $2, w.id, 'Customer Assignment: Validate Device', 'm2m', 'test-worker' FROM w`,
+      [fleet.tenantId, bulkChangeId, unknown],
+    );
+    expect(await logs(`&iccid=${unknown}`)).toMatchObject([
+      { deviceId: null, iccid: null, step: 'validation' },
+    ]);
+    expect((await logs(`&iccid=${free.iccid}`)).map((e) => e.step)).toEqual(['rev_service', 'ownership']);
     const bad = await get(`/bulk-changes/${bulkChangeId}/logs?step=everything`);
     expect(bad.statusCode).toBe(400);
   });

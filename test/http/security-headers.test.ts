@@ -140,6 +140,23 @@ describe('the UI', () => {
     expect(res.headers['cache-control']).toBe('no-cache');
     expectBaseline(res);
   });
+
+  it('serves what the browser fetches, and not the files of web/ that only tsc reads', async () => {
+    for (const url of [
+      '/app.js',
+      '/lib/api.js',
+      '/styles.css',
+      '/styles/layout.css',
+      '/templates/devices.csv',
+    ]) {
+      expect((await get(url, {}, withUi)).statusCode, url).toBe(200);
+    }
+    for (const url of ['/tsconfig.json', '/lib/types.js']) {
+      const res = await get(url, {}, withUi);
+      expect(res.statusCode, url).toBe(404);
+      expect(res.body, url).not.toContain('compilerOptions');
+    }
+  });
 });
 
 describe('HSTS', () => {

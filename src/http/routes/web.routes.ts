@@ -33,6 +33,13 @@ const CSP = [
 ].join('; ');
 
 /**
+ * What in `web/` the browser never fetches, so is not served: tsc's project file (`tsc -p web`),
+ * and the module of JSDoc types, which only `import('./types.js')` comments name (no runtime code).
+ * The Import screen's CSV templates are served: it offers them for download.
+ */
+const NOT_SERVED = ['**/*.json', '**/*.ts', '**/*.md', 'lib/types.js'];
+
+/**
  * Serves the UI from `web/` at `/`. Only its own files and client-side routes are registered
  * (no wildcard), so `/api`, `/docs`, `/healthz`, `/readyz`, `/metrics` and `/M2M` stay untouched and
  * unknown paths still get the API's JSON 404.
@@ -43,6 +50,7 @@ export async function webRoutes(app: TypedApp): Promise<void> {
     prefix: '/',
     wildcard: false,
     index: false,
+    globIgnore: NOT_SERVED,
     cacheControl: false,
     setHeaders(reply) {
       reply.header('cache-control', 'no-cache');

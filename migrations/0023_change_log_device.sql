@@ -1,0 +1,13 @@
+-- Issue 15: a bulk change's log filtered by device (`GET /bulk-changes/:id/logs?deviceId=…` or
+-- `?iccid=…`, the device page's history by bulk change) had no index but (bulk_change_id, id): it
+-- read every entry of the change. Measured on 500,000 entries, 400,000 of them one 100,000-device
+-- change's (PostgreSQL 15, 2 shared cores): `deviceId` 68 ms warm (a parallel scan of the table),
+-- `iccid` 310–940 ms (every entry joined to its device); with this index 0.2 ms and 0.5 ms (the
+-- ICCID is resolved to its device first, listChangeLogs), a rejected identifier's entries through
+-- the (bulk_change_id, NULL) range.
+--
+-- Every log row pays for it (the 100,000-device path writes one per device per step): two bigint
+-- keys, no `id` (a device has a handful of entries per change, sorted in memory), so equal keys
+-- deduplicate. Writing 100,000 entries in 5,000-row statements took 347 → 412 ms with the devices
+-- in id order and 418 → 748 ms shuffled (medians of 6 and 10), and 24–29 % more WAL.
+CREATE INDEX change_log_device_idx ON change_log (bulk_change_id, device_id);
