@@ -1,6 +1,7 @@
 import type { Database } from '../db/database.ts';
 import * as repo from '../db/repositories/bulk-change.repository.ts';
 import { findUndoLinks } from '../db/repositories/undo.repository.ts';
+import { findRevOptionNames, type RevOptionNames } from '../db/repositories/rev-option-names.repository.ts';
 import { customerExists } from '../db/repositories/reference.repository.ts';
 import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
 import type { ChangeLogStep } from '../db/repositories/change-log-steps.ts';
@@ -40,6 +41,8 @@ export interface BulkChangeView {
   undoOf: number | null;
   /** The undo (not cancelled) that takes this bulk change back, once there is one. */
   undoneBy: number | null;
+  /** The names of `options.revService`'s ids; null: no Rev.io options. */
+  revServiceNames: RevOptionNames | null;
 }
 
 export interface BulkChangeStats {
@@ -122,6 +125,7 @@ export interface ChangeLogView {
 /** The filters of the bulk change list; all optional, combined with AND. */
 export interface BulkChangeListQuery {
   status?: BulkChangeStatus;
+  changeType?: BulkChangeView['changeType'];
   customerId?: number;
   serviceProviderId?: number;
   createdBy?: number;
@@ -171,13 +175,14 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
       const kept = countsOf(row);
       if (kept) frozen.set(row.id, kept);
     }
-    const [live, retryable, links] = await Promise.all([
+    const [live, retryable, links, revNames] = await Promise.all([
       repo.countWorkOrders(
         db,
         ids.filter((id) => !frozen.has(id)),
       ),
       repo.countRetryable(db, ids),
       findUndoLinks(db, ids),
+      findRevOptionNames(db, principal.tenantId, ids),
     ]);
     const counts = new Map([...live, ...frozen]);
     // Only a change whose devices all failed needs a closer look to know whether undo has work.
@@ -193,6 +198,7 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
         retryable.get(row.id)!,
         links.get(row.id) ?? { undoOf: null, undoneBy: null },
         failedButChanged.has(row.id),
+        revNames.get(row.id) ?? null,
       ),
     );
   }
@@ -212,6 +218,7 @@ export function createBulkChangeService(deps: { db: Database }): BulkChangeServi
       const rows = await repo.listBulkChanges(db, {
         tenantId: principal.tenantId,
         status: query.status,
+        changeType: query.changeType,
         serviceProviderId: query.serviceProviderId,
         createdBy: query.createdBy,
         source: query.source,
@@ -306,6 +313,7 @@ function toView(
   retryable: number,
   links: { undoOf: number | null; undoneBy: number | null },
   failedButChanged: boolean,
+  revServiceNames: RevOptionNames | null,
 ): BulkChangeView {
   const facts = {
     failedButChanged,
@@ -336,6 +344,7 @@ function toView(
     stats: statsOf(row.stats),
     undoOf: links.undoOf,
     undoneBy: links.undoneBy,
+    revServiceNames,
   };
 }
 

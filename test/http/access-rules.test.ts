@@ -105,7 +105,7 @@ async function visibleIds(extraWhere = 'true'): Promise<number[]> {
      LEFT JOIN device_tenant o ON o.device_id = d.id AND o.tenant_id = d.tenant_id
                                AND o.is_active AND NOT o.is_deleted
      WHERE d.tenant_id = $1 AND (o.customer_id IS NULL OR o.customer_id = ANY($2::bigint[]))
-       AND ${extraWhere}
+       AND NOT d.is_archived AND ${extraWhere}
      ORDER BY d.id`,
     [fleet.tenantId, allowed],
   );

@@ -197,6 +197,65 @@ describe('reads', () => {
   });
 });
 
+describe('names of the Rev.io options', () => {
+  it('names the service type and products from the customer’s cached catalogue; an unknown id has none', async () => {
+    const res = await submit({
+      devices: await freeDevices(database.pool, fleet.thingspace, 2),
+      customerId: fleet.revCustomer.id,
+      createRevService: true,
+      revService: {
+        serviceTypeId: 7,
+        usagePlanGroupId: 5,
+        products: [
+          { productId: 11, rate: 4.5 },
+          { productId: 12, rate: 1 },
+          { productId: 13, rate: 2 },
+        ],
+      },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json<{ id: number }>().id;
+    // Cached after the submission (which nothing cached lets through): product 13 and the usage plan
+    // group are not in it; product 12 was retired since, and keeps its name.
+    const { rows } = await database.pool.query<{ credentials: number }>(
+      'SELECT rev_credentials_id AS credentials FROM customer WHERE id = $1',
+      [fleet.revCustomer.id],
+    );
+    const credentials = rows[0]!.credentials;
+    await database.pool.query(
+      `INSERT INTO catalogue_fetch (credentials_id, tenant_id, fetched_at, counts) VALUES ($1, $2, now(), '{}')`,
+      [credentials, fleet.tenantId],
+    );
+    await database.pool.query(
+      `INSERT INTO catalogue_entry (credentials_id, kind, remote_id, name, active, fetched_at) VALUES
+         ($1, 'service_type', '7', 'IoT data', true, now()), ($1, 'product', '11', 'Data 1 GB', true, now()),
+         ($1, 'product', '12', 'Static IP', false, now()), ($1, 'package', '11', 'Not asked for', true, now())`,
+      [credentials],
+    );
+    const expected = {
+      serviceType: 'IoT data',
+      package: null,
+      provider: null,
+      usagePlanGroup: null,
+      products: { '11': 'Data 1 GB', '12': 'Static IP' },
+    };
+    const one = await app.inject({ method: 'GET', url: `/api/v1/bulk-changes/${id}`, headers: admin });
+    expect(one.json<{ revServiceNames: unknown }>().revServiceNames).toEqual(expected);
+    const listed = await app.inject({
+      method: 'GET',
+      url: '/api/v1/bulk-changes?limit=1000',
+      headers: admin,
+    });
+    const items = listed.json<{ items: { id: number; revServiceNames: unknown; options: object }[] }>().items;
+    expect(items.find((b) => b.id === id)!.revServiceNames).toEqual(expected);
+    // Ownership only: no Rev.io options, no names.
+    const plain = items.filter((b) => !('revService' in b.options));
+    expect(plain.length).toBeGreaterThan(0);
+    expect(new Set(plain.map((b) => b.revServiceNames))).toEqual(new Set([null]));
+    await database.pool.query('DELETE FROM catalogue_fetch WHERE credentials_id = $1', [credentials]);
+  });
+});
+
 describe('list filters', () => {
   type Listed = {
     items: {
@@ -249,6 +308,34 @@ describe('list filters', () => {
     const before = (await list(`createdBefore=${encodeURIComponent(at)}&limit=1000`)).json<Listed>().items;
     expect(before.map((b) => b.id)).not.toContain(jasperId);
     expect(before.length + since.length).toBe(all.length);
+  });
+
+  it('narrows by change type: assignments, or undos; an unknown type is 400 naming /changeType', async () => {
+    // An undo of the newest assignment, written as the undo service would leave it.
+    const { rows } = await database.pool.query<{ id: number }>(
+      `INSERT INTO bulk_change (tenant_id, change_type, undo_of, service_provider_id, portal_type, customer_id,
+                                status, options, created_by, source)
+       SELECT tenant_id, 'undo', id, service_provider_id, portal_type, customer_id, 'PROCESSED', '{}', created_by, 'ui'
+       FROM bulk_change WHERE tenant_id = $1 AND change_type = 'customer_assignment' ORDER BY id DESC LIMIT 1
+       RETURNING id`,
+      [fleet.tenantId],
+    );
+    const undoId = rows[0]!.id;
+    type Typed = { items: { id: number; changeType: string }[] };
+    const all = (await list('limit=1000')).json<Typed>().items;
+    const undos = (await list('changeType=undo&limit=1000')).json<Typed>().items;
+    const assignments = (await list('changeType=customer_assignment&limit=1000')).json<Typed>().items;
+    expect(undos.map((b) => b.id)).toEqual([undoId]);
+    expect(assignments.map((b) => b.id)).toEqual(all.filter((b) => b.id !== undoId).map((b) => b.id));
+    expect(assignments.length).toBeGreaterThan(1);
+    const both = await list(`changeType=undo&source=api`);
+    expect(both.json<Typed>().items).toEqual([]);
+
+    const bad = await list('changeType=assignment');
+    expect(bad.statusCode).toBe(400);
+    const { details } = bad.json<{ error: { details: { path: string }[] } }>().error;
+    expect(details.map((d) => d.path)).toContain('/changeType');
+    await database.pool.query('DELETE FROM bulk_change WHERE id = $1', [undoId]);
   });
 
   it('pages a filtered list with its cursor, each page still filtered', async () => {

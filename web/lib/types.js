@@ -66,6 +66,16 @@
  * @property {number | null} undoOf
  * @property {number | null} undoneBy
  * @property {{ durationMs: number, devicesPerSecond: number, externalCalls: Record<string, number> } | null} stats
+ * @property {RevServiceNames | null} revServiceNames the names of `options.revService`'s ids (null: no Rev.io options)
+ */
+
+/**
+ * @typedef {object} RevServiceNames names from the customer's Rev.io catalogue; null or absent: unknown
+ * @property {string | null} serviceType
+ * @property {string | null} package
+ * @property {string | null} provider
+ * @property {string | null} usagePlanGroup
+ * @property {Record<string, string>} products product id → name
  */
 
 /**

@@ -56,12 +56,19 @@ export function drawFacts(facts, bc, names) {
   const yesNo = (/** @type {boolean} */ v, /** @type {string} */ detail) =>
     v ? `Yes${detail ? ` — ${detail}` : ''}` : 'No';
   const rev = o.revService ?? {};
+  // Names from the server (the customer's Rev.io catalogue); an id it does not know shows as "#id".
+  const rn = bc.revServiceNames;
+  const named = (/** @type {string | null | undefined} */ name, /** @type {number} */ id) => name ?? `#${id}`;
   const revDetail = [
-    rev.serviceTypeId && `service type ${rev.serviceTypeId}`,
-    rev.packageId && `package ${rev.packageId}`,
+    rev.serviceTypeId && `service type ${named(rn?.serviceType, rev.serviceTypeId)}`,
+    rev.packageId && `package ${named(rn?.package, rev.packageId)}`,
     Array.isArray(rev.products) &&
       rev.products.length &&
-      `products ${rev.products.map((/** @type {any} */ p) => `${p.productId} @ ${p.rate}`).join(', ')}`,
+      `products ${rev.products
+        .map((/** @type {any} */ p) => `${named(rn?.products[String(p.productId)], p.productId)} @ ${p.rate}`)
+        .join(', ')}`,
+    rev.providerId && `provider ${named(rn?.provider, rev.providerId)}`,
+    rev.usagePlanGroupId && `usage plan group ${named(rn?.usagePlanGroup, rev.usagePlanGroupId)}`,
   ]
     .filter(Boolean)
     .join(', ');

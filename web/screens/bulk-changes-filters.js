@@ -1,10 +1,18 @@
-// The bulk change list's filters: status, customer, source, created from / before, only mine;
+// The bulk change list's filters: status, type, customer, source, created from / before, only mine;
 // kept in the URL's query so that a filtered list can be shared and reloaded.
 import { me } from '../lib/api.js';
 import { h } from '../lib/dom.js';
 
 /** The filters the list's URL and the API share (GET /bulk-changes's query). */
-export const FILTER_KEYS = ['status', 'customerId', 'source', 'createdFrom', 'createdBefore', 'createdBy'];
+export const FILTER_KEYS = [
+  'status',
+  'changeType',
+  'customerId',
+  'source',
+  'createdFrom',
+  'createdBefore',
+  'createdBy',
+];
 
 const STATUSES = [
   ['NEW', 'New'],
@@ -13,6 +21,10 @@ const STATUSES = [
   ['PROCESSED_WITH_ERRORS', 'Processed with errors'],
   ['ERROR', 'Error'],
   ['CANCELLED', 'Cancelled'],
+];
+const TYPES = [
+  ['customer_assignment', 'Customer assignment'],
+  ['undo', 'Undo'],
 ];
 const SOURCES = [
   ['ui', 'These screens'],
@@ -62,6 +74,7 @@ export function listFilters(current, customerMap, apply) {
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((c) => [String(c.id), c.name]);
   const status = select('f-status', 'status', 'Any status', STATUSES);
+  const type = select('f-type', 'changeType', 'Any type', TYPES);
   const customer = select('f-customer', 'customerId', 'Any customer', customersSorted);
   const source = select('f-source', 'source', 'Any source', SOURCES);
   const from = h('input', { id: 'f-from', type: 'date', value: dayOf(current.get('createdFrom')) });
@@ -75,6 +88,7 @@ export function listFilters(current, customerMap, apply) {
     const q = new URLSearchParams();
     const v = (/** @type {HTMLElement} */ el) => /** @type {HTMLInputElement} */ (el).value;
     if (v(status)) q.set('status', v(status));
+    if (v(type)) q.set('changeType', v(type));
     if (v(customer)) q.set('customerId', v(customer));
     if (v(source)) q.set('source', v(source));
     if (v(from)) q.set('createdFrom', dayStart(v(from)));
@@ -98,6 +112,7 @@ export function listFilters(current, customerMap, apply) {
       },
     },
     field('f-status', 'Status', status),
+    field('f-type', 'Type', type),
     field('f-customer', 'Customer', customer),
     field('f-source', 'Source', source),
     field('f-from', 'Created from', from),

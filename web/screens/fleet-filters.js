@@ -69,6 +69,10 @@ export async function fleetFilters(spec) {
       value: query.get('carrierRatePlan') ?? '',
     })
   );
+  // Archived devices are left out unless asked for: an assignment would refuse every one of them.
+  const archived = /** @type {HTMLInputElement} */ (
+    h('input', { id: 'fleet-archived', type: 'checkbox', checked: query.get('archived') === 'include' })
+  );
   const form = h(
     'form',
     {
@@ -85,6 +89,7 @@ export async function fleetFilters(spec) {
           unassigned: none ? 'true' : null,
           siteId: none ? null : site.value,
           carrierRatePlan: plan.value.trim(),
+          archived: archived.checked ? 'include' : null,
         });
       },
     },
@@ -93,6 +98,12 @@ export async function fleetFilters(spec) {
     field('fleet-customer', 'Customer', customer),
     field('fleet-site', 'Site', site),
     field('fleet-plan', 'Carrier plan', plan),
+    h(
+      'div',
+      { class: 'fleet-field fleet-check' },
+      archived,
+      h('label', { for: 'fleet-archived', text: 'Show archived devices' }),
+    ),
     h(
       'div',
       { class: 'fleet-buttons' },
@@ -108,6 +119,7 @@ export async function fleetFilters(spec) {
             unassigned: null,
             siteId: null,
             carrierRatePlan: null,
+            archived: null,
           }),
       }),
     ),

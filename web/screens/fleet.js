@@ -5,6 +5,7 @@ import { h } from '../lib/dom.js';
 import { fmtNum } from '../lib/format.js';
 import { navigate } from '../lib/router.js';
 import { fleetFilters } from './fleet-filters.js';
+import { previousCursor, rememberPrevious } from './fleet-pages.js';
 import { fleetTable } from './fleet-table.js';
 
 const PAGE_SIZE = 50;
@@ -12,10 +13,15 @@ const PAGE_SIZE = 50;
 const URL_SELECTION_MAX = 500;
 
 /** The query keys that are the API's device filter (the rest: sort, cursor). */
-export const FILTER_KEYS = ['q', 'status', 'customerId', 'siteId', 'unassigned', 'carrierRatePlan'];
-
-/** Cursors of the pages before the current one, per filter (Previous walks back through them). */
-const trail = { key: '', cursors: /** @type {string[]} */ ([]) };
+export const FILTER_KEYS = [
+  'q',
+  'status',
+  'customerId',
+  'siteId',
+  'unassigned',
+  'carrierRatePlan',
+  'archived',
+];
 
 /** @param {URLSearchParams} query the URL's query without the page's cursor */
 const filterKey = (query) => {
@@ -38,7 +44,6 @@ export async function fleetScreen(view) {
     history.replaceState(null, '', `/devices?${query}`);
   }
   const key = filterKey(query);
-  if (trail.key !== key) Object.assign(trail, { key, cursors: [] });
 
   /** The API's filter: the provider and the URL's filter keys. @type {Record<string, any>} */
   const filter = { serviceProviderId: providerId };
@@ -133,17 +138,14 @@ export async function fleetScreen(view) {
       type: 'button',
       text: 'Previous',
       disabled: !cursor,
-      onclick: () => {
-        const previous = trail.cursors.pop();
-        go({ cursor: previous ?? null });
-      },
+      onclick: () => go({ cursor: cursor && previousCursor(key, cursor) }),
     }),
     h('button', {
       type: 'button',
       text: 'Next',
       disabled: !page.nextCursor,
       onclick: () => {
-        if (cursor) trail.cursors.push(cursor);
+        rememberPrevious(key, page.nextCursor, cursor);
         go({ cursor: page.nextCursor });
       },
     }),

@@ -22,6 +22,8 @@ export function describeFilter(f) {
   if (f.siteId) parts.push(`site #${f.siteId}`);
   if (f.carrierRatePlan) parts.push(`carrier plan ${f.carrierRatePlan}`);
   if (f.q) parts.push(`identifier starting ${f.q}`);
+  if (f.archived === 'include') parts.push('archived ones too');
+  if (f.archived === 'only') parts.push('archived only');
   return parts.length ? parts.join(', ') : 'no filter';
 }
 

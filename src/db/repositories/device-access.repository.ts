@@ -1,7 +1,12 @@
 import { expressionBuilder, sql, type Expression, type SqlBool } from 'kysely';
 import type { Executor } from '../database.ts';
 import type { DB } from '../schema.ts';
-import { deviceFilterCondition, type DeviceFilter } from './device.repository.ts';
+import {
+  deviceFilterCondition,
+  ownerRow,
+  type DeviceFilter,
+  type DeviceIdBound,
+} from './device.repository.ts';
 
 /**
  * Device reads as a principal limited to some customers sees them: unassigned devices and those of
@@ -22,17 +27,15 @@ export type VisibleCustomers = readonly number[] | undefined;
  * `device_tenant (device_id, tenant_id)`, like the ownership tests of `deviceFilterCondition`, for
  * any query that reads `device` under its own name. Always includes `device.tenant_id = tenantId`.
  */
-export function visibleDeviceCondition(tenantId: number, customerIds: VisibleCustomers): Expression<SqlBool> {
+export function visibleDeviceCondition(
+  tenantId: number,
+  customerIds: VisibleCustomers,
+  bound?: DeviceIdBound,
+): Expression<SqlBool> {
   const eb = expressionBuilder<DB, 'device'>();
   const inTenant = eb('device.tenant_id', '=', tenantId);
   if (customerIds === undefined) return inTenant;
-  const foreignOwner = eb
-    .selectFrom('device_tenant as dt')
-    .select('dt.id')
-    .whereRef('dt.device_id', '=', 'device.id')
-    .where('dt.tenant_id', '=', tenantId)
-    .where('dt.is_active', '=', true)
-    .where('dt.is_deleted', '=', false)
+  const foreignOwner = ownerRow(tenantId, bound)
     .where('dt.customer_id', 'is not', null)
     .where(sql<SqlBool>`dt.customer_id <> ALL(${[...customerIds]}::bigint[])`);
   return eb.and([inTenant, eb.not(eb.exists(foreignOwner))]);

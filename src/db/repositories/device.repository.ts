@@ -17,8 +17,8 @@ import type { DB, DeviceStatus } from '../schema.ts';
  */
 
 /**
- * Which of a tenant's devices to take. Every field narrows (AND); an absent field does not filter.
- * Archived devices are NOT excluded here: lists show them flagged, validation rejects them.
+ * Which of a tenant's devices to take. Every field narrows (AND); an absent field does not filter,
+ * except `archived`: absent, archived devices are left out (an assignment would refuse them all).
  */
 export interface DeviceFilter {
   /** Devices of this service provider. The caller checks that it is the tenant's. */
@@ -44,6 +44,23 @@ export interface DeviceFilter {
   siteId?: number;
   /** The carrier plan code in force on the device (`device.carrier_rate_plan`), exactly. */
   carrierRatePlan?: string;
+  /** Archived devices (`device.is_archived`): `exclude` (absent: the same), `include`, or `only` them. */
+  archived?: ArchivedFilter;
+}
+
+export const ARCHIVED_FILTERS = ['exclude', 'include', 'only'] as const;
+export type ArchivedFilter = (typeof ARCHIVED_FILTERS)[number];
+
+/**
+ * A keyset page's bound on device ids (the cursor of the list in id order), repeated inside the
+ * ownership subqueries. PostgreSQL carries an equality across a join, never an inequality: without
+ * it the merge (anti) join with `device_tenant` read the ownership rows from the tenant's first
+ * device up to the cursor. Measured on 1,000,000 devices (127,000 owned), a page in the middle:
+ * `unassigned=false` 33 ms, as an operator 80 ms; with the bound under 1 ms.
+ */
+export interface DeviceIdBound {
+  op: '>' | '<';
+  id: number;
 }
 
 /** An ICCID has at most 20 digits, an MSISDN 15, an IMEI 16: longer prefixes cannot match them. */
@@ -56,7 +73,11 @@ const MAX_LENGTH = { iccid: 20, msisdn: 15, imei: 16 } as const;
  * Ownership is tested with (NOT) EXISTS on `device_tenant`, which Postgres runs as a semi/anti join
  * on `device_tenant (device_id, tenant_id)` or `device_tenant_customer_idx`.
  */
-export function deviceFilterCondition(tenantId: number, filter: DeviceFilter): Expression<SqlBool> {
+export function deviceFilterCondition(
+  tenantId: number,
+  filter: DeviceFilter,
+  bound?: DeviceIdBound,
+): Expression<SqlBool> {
   const eb = expressionBuilder<DB, 'device'>();
   const conditions: Expression<SqlBool>[] = [eb('device.tenant_id', '=', tenantId)];
 
@@ -76,32 +97,40 @@ export function deviceFilterCondition(tenantId: number, filter: DeviceFilter): E
     conditions.push(eb.or(byIdentifier));
   }
   if (filter.customerId !== undefined) {
-    conditions.push(eb.exists(ownerRow(tenantId).where('dt.customer_id', '=', filter.customerId)));
+    conditions.push(eb.exists(ownerRow(tenantId, bound).where('dt.customer_id', '=', filter.customerId)));
   }
   if (filter.unassigned !== undefined) {
-    const owned = eb.exists(ownerRow(tenantId).where('dt.customer_id', 'is not', null));
+    const owned = eb.exists(ownerRow(tenantId, bound).where('dt.customer_id', 'is not', null));
     conditions.push(filter.unassigned ? eb.not(owned) : owned);
   }
   if (filter.siteId !== undefined) {
-    const atSite = ownerRow(tenantId).where('dt.site_id', '=', filter.siteId);
+    const atSite = ownerRow(tenantId, bound).where('dt.site_id', '=', filter.siteId);
     conditions.push(eb.exists(atSite.where('dt.customer_id', 'is not', null)));
   }
   if (filter.carrierRatePlan !== undefined) {
     // In "C", as device_fleet_plan_idx holds it (migration 0020): a range of that index.
     conditions.push(sql<SqlBool>`device.carrier_rate_plan COLLATE "C" = ${filter.carrierRatePlan}`);
   }
+  // Archived devices are few (1 % of the demo fleet): a list page walking a 0020 index tests this on
+  // rows it reads anyway (their tenant_id too); a count of a tenant or provider reads 0022's index.
+  const archived = filter.archived ?? 'exclude';
+  if (archived !== 'include') conditions.push(eb('device.is_archived', '=', archived === 'only'));
   return eb.and(conditions);
 }
 
-/** The device's current ownership row: active and not deleted. */
-function ownerRow(tenantId: number) {
-  return expressionBuilder<DB, 'device'>()
+/**
+ * The device's current ownership row: active and not deleted; within a page's id bound when one is
+ * given (see DeviceIdBound).
+ */
+export function ownerRow(tenantId: number, bound?: DeviceIdBound) {
+  const row = expressionBuilder<DB, 'device'>()
     .selectFrom('device_tenant as dt')
     .select('dt.id')
     .whereRef('dt.device_id', '=', 'device.id')
     .where('dt.tenant_id', '=', tenantId)
     .where('dt.is_active', '=', true)
     .where('dt.is_deleted', '=', false);
+  return bound ? row.where('dt.device_id', bound.op, bound.id) : row;
 }
 
 /**

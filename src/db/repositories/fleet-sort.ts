@@ -130,6 +130,8 @@ export function fleetRanges(params: {
   let values: FleetRange | undefined;
   let nulls: FleetRange | undefined;
   const nullsFrom = inNulls ? sql`AND device.id ${after} ${cursor.id}` : sql``;
+  // Repeated on the ownership side, so that an anti join reads from the cursor (see DeviceIdBound).
+  const ownerFrom = inNulls ? sql`AND dt.device_id ${after} ${cursor.id}` : sql``;
   if (sort.key === 'customer') {
     const { customers } = params;
     if (customers.owned) values = (limit) => ownedRange(params, inValues ? cursor : undefined, limit);
@@ -138,7 +140,7 @@ export function fleetRanges(params: {
         limit,
       ) => sql`SELECT device.id, NULL::text AS s, NULL::text AS k, NULL::bigint AS cid FROM device
         WHERE ${matches} ${nullsFrom}
-          AND NOT EXISTS (${owner(tenantId)} AND dt.customer_id IS NOT NULL)
+          AND NOT EXISTS (${owner(tenantId)} AND dt.customer_id IS NOT NULL ${ownerFrom})
         ORDER BY device.id ${dir} LIMIT ${limit}`;
     }
   } else {

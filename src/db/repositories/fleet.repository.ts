@@ -2,7 +2,7 @@ import { sql, type SqlBool } from 'kysely';
 import type { Executor } from '../database.ts';
 import type { DeviceStatus } from '../schema.ts';
 import { visibleDeviceCondition, type VisibleCustomers } from './device-access.repository.ts';
-import { deviceFilterCondition, type DeviceFilter } from './device.repository.ts';
+import { deviceFilterCondition, type DeviceFilter, type DeviceIdBound } from './device.repository.ts';
 import { fleetRanges, sortName, type FleetCursor, type FleetRange, type FleetSort } from './fleet-sort.ts';
 
 /**
@@ -52,7 +52,10 @@ export async function listFleet(
   query: FleetQuery,
 ): Promise<{ row: FleetRow; cursor: FleetCursor }[]> {
   const { tenantId, visible, filter, sort } = query;
-  const matches = sql<SqlBool>`(${deviceFilterCondition(tenantId, filter)}) AND (${visibleDeviceCondition(tenantId, visible)})`;
+  // In id order the cursor also bounds the ownership subqueries: a merge join then starts at it.
+  const bound: DeviceIdBound | undefined =
+    sort.key === 'id' && query.cursor ? { op: sort.descending ? '<' : '>', id: query.cursor.id } : undefined;
+  const matches = sql<SqlBool>`(${deviceFilterCondition(tenantId, filter, bound)}) AND (${visibleDeviceCondition(tenantId, visible, bound)})`;
   const ranges = fleetRanges({
     tenantId,
     sort,

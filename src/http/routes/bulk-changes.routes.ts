@@ -68,6 +68,13 @@ const BULK_CHANGE_EXAMPLE: Static<typeof BulkChange> = {
   stats: null,
   undoOf: null,
   undoneBy: null,
+  revServiceNames: {
+    serviceType: 'IoT data',
+    package: null,
+    provider: null,
+    usagePlanGroup: null,
+    products: { '11': 'Data 1 GB' },
+  },
 };
 
 export function linksOf(id: number) {
@@ -143,7 +150,7 @@ export function bulkChangeRoutes(app: TypedApp, services: Services): void {
         operationId: 'listBulkChanges',
         summary: 'Bulk changes, newest first',
         description:
-          'Filters (all optional, combined): status, customer, service provider, who submitted it, entry point, and a creation window. Pages with `nextCursor`, each page still filtered.',
+          'Filters (all optional, combined): status, change type, customer, service provider, who submitted it, entry point, and a creation window. Pages with `nextCursor`, each page still filtered.',
         querystring: ListBulkChangesQuery,
         response: {
           200: described(

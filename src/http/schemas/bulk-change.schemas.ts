@@ -1,6 +1,7 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { Id as IdOf, ListQuery, Text } from './common.schemas.ts';
 import { CHANGE_LOG_STEPS } from '../../db/repositories/change-log-steps.ts';
+import { ArchivedFilter } from './reference.schemas.ts';
 
 const Id = IdOf();
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'yyyy-MM-dd' });
@@ -49,6 +50,7 @@ export const CreateBulkChangeBody = Type.Object(
           unassigned: Type.Optional(Type.Boolean()),
           siteId: Type.Optional(Id),
           carrierRatePlan: Type.Optional(Text({ minLength: 1, maxLength: 100 })),
+          archived: Type.Optional(ArchivedFilter),
         },
         {
           additionalProperties: false,
@@ -209,6 +211,14 @@ export const DryRunResponse = Type.Object({
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
+const RevServiceNames = Type.Object({
+  serviceType: Nullable(Type.String()),
+  package: Nullable(Type.String()),
+  provider: Nullable(Type.String()),
+  usagePlanGroup: Nullable(Type.String()),
+  products: Type.Record(Type.String(), Type.String(), { description: 'Product id → name.' }),
+});
+
 export const BulkChange = Type.Object({
   id: Type.Integer(),
   changeType: Type.Union([Type.Literal('customer_assignment'), Type.Literal('undo')], {
@@ -239,6 +249,11 @@ export const BulkChange = Type.Object({
   }),
   undoneBy: Type.Union([Type.Integer(), Type.Null()], {
     description: 'The undo (not cancelled) that takes this bulk change back.',
+  }),
+  revServiceNames: Type.Union([RevServiceNames, Type.Null()], {
+    description:
+      "The names of `options.revService`'s ids, from the cached Rev.io catalogue of the customer's account; " +
+      'null: no Rev.io options. An id the catalogue does not know has no name (null, or no entry in `products`).',
   }),
   stats: Type.Union(
     [
@@ -313,6 +328,11 @@ export const ChangeLog = Type.Object({
 export const ListBulkChangesQuery = Type.Object({
   ...ListQuery,
   status: Type.Optional(BulkChangeStatus),
+  changeType: Type.Optional(
+    Type.Union([Type.Literal('customer_assignment'), Type.Literal('undo')], {
+      description: 'The kind of change: `customer_assignment`, or `undo` (one that takes another back).',
+    }),
+  ),
   customerId: Type.Optional(Id),
   serviceProviderId: Type.Optional(Id),
   createdBy: Type.Optional(Id),

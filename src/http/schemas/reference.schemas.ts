@@ -1,5 +1,6 @@
 import { Type } from '@fastify/type-provider-typebox';
 import type { DeviceStatus } from '../../db/schema.ts';
+import { ARCHIVED_FILTERS } from '../../db/repositories/device.repository.ts';
 import { FLEET_SORT_KEYS } from '../../db/repositories/fleet-sort.ts';
 import { Id as IdOf, ListQuery, ListResponse, Text } from './common.schemas.ts';
 
@@ -32,6 +33,12 @@ export const ServiceProvider = Type.Object({
   }),
 });
 
+/** Shared with a bulk change's `filter`: a submission selects what the list shows. */
+export const ArchivedFilter = Type.Enum([...ARCHIVED_FILTERS], {
+  description:
+    'Archived devices: `exclude` (the default: an assignment would refuse them), `include` them too, or `only` them.',
+});
+
 /** The filter of the fleet: the list, its count and a bulk change's `filter` take the same fields. */
 const DeviceFilterFields = {
   serviceProviderId: Type.Optional(Id),
@@ -54,6 +61,7 @@ const DeviceFilterFields = {
   unassigned: Type.Optional(
     Type.Boolean({ description: 'true: devices no customer owns; false: devices a customer owns.' }),
   ),
+  archived: Type.Optional(ArchivedFilter),
 };
 
 export const DEVICE_SORTS = FLEET_SORT_KEYS.flatMap((key) => [key, `-${key}`]);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError, PayloadTooLargeError, type FieldProblem } from '../../errors.ts';
+import type { ArchivedFilter } from '../../db/repositories/device.repository.ts';
 import type { DeviceStatus, PortalType } from '../../db/schema.ts';
 import { isIccid, isMsisdn, normaliseIdentifier } from '../identifiers.ts';
 
@@ -28,6 +29,8 @@ export interface DeviceSelection {
   unassigned?: boolean;
   siteId?: number;
   carrierRatePlan?: string;
+  /** Absent: `exclude`, as the list. */
+  archived?: ArchivedFilter;
 }
 
 export interface AssignmentRequest {
