@@ -154,6 +154,7 @@ async function runSimbind(
         const totalMs = ms(started);
         if (rows[0]!.status !== 'PROCESSED') throw new Error(`bulk change ended ${rows[0]!.status}`);
         const done = await doneOffsets(handle, answer.id, started);
+        await printJobTimeline(handle, answer.id, started);
         return { submitMs, totalMs, ...done, idleMb, peakMb: (await server.memory()).peakMb, sampledMaxMb };
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -172,6 +173,37 @@ async function doneOffsets(handle: DatabaseHandle, id: number, started: number) 
   );
   const origin = performance.timeOrigin + started;
   return { firstDoneMs: Math.round(rows[0]!.first - origin), lastDoneMs: Math.round(rows[0]!.last - origin) };
+}
+
+/**
+ * Where the time between submission and finish goes, from pg-boss's own rows: when the chunk jobs
+ * were created (the start of the submission's transaction), claimed and completed, and the finish
+ * job's (created by the last chunk, on its own).
+ */
+async function printJobTimeline(handle: DatabaseHandle, id: number, started: number): Promise<void> {
+  const { rows } = await handle.pool.query<{
+    name: string;
+    jobs: number;
+    created: number;
+    first_start: number;
+    last_start: number;
+    last_done: number;
+  }>(
+    `SELECT name, count(*)::int AS jobs, extract(epoch FROM min(created_on)) * 1000 AS created,
+            extract(epoch FROM min(started_on)) * 1000 AS first_start,
+            extract(epoch FROM max(started_on)) * 1000 AS last_start,
+            extract(epoch FROM max(completed_on)) * 1000 AS last_done
+     FROM pgboss.job WHERE name LIKE 'bulk-change.%' AND (data->>'bulkChangeId')::bigint = $1
+     GROUP BY name ORDER BY min(created_on)`,
+    [id],
+  );
+  const at = (epochMs: number) => Math.round(epochMs - (performance.timeOrigin + started));
+  for (const r of rows) {
+    console.log(
+      `  ${r.name} (${r.jobs} job${r.jobs === 1 ? '' : 's'}): created at ${at(r.created)} ms, ` +
+        `claimed ${at(r.first_start)}–${at(r.last_start)} ms, last completed at ${at(r.last_done)} ms`,
+    );
+  }
 }
 
 async function freeDevices(

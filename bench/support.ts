@@ -97,7 +97,7 @@ export async function recordFigures(postgres: string, figures: Figure[], file = 
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const ids = new Set(figures.map((f) => f.id));
-  const merged = [...kept.filter((f) => !ids.has(f.id)), ...figures].sort((a, b) =>
+  const merged = onePerId([...kept.filter((f) => !ids.has(f.id)), ...figures]).sort((a, b) =>
     a.id.localeCompare(b.id, 'en', { numeric: true }),
   );
   const machine = { cores: os.cpus().length, postgres, date: new Date().toISOString() };
@@ -107,6 +107,26 @@ export async function recordFigures(postgres: string, figures: Figure[], file = 
       `  ${f.id} ${f.name}: ${f.value} ${f.unit} (target ${f.target}) ${f.met ? 'met' : 'NOT met'}`,
     );
   }
+}
+
+/**
+ * One entry per id, as issue 13's results.json has it: a bench's figures of one id (B1's ratio and
+ * speed-up, B5's pages and CSV) become its first, the headline, whose name then carries the others
+ * with their values and targets; it is met only when all are. (Each run used to append them all.)
+ */
+export function onePerId(figures: Figure[]): Figure[] {
+  const byId = new Map<string, Figure>();
+  for (const f of figures) {
+    const first = byId.get(f.id);
+    if (!first) {
+      byId.set(f.id, { ...f });
+      continue;
+    }
+    const also = `${f.name}: ${f.value} ${f.unit} (target ${f.target}, ${f.met ? 'met' : 'NOT met'})`;
+    first.name = `${first.name}; also ${also}`;
+    first.met &&= f.met;
+  }
+  return [...byId.values()];
 }
 
 /** Every figure in bench/results.json beside its target: this run's and those kept from earlier runs. */

@@ -119,7 +119,8 @@ export const VARIABLES = {
     default: '1',
     min: 1,
     max: 60,
-    description: 'How often an idle worker looks for jobs.',
+    description:
+      'How often an idle worker looks for jobs when not woken: a committed job wakes it at once (LISTEN/NOTIFY on a connection of its own); polling is the fallback while that connection is down.',
   },
   CHUNK_SIZE: { kind: 'int', default: '500', min: 1, max: 10_000, description: 'Work orders per queue job.' },
   MAX_ATTEMPTS: {

@@ -1,6 +1,10 @@
 import { CompiledQuery } from 'kysely';
 import PgBoss from 'pg-boss';
 import type { Executor } from '../db/database.ts';
+import { QUEUES, type QueueDefinition, type QueueName } from './queue-definitions.ts';
+import { announceJob, listenForJobs, type WakeListener } from './queue-wake.ts';
+
+export { QUEUES, type QueueDefinition, type QueueName } from './queue-definitions.ts';
 
 /**
  * The job queue: pg-boss 10 in the same PostgreSQL (schema `pgboss`).
@@ -9,101 +13,9 @@ import type { Executor } from '../db/database.ts';
  * committed in ONE transaction (`enqueue` runs pg-boss's insert through the caller's transaction);
  * a crashed worker's active jobs come back after `expireInSeconds` instead of staying locked for
  * hours; retries with backoff and `startAfter` are built in. 10.4 is the newest line on Node 20.
- *
- * Every queue is declared here with its policy, so later work only adds a name and a task file.
+ * The queues and their policies are in queue-definitions.ts; a worker is woken by a notification
+ * at commit rather than by its next poll (queue-wake.ts).
  */
-
-export interface QueueDefinition {
-  /** Attempts after the first; the job's own code decides what is retryable before that. */
-  retryLimit: number;
-  retryDelaySeconds: number;
-  retryBackoff: boolean;
-  /** A job active longer than this is presumed dead (its worker crashed) and is retried. */
-  expireInSeconds: number;
-  /** `short`: at most one job per singleton key waits in the queue (further sends are dropped). */
-  policy?: 'standard' | 'short';
-  /** Where a job goes once its last retry failed (with its data and last error), to end its work. */
-  deadLetter?: QueueName;
-}
-
-/** Declared in creation order: a dead-letter queue before the queue that names it. */
-export const QUEUES = {
-  /** A chunk job that ran out of retries: its open work orders end in error, saying why. */
-  'bulk-change.chunk-failed': {
-    retryLimit: 100,
-    retryDelaySeconds: 5,
-    retryBackoff: true,
-    expireInSeconds: 300,
-  },
-  /**
-   * Process one chunk of a bulk change's work orders. A dead worker's job is handed back within
-   * seconds through its released chunk lock (`resumeAbandonedChunks`), so the expiry is only a
-   * backstop, and long: pg-boss abandons a handler at its expiry while the chunk still runs, so a
-   * short one let a live worker run more chunks than its concurrency (measured: 4 with 3).
-   */
-  'bulk-change.process-chunk': {
-    retryLimit: 20,
-    retryDelaySeconds: 2,
-    retryBackoff: true,
-    expireInSeconds: 3600,
-    deadLetter: 'bulk-change.chunk-failed',
-  },
-  /** Finish a bulk change once nothing is open: status, history/link sync, notifications. */
-  'bulk-change.finish': { retryLimit: 20, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 300 },
-  /** Deliver one notification (webhook or e-mail) with backoff. */
-  'notification.deliver': { retryLimit: 8, retryDelaySeconds: 5, retryBackoff: true, expireInSeconds: 120 },
-  /**
-   * Poll a carrier for asynchronous results nobody called back about. Each poll queues the next
-   * one while results are pending (so retries are for failures only); one queued per bulk change.
-   */
-  'carrier.poll': {
-    retryLimit: 20,
-    retryDelaySeconds: 10,
-    retryBackoff: true,
-    expireInSeconds: 120,
-    policy: 'short',
-  },
-  /** A sync run whose last retry failed: it ends FAILED with the last error. */
-  'sync.failed': { retryLimit: 20, retryDelaySeconds: 10, retryBackoff: true, expireInSeconds: 120 },
-  /**
-   * One sync run (devices of a provider, customers of a Rev.io account), page by page. A failed
-   * attempt starts again from the first page: its upserts are idempotent.
-   */
-  'sync.run': {
-    retryLimit: 5,
-    retryDelaySeconds: 30,
-    retryBackoff: true,
-    expireInSeconds: 3600,
-    deadLetter: 'sync.failed',
-  },
-  /** Hourly: end sync runs past their deadline, queue an incremental run of every synced target. */
-  'sync.tick': {
-    retryLimit: 2,
-    retryDelaySeconds: 60,
-    retryBackoff: false,
-    expireInSeconds: 300,
-    policy: 'short',
-  },
-  /** Apply customer rate plan changes whose effective date has come. */
-  'rate-plan.apply-scheduled': {
-    retryLimit: 5,
-    retryDelaySeconds: 30,
-    retryBackoff: true,
-    expireInSeconds: 600,
-  },
-} as const satisfies Record<string, QueueDefinition>;
-
-// Spelled out (not `keyof typeof QUEUES`): QueueDefinition names a queue itself (deadLetter).
-export type QueueName =
-  | 'bulk-change.chunk-failed'
-  | 'bulk-change.process-chunk'
-  | 'bulk-change.finish'
-  | 'notification.deliver'
-  | 'carrier.poll'
-  | 'rate-plan.apply-scheduled'
-  | 'sync.failed'
-  | 'sync.run'
-  | 'sync.tick';
 
 export interface EnqueueOptions {
   startAfter?: Date | number;
@@ -218,7 +130,22 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
   await boss.start();
   await createQueues(boss);
 
-  const workerIds: string[] = [];
+  // Per queue, this process's pg-boss workers (one per slot): woken when a job of it is committed.
+  const workerIds = new Map<QueueName, string[]>();
+  const wakeAll = () => {
+    for (const ids of workerIds.values()) for (const id of ids) boss.notifyWorker(id);
+  };
+  // Opened by the first `work`: a process that only enqueues (the API) holds no listening connection.
+  let listener: WakeListener | undefined;
+  const listen = () =>
+    (listener ??= listenForJobs({
+      connectionString: options.connectionString,
+      onJob: (name) => {
+        for (const id of workerIds.get(name as QueueName) ?? []) boss.notifyWorker(id);
+      },
+      onConnected: wakeAll,
+      ...(options.onError ? { onError: options.onError } : {}),
+    }));
   const timers: NodeJS.Timeout[] = [];
   const through = (executor: Executor) => ({
     async executeSql(text: string, values: unknown[]) {
@@ -241,6 +168,8 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
         ...(enqueueOptions.priority !== undefined ? { priority: enqueueOptions.priority } : {}),
         db: through(executor),
       });
+      // A delayed job would wake workers to find nothing: its start is left to polling.
+      if (enqueueOptions.startAfter === undefined) await announceJob(executor, name);
     },
 
     async enqueueMany(executor, name, items) {
@@ -250,9 +179,14 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
         items.map((data) => ({ name, data })),
         { db: through(executor) },
       );
+      await announceJob(executor, name);
     },
 
     async work(name, concurrency, handler) {
+      // Before the first fetch: a job committed from now on wakes this worker.
+      await listen().ready;
+      const ids = workerIds.get(name) ?? [];
+      workerIds.set(name, ids);
       // One fetch per slot, one job each: a chunk takes seconds to minutes, so batching jobs would
       // only hold them hostage from other workers.
       for (let slot = 0; slot < concurrency; slot += 1) {
@@ -264,7 +198,7 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
               await handler({ id: job.id, data: job.data as never, output: job.output });
           },
         );
-        workerIds.push(id);
+        ids.push(id);
       }
     },
 
@@ -297,6 +231,7 @@ export async function startQueue(options: QueueOptions): Promise<JobQueue> {
     async stop(timeoutMs = 30_000) {
       for (const timer of timers.splice(0)) clearInterval(timer);
       // graceful: wait for running handlers to finish their current job before closing.
+      await listener?.stop();
       await boss.stop({ graceful: true, wait: true, timeout: timeoutMs });
     },
   };
