@@ -1,20 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
-import { freePort } from '../helpers/ports.ts';
-import {
-  axeViolations,
-  launchChromium,
-  ROOT,
-  screenshot,
-  SHOTS,
-  stopProcess,
-  openAdminScreen,
-} from './harness.ts';
+import { axeViolations, launchChromium, screenshot, openAdminScreen } from './harness.ts';
 
 /**
  * Issue 11, item 5 on the screens: customers, their sites, customer rate plans and pools added
@@ -24,29 +12,11 @@ import {
  * `simbind serve`, as ui.e2e.ts; axe-core checks each screen.
  */
 
-let server: ChildProcess | undefined;
-let serverLog = '';
-let dataDir = '';
-let baseUrl = '';
+// The run's shared simbind (global-setup.ts): the customers and devices added here are named for this file.
+const { baseUrl } = inject('simbind');
 let browser: Browser | undefined;
 let page: Page;
 const pageErrors: string[] = [];
-
-async function waitReady(timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server?.exitCode !== null) throw new Error(`simbind exited early:\n${serverLog}`);
-    try {
-      if ((await fetch(`${baseUrl}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`simbind not ready after ${timeoutMs} ms:\n${serverLog}`);
-}
-
-const stopServer = () => stopProcess(server);
 
 async function signIn(email: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/login`);
@@ -80,31 +50,6 @@ const chooseCsv = (panel: string, name: string, lines: string[]) =>
     .setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(`${lines.join('\n')}\n`) });
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-e2e-customers-'));
-  await fs.chmod(dataDir, 0o755);
-  await fs.mkdir(SHOTS, { recursive: true });
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ['bin/simbind.js', 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      DATA_DIR: dataDir,
-      SEED_DEVICES: '200',
-      LOG_LEVEL: 'warn',
-      SMTP_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer) => {
-    serverLog = (serverLog + chunk.toString()).slice(-20_000);
-  };
-  server.stdout?.on('data', keep);
-  server.stderr?.on('data', keep);
-  await waitReady(75_000);
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   context.setDefaultTimeout(10_000);
@@ -119,8 +64,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await stopServer();
-  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
 });
 
 describe('customers and CSV imports on the screens', () => {

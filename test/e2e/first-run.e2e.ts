@@ -1,9 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,16 +8,8 @@ import {
   demoPlansOf,
 } from '../../src/db/repositories/seed.repository.ts';
 import { jasperFleet, revioCustomers, thingspaceFleet } from '../../simulators/fleet.ts';
-import { freePort } from '../helpers/ports.ts';
-import {
-  axeViolations,
-  launchChromium,
-  ROOT,
-  screenshot,
-  SHOTS,
-  stopProcess,
-  openAdminScreen,
-} from './harness.ts';
+import { axeViolations, launchChromium, screenshot, openAdminScreen } from './harness.ts';
+import { startSimbind, type Simbind } from './server.ts';
 
 /**
  * Issue 11, items 1 and 3, in a real browser: `simbind serve` on an empty database with demo data
@@ -39,9 +27,9 @@ import {
  * (no demo data): what the carriers and Rev.io hold is put there through their own control routes.
  */
 
-let server: ChildProcess | undefined;
-let serverLog = '';
-let dataDir = '';
+// Its own simbind, not the run's shared one: the first-run screen shows only on an empty database.
+let simbind: Simbind | undefined;
+const serverLog = () => simbind?.log() ?? '';
 let baseUrl = '';
 let browser: Browser | undefined;
 let page: Page;
@@ -51,21 +39,6 @@ let jasperSim = '';
 let thingspaceSim = '';
 let revioSim = '';
 
-async function waitFor(test: () => boolean | Promise<boolean>, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server?.exitCode !== null) throw new Error(`simbind exited early:\n${serverLog}`);
-    if (
-      await Promise.resolve()
-        .then(test)
-        .catch(() => false)
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what} not within ${timeoutMs} ms:\n${serverLog}`);
-}
-
 async function accessible(screen: string): Promise<void> {
   expect(await axeViolations(page), `accessibility of ${screen}`).toEqual([]);
 }
@@ -73,37 +46,14 @@ async function accessible(screen: string): Promise<void> {
 const shot = (name: string) => screenshot(page, name);
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-first-run-'));
-  await fs.chmod(dataDir, 0o755);
-  await fs.mkdir(SHOTS, { recursive: true });
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ['bin/simbind.js', 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_URL: baseUrl,
-      EMBEDDED_PG_PORT: String(await freePort()),
-      DATA_DIR: dataDir,
-      SEED_ON_START: 'false',
-      // No account exists yet to say so: the built-in simulators, for the accounts added below.
-      SIMULATORS: 'on',
-      LOG_LEVEL: 'warn',
-      SMTP_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer) => {
-    serverLog = (serverLog + chunk.toString()).slice(-20_000);
-  };
-  server.stdout?.on('data', keep);
-  server.stderr?.on('data', keep);
-  await waitFor(async () => (await fetch(`${baseUrl}/readyz`)).ok, 'simbind ready', 75_000);
-  jasperSim = /^\s*jasper\s+(http:\/\/\S+?)\/rws\/api\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
-  thingspaceSim = /^\s*thingspace\s+(http:\/\/\S+?)\/api\s*$/m.exec(serverLog)?.[1] ?? '';
-  revioSim = /^\s*revio\s+(http:\/\/\S+?)\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
+  simbind = await startSimbind('first-run', (url) => ({
+    PUBLIC_URL: url,
+    SEED_ON_START: 'false',
+    // No account exists yet to say so: the built-in simulators, for the accounts added below.
+    SIMULATORS: 'on',
+  }));
+  baseUrl = simbind.baseUrl;
+  ({ jasper: jasperSim, thingspace: thingspaceSim, revio: revioSim } = simbind.simulators);
 
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -120,8 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await stopProcess(server);
-  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  await simbind?.stop();
 });
 
 const ADMIN = { email: 'ada@acme.example', password: 'acme-admin-password' };
@@ -130,9 +79,9 @@ describe('first run and accounts, on the screens', () => {
   let setupCode = '';
 
   it('prints a setup code and no demo logins on an empty database', () => {
-    setupCode = /with this setup code: ([0-9a-f]{32})/.exec(serverLog)?.[1] ?? '';
-    expect(setupCode, serverLog).toMatch(/^[0-9a-f]{32}$/);
-    expect(serverLog).not.toContain('Demo logins');
+    setupCode = /with this setup code: ([0-9a-f]{32})/.exec(serverLog())?.[1] ?? '';
+    expect(setupCode, serverLog()).toMatch(/^[0-9a-f]{32}$/);
+    expect(serverLog()).not.toContain('Demo logins');
   });
 
   it('shows the first-run screen instead of sign-in, and refuses a wrong code next to its field', async () => {
@@ -309,7 +258,7 @@ describe('first run and accounts, on the screens', () => {
     await page.getByLabel('Password').fill(ADMIN.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByTestId('tenant').textContent()).toBe('Acme IoT');
-    expect(serverLog.match(/setup code: [0-9a-f]{32}/g)).toHaveLength(1);
+    expect(serverLog().match(/setup code: [0-9a-f]{32}/g)).toHaveLength(1);
     expect(pageErrors).toEqual([]);
   });
 });
@@ -421,7 +370,7 @@ describe('the rest of the first day, on the screens', () => {
   });
 
   it("syncs the carriers' devices and the Rev.io customers, each run to SUCCEEDED", async () => {
-    expect([jasperSim, thingspaceSim, revioSim], `simulator addresses in:\n${serverLog}`).not.toContain('');
+    expect([jasperSim, thingspaceSim, revioSim], `simulator addresses in:\n${serverLog()}`).not.toContain('');
     await seedSimulator(jasperSim, 'devices', JASPER_DEVICES);
     await seedSimulator(thingspaceSim, 'devices', THINGSPACE_DEVICES);
     await seedSimulator(revioSim, 'customers', REVIO_CUSTOMERS);

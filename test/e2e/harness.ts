@@ -57,6 +57,7 @@ export async function axeViolations(page: Page): Promise<string[]> {
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
+  await fs.mkdir(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
@@ -68,6 +69,31 @@ export async function stopProcess(child: ChildProcess | undefined): Promise<void
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * ICCID endings the simulators answer with a failure or a throttle (simulators/*.ts). The run's
+ * files share one database: a device one file's bulk change failed on is unassigned still, first in
+ * the next file's list of free devices, so a file that wants a clean run leaves these out.
+ */
+const SIMULATED_FAILURE = /(0404|0429|0500)$/;
+
+/**
+ * The first `count` active unassigned devices of a provider (in id order) that no simulator fails
+ * on purpose, through the signed-in page's session.
+ */
+export async function freeDevices(
+  page: Page,
+  baseUrl: string,
+  providerId: number,
+  count: number,
+): Promise<{ id: number; iccid: string }[]> {
+  const limit = Math.min(1000, count + 100);
+  const res = await page.request.get(
+    `${baseUrl}/api/v1/devices?serviceProviderId=${providerId}&status=active&unassigned=true&limit=${limit}`,
+  );
+  const { items } = (await res.json()) as { items: { id: number; iccid: string }[] };
+  return items.filter((d) => !SIMULATED_FAILURE.test(d.iccid)).slice(0, count);
 }
 
 /** Opens an admin screen from the top bar's Admin menu (People, Accounts, Import, Webhooks). */

@@ -2,15 +2,16 @@
 // the owners and offers the ineligible as CSV, moving owned devices after a confirmation, the
 // searchable Rev.io pickers and the review sentence.
 import fs from 'node:fs/promises';
-import { type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, screenshot } from './harness.ts';
-import { startSignedIn, type World } from './new-assignment-server.ts';
+import { type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { axeViolations, freeDevices, launchChromium, screenshot } from './harness.ts';
 
-let world: World | undefined;
-let baseUrl = '';
+/** The run's shared simbind (global-setup.ts). */
+const { baseUrl } = inject('simbind');
+let browser: Browser | undefined;
 let page: Page;
-let pageErrors: string[] = [];
+/** Page errors, console errors and native dialogs (the screens ask in their own dialogs). */
+const pageErrors: string[] = [];
 
 type Customer = { id: number; name: string; kind: string; active: boolean };
 type Device = { id: number; iccid: string; customerId: number | null; customerName: string | null };
@@ -39,12 +40,24 @@ async function chooseCustomer(c: Customer): Promise<void> {
 const review = () => page.getByTestId('review').textContent();
 
 beforeAll(async () => {
-  world = await startSignedIn();
-  ({ baseUrl, page, pageErrors } = world);
-}, 150_000);
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  context.setDefaultTimeout(10_000);
+  page = await context.newPage();
+  page.on('pageerror', (error) => void pageErrors.push(error.message));
+  page.on('dialog', (dialog) => {
+    pageErrors.push(`native ${dialog.type()} dialog: ${dialog.message()}`);
+    void dialog.dismiss();
+  });
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('E-mail').fill('admin@northwind.example');
+  await page.getByLabel('Password').fill('admin-demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+});
 
 afterAll(async () => {
-  await world?.stop();
+  await browser?.close();
 });
 
 describe('new assignment', () => {
@@ -198,7 +211,7 @@ describe('new assignment', () => {
 
   it('assigns with a Rev.io service whose products are picked by searching, to PROCESSED', async () => {
     const jasper = await providerId('Jasper');
-    const free = await devices(`serviceProviderId=${jasper}&status=active&unassigned=true&limit=3`);
+    const free = await freeDevices(page, baseUrl, jasper, 3);
     expect(free).toHaveLength(3);
     // The Fleet screen's selection through sessionStorage.
     await page.evaluate((s) => sessionStorage.setItem('simbind.selection', JSON.stringify(s)), {

@@ -1,51 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { verifySignature } from '../../src/clients/webhook.client.ts';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
-import { freePort } from '../helpers/ports.ts';
-import {
-  axeViolations,
-  launchChromium,
-  ROOT,
-  screenshot,
-  SHOTS,
-  stopProcess,
-  openAdminScreen,
-} from './harness.ts';
+import { axeViolations, freeDevices, launchChromium, screenshot, openAdminScreen } from './harness.ts';
 
-let server: ChildProcess | undefined;
-let serverLog = '';
-let dataDir = '';
-let baseUrl = '';
-/** The built-in Jasper simulator's origin, as `simbind serve` logs it (its control routes are at the root). */
-let jasperSim = '';
-/** The built-in Rev.io simulator's origin, likewise. */
-let revioSim = '';
+// The run's shared simbind (global-setup.ts), with its built-in simulators (control routes at the root).
+const { baseUrl, simulators, logFile } = inject('simbind');
+const { jasper: jasperSim, revio: revioSim } = simulators;
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
-
-async function waitReady(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (server?.exitCode !== null) throw new Error(`simbind exited early:\n${serverLog}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`simbind not ready after ${timeoutMs} ms:\n${serverLog}`);
-}
-
-const stopServer = () => stopProcess(server);
 
 async function signIn(email: string, password: string): Promise<void> {
   await page.goto(`${baseUrl}/login`);
@@ -62,35 +29,6 @@ async function accessible(screen: string): Promise<void> {
 const shot = (name: string) => screenshot(page, name);
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'simbind-e2e-'));
-  // The embedded PostgreSQL may run as another user than the test (root → postgres).
-  await fs.chmod(dataDir, 0o755);
-  await fs.mkdir(SHOTS, { recursive: true });
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ['bin/simbind.js', 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      EMBEDDED_PG_PORT: String(await freePort()),
-      DATA_DIR: dataDir,
-      SEED_DEVICES: '2000',
-      LOG_LEVEL: 'warn',
-      SMTP_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (chunk: Buffer) => {
-    serverLog = (serverLog + chunk.toString()).slice(-20_000);
-  };
-  server.stdout?.on('data', keep);
-  server.stderr?.on('data', keep);
-  await waitReady(baseUrl, 75_000);
-  jasperSim = /^\s*jasper\s+(http:\/\/\S+?)\/rws\/api\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
-  revioSim = /^\s*revio\s+(http:\/\/\S+?)\/v1\s*$/m.exec(serverLog)?.[1] ?? '';
-
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   context.setDefaultTimeout(10_000);
@@ -113,8 +51,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await stopServer();
-  if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
 });
 
 const pageErrors: string[] = [];
@@ -340,7 +276,7 @@ describe('web UI', () => {
     await shot('5-field-error');
 
     // Rev.io failing: a refresh keeps the cached catalogue (still offered) and says why.
-    expect(revioSim, `the Rev.io simulator's address in the server log:\n${serverLog}`).not.toBe('');
+    expect(revioSim, `the Rev.io simulator's address in the server log, ${logFile}`).not.toBe('');
     const fault = (method: 'POST' | 'DELETE') =>
       fetch(`${revioSim}/__sim/faults`, {
         method,
@@ -388,11 +324,7 @@ describe('web UI', () => {
       items: { id: number; name: string }[];
     };
     const jasper = providers.items.find((p) => p.name.includes('Jasper'))!;
-    const free = (await (
-      await page.request.get(
-        `${baseUrl}/api/v1/devices?serviceProviderId=${jasper.id}&status=active&unassigned=true&limit=400`,
-      )
-    ).json()) as { items: { iccid: string }[] };
+    const free = await freeDevices(page, baseUrl, jasper.id, 400);
     const customers = (await (await page.request.get(`${baseUrl}/api/v1/customers?limit=1000`)).json()) as {
       items: { id: number; kind: string; active: boolean }[];
     };
@@ -404,7 +336,7 @@ describe('web UI', () => {
         changeType: 'customer_assignment',
         serviceProviderId: jasper.id,
         customerId: rev.id,
-        devices: free.items.map((d) => d.iccid),
+        devices: free.map((d) => d.iccid),
         createRevService: true,
         revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
         addCarrierRatePlan: false,
@@ -437,7 +369,7 @@ describe('web UI', () => {
       .poll(() => page.getByTestId('status').textContent(), { timeout: 60_000, interval: 500 })
       .toBe('CANCELLED');
     const [processed, cancelled] = [await tile('processed'), await tile('cancelled')];
-    expect(processed + cancelled).toBe(free.items.length);
+    expect(processed + cancelled).toBe(free.length);
     expect(processed).toBeGreaterThan(0);
     expect(cancelled).toBeGreaterThan(0);
     await shot('6-cancelled');
@@ -448,11 +380,7 @@ describe('web UI', () => {
       items: { id: number; name: string }[];
     };
     const jasper = providers.items.find((p) => p.name.includes('Jasper'))!;
-    const free = (await (
-      await page.request.get(
-        `${baseUrl}/api/v1/devices?serviceProviderId=${jasper.id}&status=active&unassigned=true&limit=12`,
-      )
-    ).json()) as { items: { iccid: string }[] };
+    const free = await freeDevices(page, baseUrl, jasper.id, 12);
     const customers = (await (await page.request.get(`${baseUrl}/api/v1/customers?limit=1000`)).json()) as {
       items: { id: number; kind: string; active: boolean }[];
     };
@@ -463,7 +391,7 @@ describe('web UI', () => {
         changeType: 'customer_assignment',
         serviceProviderId: jasper.id,
         customerId: rev.id,
-        devices: free.items.map((d) => d.iccid),
+        devices: free.map((d) => d.iccid),
         createRevService: true,
         revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
         addCarrierRatePlan: false,
@@ -486,12 +414,12 @@ describe('web UI', () => {
     await dialog.waitFor();
     await expect
       .poll(() => dialog.getByTestId('undo-restorable').textContent())
-      .toBe(`${free.items.length} devices put back as they were`);
+      .toBe(`${free.length} devices put back as they were`);
     expect(await dialog.getByTestId('undo-conflicts').textContent()).toBe(
       '0 changed since: left alone and reported',
     );
     expect(await dialog.getByTestId('undo-rev').textContent()).toBe(
-      `${free.items.length} Rev.io services (${free.items.length} products) disconnected today`,
+      `${free.length} Rev.io services (${free.length} products) disconnected today`,
     );
     // The dry run wrote nothing: the bulk change is not undone yet.
     const before = (await (await page.request.get(`${baseUrl}/api/v1/bulk-changes/${id}`)).json()) as {
@@ -514,7 +442,7 @@ describe('web UI', () => {
       .toBe('PROCESSED');
     await expect
       .poll(async () => Number(await page.locator('[data-tile="processed"] .value').textContent()))
-      .toBe(free.items.length);
+      .toBe(free.length);
     await shot('6c-undo-finished');
     await page.getByTestId('undo-of').click();
     expect(await page.getByTestId('undone-by').textContent()).toBe(`Undone by #${undoId}`);
@@ -589,7 +517,7 @@ describe('web UI', () => {
 
   it("syncs a provider's devices from Jasper and follows the run to the end", async () => {
     // Devices only the carrier knows of yet: ICCIDs with a valid check digit, outside the demo fleet.
-    expect(jasperSim, `the Jasper simulator's address in the server log:\n${serverLog}`).not.toBe('');
+    expect(jasperSim, `the Jasper simulator's address in the server log, ${logFile}`).not.toBe('');
     const seeded = Array.from({ length: 300 }, (_, i) => {
       const body = `891480777${String(i).padStart(9, '0')}`;
       return { iccid: `${body}${luhnCheckDigit(body)}`, status: 'ACTIVATED', ratePlan: 'IoT Basic 1MB' };

@@ -27,23 +27,44 @@ export function bareTable(spec) {
   );
 }
 
+/** What takes the keyboard focus by itself (a negative tabindex takes it only from a script). */
+const FOCUSABLE =
+  ':is(a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]):not([tabindex^="-"])';
+
 /**
- * A table in its scrolling wrapper; the wrapper takes the keyboard focus (to scroll a wide table
- * sideways on a narrow screen) and is named after the table.
+ * Makes a table's wrapper a tab stop only while it scrolls sideways and holds nothing focusable: a
+ * keyboard user must reach a box that scrolls to scroll it (axe: scrollable-region-focusable), and a
+ * link or button inside already reaches it (Chromium's arrow keys scroll the focused element's box).
+ * So a table costs the tab stops of its own controls, and none more for its box.
+ * @param {HTMLElement} wrap
+ * @param {HTMLElement} inner the table, whose width changes with its rows
+ */
+function focusableWhileScrolling(wrap, inner) {
+  const update = () => {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth && getComputedStyle(wrap).overflowX !== 'hidden';
+    if (scrolls && !wrap.querySelector(FOCUSABLE)) wrap.tabIndex = 0;
+    else wrap.removeAttribute('tabindex');
+  };
+  const resized = new ResizeObserver(update);
+  resized.observe(wrap);
+  resized.observe(inner);
+  new MutationObserver(update).observe(wrap, { childList: true, subtree: true });
+}
+
+/**
+ * A table in its scrolling wrapper (sideways on a narrow screen), a region named after the table.
  * @param {TableSpec} spec
  */
-export const table = (spec) =>
-  h(
+export const table = (spec) => {
+  const inner = bareTable(spec);
+  const wrap = h(
     'div',
-    {
-      class: 'table-wrap',
-      tabindex: 0,
-      role: 'region',
-      'aria-label': spec.label,
-      'aria-labelledby': spec.labelledBy,
-    },
-    bareTable(spec),
+    { class: 'table-wrap', role: 'region', 'aria-label': spec.label, 'aria-labelledby': spec.labelledBy },
+    inner,
   );
+  focusableWhileScrolling(wrap, inner);
+  return wrap;
+};
 
 /** What a table's wrapper shows when it has no row. @param {string} text */
 export const emptyTable = (text) => h('div', { class: 'table-wrap' }, h('div', { class: 'empty', text }));
