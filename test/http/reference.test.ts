@@ -173,8 +173,14 @@ describe('GET /service-providers', () => {
 });
 
 describe('GET /devices', () => {
+  // Whole-fleet walks ask for archived devices too (the default leaves them out:
+  // fleet-archived.test.ts), so their counts are the seed's.
   it('walks every page of a provider with no duplicate or gap, equal to a direct SQL count', async () => {
-    const { items, pages } = await walk<DeviceItem>(`/devices?serviceProviderId=${provider}`, admin, 137);
+    const { items, pages } = await walk<DeviceItem>(
+      `/devices?serviceProviderId=${provider}&archived=include`,
+      admin,
+      137,
+    );
     const expected = await sql<{ id: number }>(
       'SELECT id FROM device WHERE service_provider_id = $1 ORDER BY id',
       [provider],
@@ -187,7 +193,7 @@ describe('GET /devices', () => {
 
   it('answers every field of a device, owner and site from device_tenant, archived ones flagged', async () => {
     const first = await getOk<ListBody<DeviceItem>>(
-      `/devices?serviceProviderId=${provider}&limit=1000`,
+      `/devices?serviceProviderId=${provider}&archived=include&limit=1000`,
       admin,
     );
     const expected = await devicesBySql('d.service_provider_id = $1', [provider]);
@@ -233,7 +239,7 @@ describe('GET /devices', () => {
   });
 
   it('a short prefix pages through every identifier that starts with it', async () => {
-    const { items } = await walk<DeviceItem>('/devices?q=89148011', admin, 500);
+    const { items } = await walk<DeviceItem>('/devices?q=89148011&archived=include', admin, 500);
     const expected = await sql<{ id: number }>(
       `SELECT id FROM device WHERE tenant_id = $1 AND iccid LIKE '89148011%' ORDER BY id`,
       [northwind],
@@ -253,7 +259,7 @@ describe('GET /devices', () => {
     await sql('UPDATE device_tenant SET is_active = false WHERE device_id = $1', [inactive]);
     await sql('UPDATE device_tenant SET customer_id = NULL WHERE device_id = $1', [noCustomer]);
 
-    const unassigned = await walk<DeviceItem>('/devices?unassigned=true', admin, 1000);
+    const unassigned = await walk<DeviceItem>('/devices?unassigned=true&archived=include', admin, 1000);
     const expected = await devicesBySql(
       `d.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM device_tenant x WHERE x.device_id = d.id
          AND x.is_active AND NOT x.is_deleted AND x.customer_id IS NOT NULL)`,
@@ -265,7 +271,7 @@ describe('GET /devices', () => {
     expect(unassignedIds.has(stillOwned!)).toBe(false);
     expect(unassigned.items.every((d) => d.customerId === null && d.siteId === null)).toBe(true);
 
-    const assigned = await walk<DeviceItem>('/devices?unassigned=false', admin, 1000);
+    const assigned = await walk<DeviceItem>('/devices?unassigned=false&archived=include', admin, 1000);
     expect(assigned.items.length + unassigned.items.length).toBe(1600);
     expect(assigned.items.every((d) => d.customerId !== null)).toBe(true);
   });
@@ -301,7 +307,7 @@ describe('GET /devices', () => {
   });
 
   it('status filters by carrier status', async () => {
-    const { items } = await walk<DeviceItem>('/devices?status=suspended', admin, 1000);
+    const { items } = await walk<DeviceItem>('/devices?status=suspended&archived=include', admin, 1000);
     const expected = await sql<{ id: number }>(
       `SELECT id FROM device WHERE tenant_id = $1 AND status = 'suspended' ORDER BY id`,
       [northwind],
@@ -579,7 +585,7 @@ describe('tenant isolation', () => {
     const contosoIds = async (table: string) =>
       new Set(ids(await sql<{ id: number }>(`SELECT id FROM ${table} WHERE tenant_id = $1`, [contoso])));
 
-    const devices = await walk<DeviceItem>('/devices', admin, 1000);
+    const devices = await walk<DeviceItem>('/devices?archived=include', admin, 1000);
     expect(devices.items).toHaveLength(1600);
     const contosoDevices = await contosoIds('device');
     expect(contosoDevices.size).toBe(400);

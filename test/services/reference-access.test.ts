@@ -71,6 +71,7 @@ describe('findMatchingIdentifiers', () => {
                                  AND o.is_active AND NOT o.is_deleted
        WHERE d.tenant_id = $1 AND d.service_provider_id = $2 AND d.status = 'active'
          AND (o.customer_id IS NULL OR o.customer_id = ANY($3::bigint[]))
+         AND NOT d.is_archived -- left out unless the filter asks for them
        ORDER BY d.id`,
       [fleet.tenantId, fleet.thingspace, operator.customerIds],
     );
