@@ -67,6 +67,11 @@ afterAll(async () => {
 });
 
 type Items<T> = { items: T[] };
+/**
+ * Devices of the first change. Rev.io takes 500 calls a minute, two a device, spaced evenly: 120
+ * devices take about 30 s, long enough to see progress pushed many times and the throughput shown.
+ */
+const DEVICES = 120;
 
 describe('bulk change page, live', () => {
   let id = 0;
@@ -77,7 +82,7 @@ describe('bulk change page, live', () => {
   it('follows a running change to its final status without a reload', async () => {
     const providers = await getJson<Items<{ id: number; name: string }>>('/api/v1/service-providers');
     jasperId = providers.items.find((p) => p.name.includes('Jasper'))!.id;
-    free = await freeDevices(page, baseUrl, jasperId, 400);
+    free = await freeDevices(page, baseUrl, jasperId, DEVICES + 60);
     const customers = await getJson<Items<{ id: number; name: string; kind: string; active: boolean }>>(
       '/api/v1/customers?limit=1000',
     );
@@ -94,7 +99,7 @@ describe('bulk change page, live', () => {
       changeType: 'customer_assignment',
       serviceProviderId: jasperId,
       customerId: revCustomer.id,
-      devices: free.slice(0, 340).map((d) => d.iccid),
+      devices: free.slice(0, DEVICES).map((d) => d.iccid),
       createRevService: true,
       revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 2 }] },
       addCarrierRatePlan: false,
@@ -105,30 +110,52 @@ describe('bulk change page, live', () => {
     await page.evaluate(() => void ((window as unknown as { marker: string }).marker = 'same page'));
     const tile = async (key: string) =>
       Number((await page.locator(`[data-tile="${key}"] .value`).textContent())?.replace(/\D/g, ''));
+    // The processed counts seen while the change was open, and whether a throughput was shown.
     const seen = new Set<number>();
+    let rateShown = false;
     await expect
       .poll(
         async () => {
-          seen.add(await tile('processed'));
-          return page.getByTestId('status').textContent();
+          const status = await page.getByTestId('status').textContent();
+          if (!/PROCESSED/i.test(status ?? '')) {
+            seen.add(await tile('processed'));
+            rateShown ||= /devices\/min over the last minute/.test(
+              (await page.getByTestId('throughput').textContent()) ?? '',
+            );
+          }
+          return status;
         },
-        { timeout: 120_000, interval: 300 },
+        { timeout: 90_000, interval: 300 },
       )
       .toMatch(/PROCESSED/i);
-    expect(seen.size, 'the processed count moved on screen').toBeGreaterThan(1);
+    // Pushed over the event stream (no fallback to polling), several times before the end.
+    expect(await page.evaluate(() => document.body.dataset.live)).toBe('events');
+    expect(seen.size, 'the processed count moved on screen').toBeGreaterThanOrEqual(4);
+    expect(rateShown, 'a throughput was shown while open').toBe(true);
     // every device finished (the simulators fail a few on purpose)
-    expect((await tile('processed')) + (await tile('error'))).toBe(340);
+    expect((await tile('processed')) + (await tile('error'))).toBe(DEVICES);
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
     expect(requested.some((u) => u.endsWith(`/api/v1/bulk-changes/${id}/events`))).toBe(true);
     await accessible('bulk change page, finished');
     await screenshot(page, 'live-1-finished');
-  }, 150_000);
+  }, 120_000);
 
   it('shows each device its steps, linked to its device page', async () => {
     const row = page.locator('tbody tr').first();
     await expect.poll(() => row.locator('[data-state="done"]').count()).toBe(2);
     expect(await row.locator('.steps').textContent()).toContain('Rev.io service: done');
-    expect(await row.getByRole('link').first().getAttribute('href')).toMatch(/^\/devices\/\d+$/);
+    const device = row.getByRole('link').first();
+    expect(await device.getAttribute('href')).toMatch(/^\/devices\/\d+$/);
+    // Its page names the line's service type and product from the account's cached catalogue.
+    await getJson(`/api/v1/customers/${revCustomer.id}/rev-catalogue`);
+    await device.click();
+    const line = page.getByRole('table', { name: 'Rev.io service lines' }).locator('tbody tr');
+    await expect.poll(() => line.textContent()).toContain('M2M Data Line');
+    expect(await line.textContent()).toContain('M2M line access at 2 (created)');
+    await accessible('device page with a Rev.io line');
+    await screenshot(page, 'live-device');
+    await page.goBack();
+    await page.getByRole('heading', { name: `Bulk change #${id}` }).waitFor();
   });
 
   it('filters the change log by ICCID and by step', async () => {
@@ -152,7 +179,7 @@ describe('bulk change page, live', () => {
 
   it('filters the list by status and customer, reflected in the URL, with a next page', async () => {
     // 51 one-device changes for this customer (more than a page), from every provider's free devices.
-    const spare: [number, string][] = free.slice(340).map((d) => [jasperId, d.iccid]);
+    const spare: [number, string][] = free.slice(DEVICES).map((d) => [jasperId, d.iccid]);
     const providers = await getJson<Items<{ id: number }>>('/api/v1/service-providers');
     for (const p of providers.items.filter((p) => p.id !== jasperId)) {
       const more = await getJson<Items<{ iccid: string }>>(

@@ -118,6 +118,31 @@ describe('fleet and device page', () => {
     const onPlan = await countOf(`serviceProviderId=${providerId}&carrierRatePlan=M2M-1GB-SHR`);
     expect(await page.getByTestId('fleet-count').textContent()).toContain(onPlan.toLocaleString('en-US'));
     expect(new Set(await cellTexts(8))).toEqual(new Set(['M2M-1GB-SHR']));
+
+    // Archived devices are left out unless asked for. A search by an archived device's ICCID less
+    // its last two digits and check digit lists it among its neighbours, one page's worth.
+    const [archived] = (
+      await apiGet<{ items: { iccid: string }[] }>(
+        `/devices?serviceProviderId=${providerId}&archived=only&limit=1`,
+      )
+    ).items;
+    await page.goto(`${baseUrl}/devices?providerId=${providerId}&q=${archived!.iccid.slice(0, -3)}`);
+    await settled();
+    const unarchived = await cellTexts(2);
+    expect(unarchived.length).toBeGreaterThan(0);
+    expect(unarchived).not.toContain(archived!.iccid);
+    expect(
+      await rows()
+        .locator('.badge', { hasText: /^archived$/ })
+        .count(),
+    ).toBe(0);
+    await page.getByLabel('Show archived devices').check();
+    await apply();
+    expect(page.url()).toContain('archived=include');
+    expect(await cellTexts(2)).toEqual([...unarchived, archived!.iccid].sort());
+    const flagged = rows().filter({ has: page.locator('.badge', { hasText: /^archived$/ }) });
+    expect(await flagged.locator('td:nth-child(2)').allTextContents()).toEqual([archived!.iccid]);
+    await accessible('fleet with archived devices');
   });
 
   it('sorts by a column (aria-sort) and pages with Next and Previous', async () => {

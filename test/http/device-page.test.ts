@@ -66,12 +66,28 @@ async function get(url: string, headers: Headers = admin) {
 }
 
 describe('GET /devices/:id', () => {
-  it('shows the identifiers, owner and site by name, plans, Rev.io lines with products, scheduled changes', async () => {
-    const line = await one<{ id: number }>('SELECT id FROM rev_service WHERE device_id = $1', [owned.id]);
+  it('shows the identifiers, owner and site by name, plans, Rev.io lines with named products, scheduled changes', async () => {
+    const line = await one<{ id: number; credentials: number; serviceTypeId: number }>(
+      `SELECT id, rev_credentials_id AS credentials, service_type_id AS "serviceTypeId"
+       FROM rev_service WHERE device_id = $1`,
+      [owned.id],
+    );
     await sql(
       `INSERT INTO rev_service_product (tenant_id, rev_service_id, product_id, rate, service_product_id, status)
-       VALUES ($1, $2, 11, 4.5, 9001, 'created')`,
+       VALUES ($1, $2, 11, 4.5, 9001, 'created'), ($1, $2, 12, NULL, NULL, 'pending')`,
       [fleet.tenantId, line.id],
+    );
+    // The line's account's cached catalogue names its service type and product 11 (retired since:
+    // it keeps its name); product 12 is not in it.
+    await sql(
+      `INSERT INTO catalogue_fetch (credentials_id, tenant_id, fetched_at, counts) VALUES ($1, $2, now(), '{}')`,
+      [line.credentials, fleet.tenantId],
+    );
+    await sql(
+      `INSERT INTO catalogue_entry (credentials_id, kind, remote_id, name, active, fetched_at) VALUES
+         ($1, 'service_type', $2::text, 'M2M Data Line', true, now()),
+         ($1, 'product', '11', 'M2M line access', false, now()), ($1, 'package', '12', 'Not a product', true, now())`,
+      [line.credentials, line.serviceTypeId],
     );
     await sql(
       `INSERT INTO scheduled_carrier_plan_change (tenant_id, device_id, carrier_rate_plan, effective_date)
@@ -110,7 +126,13 @@ describe('GET /devices/:id', () => {
           status: 'created',
           active: true,
           customer: { id: owned.customerId, name: names.customer },
-          products: [{ productId: 11, rate: 4.5, serviceProductId: 9001, status: 'created' }],
+          serviceTypeId: line.serviceTypeId,
+          serviceTypeName: 'M2M Data Line',
+          packageName: null,
+          products: [
+            { productId: 11, name: 'M2M line access', rate: 4.5, serviceProductId: 9001, status: 'created' },
+            { productId: 12, name: null, rate: null, serviceProductId: null, status: 'pending' },
+          ],
         },
       ],
       scheduledPlanChanges: [

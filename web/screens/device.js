@@ -123,13 +123,20 @@ function scheduledTable(changes) {
   return dataTable('Scheduled plan changes', ['Effective', 'Kind', 'New plan', 'From'], body);
 }
 
+/** A Rev.io catalogue entry by its name, by its id when the cached catalogue lacks it. @param {string | null} name @param {number} id */
+const catalogued = (name, id) => name ?? `#${id}`;
+
+/** @param {any} p a product of a line */
+const productText = (p) =>
+  `${catalogued(p.name, p.productId)}${p.rate != null ? ` at ${p.rate}` : ''} (${p.status})`;
+
 /** @param {any[]} lines */
 function revTable(lines) {
   const body = h(
     'tbody',
     {},
     lines.length === 0
-      ? emptyRow(5, 'No Rev.io service line.')
+      ? emptyRow(6, 'No Rev.io service line.')
       : lines.map((s) =>
           h(
             'tr',
@@ -142,13 +149,12 @@ function revTable(lines) {
               s.customer.name ? link(`/customers/${s.customer.id}`, { text: s.customer.name }) : '—',
             ),
             h('td', {
+              text: s.serviceTypeId != null ? catalogued(s.serviceTypeName, s.serviceTypeId) : '—',
+            }),
+            h('td', {
               text:
-                s.products
-                  .map(
-                    (/** @type {any} */ p) =>
-                      `${p.productId}${p.rate != null ? ` at ${p.rate}` : ''} (${p.status})`,
-                  )
-                  .join(', ') || (s.packageId ? `Package ${s.packageId}` : '—'),
+                s.products.map(productText).join(', ') ||
+                (s.packageId != null ? `Package ${catalogued(s.packageName, s.packageId)}` : '—'),
             }),
             h(
               'td',
@@ -162,7 +168,7 @@ function revTable(lines) {
   );
   return dataTable(
     'Rev.io service lines',
-    ['Service id', 'Status', 'Customer', 'Products', 'Created by'],
+    ['Service id', 'Status', 'Customer', 'Service type', 'Products', 'Created by'],
     body,
   );
 }

@@ -5,7 +5,7 @@ import type { VisibleCustomers } from './device-access.repository.ts';
 
 /**
  * What the device page shows of one device: the device and its owner with names, its plans and
- * scheduled plan changes, its Rev.io service lines with their products, and the bulk changes that
+ * scheduled plan changes, its Rev.io service lines with their products (named), and the bulk changes that
  * touched it. Four queries whatever the device's past (each bounded by an index on the device).
  * A customer the principal may not access is shown by id only (its name is left out).
  */
@@ -126,14 +126,28 @@ export interface RevServiceLine {
   revCustomerId: number;
   number: string;
   serviceTypeId: number | null;
+  serviceTypeName: string | null;
   packageId: number | null;
+  packageName: string | null;
   createdAt: Date;
   disconnectedAt: Date | null;
   bulkChangeId: number | null;
-  products: { productId: number; rate: number | null; serviceProductId: number | null; status: string }[];
+  products: {
+    productId: number;
+    name: string | null;
+    rate: number | null;
+    serviceProductId: number | null;
+    status: string;
+  }[];
 }
 
-/** Every Rev.io line the device had, newest first (rev_service_device_all_idx), at most 50. */
+/**
+ * Every Rev.io line the device had, newest first (rev_service_device_all_idx), at most 50. Service
+ * type, package and product names come from the cached catalogue as rev-option-names.repository.ts
+ * reads it (catalogue_entry by its primary key, inactive entries included: a product since retired
+ * keeps its name), of the Rev.io account the line was created in; null when that account's catalogue
+ * lacks the id. Joined in this one statement: no query per line or product.
+ */
 export async function listRevServiceLines(
   db: Executor,
   tenantId: number,
@@ -144,15 +158,23 @@ export async function listRevServiceLines(
     SELECT r.id, r.service_id AS "serviceId", r.status, r.is_active AS active,
            jsonb_build_object('id', r.customer_id, 'name', ${nameIfVisible(sql`c`, visible)}) AS customer,
            r.rev_customer_id AS "revCustomerId", r.number, r.service_type_id AS "serviceTypeId",
-           r.package_id AS "packageId", r.created_at AS "createdAt", r.disconnected_at AS "disconnectedAt",
-           w.bulk_change_id AS "bulkChangeId",
-           coalesce((SELECT jsonb_agg(jsonb_build_object('productId', p.product_id, 'rate', p.rate::float8,
+           st.name AS "serviceTypeName", r.package_id AS "packageId", pk.name AS "packageName",
+           r.created_at AS "createdAt", r.disconnected_at AS "disconnectedAt", w.bulk_change_id AS "bulkChangeId",
+           coalesce((SELECT jsonb_agg(jsonb_build_object('productId', p.product_id, 'name', e.name,
+                                                         'rate', p.rate::float8,
                                                          'serviceProductId', p.service_product_id,
                                                          'status', p.status) ORDER BY p.product_id)
-                     FROM rev_service_product p WHERE p.rev_service_id = r.id), '[]'::jsonb) AS products
+                     FROM rev_service_product p
+                     LEFT JOIN catalogue_entry e ON e.credentials_id = r.rev_credentials_id AND e.kind = 'product'
+                                                AND e.remote_id = p.product_id::text
+                     WHERE p.rev_service_id = r.id), '[]'::jsonb) AS products
     FROM rev_service r
     JOIN customer c ON c.id = r.customer_id
     LEFT JOIN bulk_change_device w ON w.id = r.bulk_change_device_id
+    LEFT JOIN catalogue_entry st ON st.credentials_id = r.rev_credentials_id AND st.kind = 'service_type'
+                                AND st.remote_id = r.service_type_id::text
+    LEFT JOIN catalogue_entry pk ON pk.credentials_id = r.rev_credentials_id AND pk.kind = 'package'
+                                AND pk.remote_id = r.package_id::text
     WHERE r.tenant_id = ${tenantId} AND r.device_id = ${deviceId}
     ORDER BY r.id DESC LIMIT 50
   `.execute(db);

@@ -36,6 +36,9 @@ const ScheduledPlanChange = Type.Object({
   customerRatePool: Nullable(NamedId),
 });
 
+const CATALOGUE_NAME =
+  "The name in the cached catalogue of the line's Rev.io account; null when the catalogue lacks the id.";
+
 const RevServiceLine = Type.Object({
   id: Type.Integer({ description: "simbind's record of the line." }),
   serviceId: Nullable(Type.Integer(), "Rev.io's service id; null while pending or when the create failed."),
@@ -48,13 +51,16 @@ const RevServiceLine = Type.Object({
   revCustomerId: Type.Integer(),
   number: Type.String({ description: 'The number the line was created with (MSISDN, else ICCID).' }),
   serviceTypeId: Nullable(Type.Integer()),
+  serviceTypeName: Nullable(Type.String(), CATALOGUE_NAME),
   packageId: Nullable(Type.Integer()),
+  packageName: Nullable(Type.String(), CATALOGUE_NAME),
   createdAt: DateTime,
   disconnectedAt: Nullable(DateTime),
   bulkChangeId: Nullable(Type.Integer(), 'The bulk change that created it.'),
   products: Type.Array(
     Type.Object({
       productId: Type.Integer(),
+      name: Nullable(Type.String(), CATALOGUE_NAME),
       rate: Nullable(Type.Number()),
       serviceProductId: Nullable(Type.Integer()),
       status: Type.String({ description: '`pending`, `created`, `failed` or `disconnected`.' }),
