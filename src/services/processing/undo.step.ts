@@ -1,21 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Database, Executor } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
 import * as carrierWaits from '../../db/repositories/carrier-wait.repository.ts';
 import * as repo from '../../db/repositories/processing.repository.ts';
 import type {
   BulkChangeContextRow,
   ChunkContext,
-  Failure,
   WorkItem,
 } from '../../db/repositories/processing.repository.ts';
 import * as undos from '../../db/repositories/undo.repository.ts';
-import type { Exchange, RetryableError } from '../../errors.ts';
 import type { AssignmentOptions } from '../assignment/request.ts';
 import type { CarrierResults } from './carrier-results.ts';
 import { runCarrierStep, STEP as CARRIER_STEP, type CarrierStepDeps } from './carrier.step.ts';
 import type { RevStepDeps } from './rev-service.step.ts';
-import { withRetries } from './retry-policy.ts';
-import { emptyResult, logOf, mapWithConcurrency, type StepResult } from './step-kit.ts';
+import { type StepResult, emptyResult, logOf } from './step-kit.ts';
+import { disconnectUndoLines } from './undo-disconnect.step.ts';
+import { STEP_CHECK, STEP_LOCAL, STEP_REV, undoRequestOf } from './undo-kit.ts';
+
+export { applyConfirmedUndoPlans, isUndo, STEP_CHECK, STEP_LOCAL, STEP_REV } from './undo-kit.ts';
 
 /**
  * The worker's side of an undo (issue 16), per device and in this order, each step committed with
@@ -25,37 +25,16 @@ import { emptyResult, logOf, mapWithConcurrency, type StepResult } from './step-
  * before-values and the original's scheduled changes that have not run are cancelled; (4) the
  * carrier plan goes back (Jasper at once, ThingSpace when it confirms). A device whose disconnect
  * failed is not restored locally: a device is the unit, and "retry failed" takes it up again.
- *
- * Nothing is disconnected twice: each line's disconnect intent (the undo work order) is committed
- * before any call, and whenever a disconnect may already have reached Rev.io (an earlier run, a
- * lost answer) the remote record is looked up first and a disconnected one is only recorded.
+ * Step (2) is undo-disconnect.step.ts; step names and the request's shape are undo-kit.ts.
  */
 
-export const STEP_CHECK = 'undo_check';
-export const STEP_REV = 'undo_rev';
-export const STEP_LOCAL = 'undo_local';
 const LOG_CHECK = 'Undo: Check Device';
-const LOG_PRODUCT = 'Undo: Disconnect Rev.io Service Product: Rev.io API';
-const LOG_SERVICE = 'Undo: Disconnect Rev.io Service: Rev.io API';
-const FOUND = ' (found disconnected already)';
 const LOG_LOCAL: Record<'ownership' | 'plan' | 'removed' | 'scheduled', string> = {
   ownership: 'Undo: Restore AMOP Ownership',
   removed: 'Undo: Remove AMOP Ownership (the device had no owner before)',
   plan: 'Undo: Restore AMOP Customer Rate Plan/Rate Pool',
   scheduled: 'Undo: Cancel Scheduled Plan Change',
 };
-
-/** What an undo work order's request adds to an assignment's. */
-interface UndoRequest {
-  originalWorkOrderId: number;
-  carrierPlan: { ratePlan: string | null; communicationPlan: string | null } | null;
-}
-
-export function isUndo(options: unknown): options is { undoOf: number } {
-  return typeof (options as { undoOf?: unknown } | null)?.undoOf === 'number';
-}
-
-const undoRequestOf = (item: Pick<WorkItem, 'request'>) => item.request as unknown as UndoRequest;
 
 export interface UndoRunnerDeps {
   db: Database;
@@ -97,101 +76,6 @@ export function createUndoRunner(deps: UndoRunnerDeps) {
         result.succeeded.push(item.id);
       }
     }
-    return result;
-  }
-
-  async function disconnect(ctx: ChunkContext, options: AssignmentOptions, items: WorkItem[]) {
-    const result = emptyResult();
-    const todo = items.filter((item) => !item.stepsDone.includes(STEP_REV));
-    if (todo.length === 0) return result;
-    const targets = await undos.claimDisconnectTargets(
-      db,
-      todo.map((item) => item.id),
-    );
-    const today = deps.today();
-    const prorate = options.revService?.prorate ?? false;
-    const serviceRowIds: number[] = [];
-    const productRowIds: number[] = [];
-    await mapWithConcurrency(todo, deps.rev.concurrency, async (item) => {
-      const problems: string[] = [];
-      let retryable = true;
-      for (const target of targets.filter((t) => t.workOrderId === item.id)) {
-        const creds = await deps.rev.accounts.revio(target.revCredentialsId);
-        const mayBeSent = (intended: boolean, previousError: unknown) =>
-          intended || item.attempts > 1 || previousError !== undefined;
-        let listed: { disconnected: Set<number>; exchange: Exchange } | undefined;
-        for (const product of target.products.filter((p) => p.status === 'created')) {
-          const outcome = await withRetries(deps.rev.policy, async ({ previousError }) => {
-            if (mayStillLand(previousError)) await sleep(deps.rev.lateCreateGraceMs);
-            if (mayBeSent(product.intended, previousError)) {
-              if (!listed || previousError) {
-                const found = await deps.rev.revio.listServiceProducts(creds, target.serviceId);
-                listed = {
-                  disconnected: new Set(
-                    found.value.filter((p) => p.disconnected).map((p) => p.serviceProductId),
-                  ),
-                  exchange: found.exchange,
-                };
-              }
-              if (listed.disconnected.has(product.serviceProductId))
-                return { exchange: listed.exchange, adopted: true };
-            }
-            const sent = await deps.rev.revio.disconnectServiceProduct(creds, {
-              serviceProductId: product.serviceProductId,
-              effectiveDate: today,
-              generateProration: prorate,
-            });
-            return { exchange: sent.exchange, adopted: false };
-          });
-          if (outcome.ok) {
-            productRowIds.push(product.id);
-            const description = outcome.value.adopted ? `${LOG_PRODUCT}${FOUND}` : LOG_PRODUCT;
-            result.logs.push(logOf(item, description, outcome.value.exchange));
-          } else {
-            result.logs.push(logOf(item, LOG_PRODUCT, outcome.error.exchange, outcome.error));
-            problems.push(`product ${product.serviceProductId}: ${outcome.error.message}`);
-            retryable &&= outcome.retryable;
-          }
-        }
-        // The line stays live while one of its products could not be disconnected.
-        if (problems.length > 0 || target.status !== 'created') continue;
-        const outcome = await withRetries(deps.rev.policy, async ({ previousError }) => {
-          if (mayStillLand(previousError)) await sleep(deps.rev.lateCreateGraceMs);
-          if (mayBeSent(target.intended, previousError)) {
-            const found = await deps.rev.revio.findServices(creds, {
-              customerId: target.revCustomerId,
-              number: target.number,
-            });
-            const line = found.value.find((s) => s.serviceId === target.serviceId);
-            if (line?.disconnectedDate) return { exchange: found.exchange, adopted: true };
-          }
-          const sent = await deps.rev.revio.disconnectService(creds, {
-            serviceId: target.serviceId,
-            disconnectedDate: today,
-          });
-          return { exchange: sent.exchange, adopted: false };
-        });
-        if (outcome.ok) {
-          serviceRowIds.push(target.revServiceRowId);
-          const description = outcome.value.adopted ? `${LOG_SERVICE}${FOUND}` : LOG_SERVICE;
-          result.logs.push(logOf(item, description, outcome.value.exchange));
-        } else {
-          result.logs.push(logOf(item, LOG_SERVICE, outcome.error.exchange, outcome.error));
-          problems.push(`service ${target.serviceId}: ${outcome.error.message}`);
-          retryable &&= outcome.retryable;
-        }
-      }
-      if (problems.length === 0) result.succeeded.push(item.id);
-      else {
-        result.failures.push({
-          id: item.id,
-          category: 'integration',
-          message: `Rev.io not disconnected: ${problems.join('; ')}`,
-          retryable,
-        } satisfies Failure);
-      }
-    });
-    result.record = (trx) => undos.recordDisconnects(trx, ctx, { serviceRowIds, productRowIds, today });
     return result;
   }
 
@@ -293,7 +177,7 @@ export function createUndoRunner(deps: UndoRunnerDeps) {
       const original = await repo.loadBulkChange(db, originalId);
       const options = (original?.options ?? {}) as AssignmentOptions;
       let alive = await commitStep(ctx, items, STEP_CHECK, await check(bc, originalId, items));
-      alive = await commitStep(ctx, alive, STEP_REV, await disconnect(ctx, options, alive));
+      alive = await commitStep(ctx, alive, STEP_REV, await disconnectUndoLines(deps, ctx, options, alive));
       await restore(ctx, originalId, alive);
       alive = alive.map((item) =>
         item.stepsDone.includes(STEP_LOCAL) ? item : { ...item, stepsDone: [...item.stepsDone, STEP_LOCAL] },
@@ -307,39 +191,4 @@ export function createUndoRunner(deps: UndoRunnerDeps) {
       return { ok: done.length, waiting: back.waiting.size, failed: items.length - back.alive.length };
     },
   };
-}
-
-/**
- * A ThingSpace confirmation of an undo's plan change: each device goes back to its own plan (an
- * assignment's confirmations all carry the bulk change's one plan).
- */
-export async function applyConfirmedUndoPlans(
-  trx: Executor,
-  ctx: Pick<ChunkContext, 'tenantId' | 'bulkChangeId' | 'createdBy'>,
-  items: Pick<WorkItem, 'id' | 'deviceId' | 'request'>[],
-  today: string,
-): Promise<void> {
-  const groups = new Map<string, typeof items>();
-  for (const item of items) {
-    const plan = undoRequestOf(item).carrierPlan;
-    if (!plan?.ratePlan) continue;
-    const key = JSON.stringify([plan.ratePlan, plan.communicationPlan]);
-    groups.set(key, [...(groups.get(key) ?? []), item]);
-  }
-  for (const group of groups.values()) {
-    const plan = undoRequestOf(group[0]!).carrierPlan!;
-    await repo.applyCarrierPlan(
-      trx,
-      ctx,
-      group,
-      { ratePlan: plan.ratePlan!, communicationPlan: plan.communicationPlan },
-      today,
-    );
-  }
-}
-
-/** As for creates: a disconnect that timed out may still land; the lookup waits as long again. */
-function mayStillLand(error: RetryableError | undefined): boolean {
-  const name = (error?.cause as { name?: unknown } | undefined)?.name;
-  return error?.status === undefined && (name === 'TimeoutError' || name === 'AbortError');
 }
