@@ -22,8 +22,8 @@ const NAME_OF = {
   customerRatePoolId: 'ratePoolName',
 };
 
-/** Bookkeeping flags that say nothing an operator reads. */
-const HIDDEN = new Set(['isActive', 'isDeleted']);
+/** Bookkeeping that says nothing an operator reads (flags, simbind's own id of the Rev.io account). */
+const HIDDEN = new Set(['isActive', 'isDeleted', 'revCredentialsId']);
 
 /** A state as short text: its values, names in place of ids. @param {unknown} state */
 export function describeState(state) {
