@@ -21,7 +21,7 @@ for (const line of readFileSync(path.join(dir, 'durations'), 'utf8').trim().spli
   const label =
     {
       24: 'Node 24, phase 1 (npm ci, checks, npm test)',
-      '24-lane-a': 'Node 24, lane A (resilience, npm start, browser)',
+      '24-lane-a': 'Node 24, lane A (browser, npm start, resilience)',
       22: 'Node 22, lane B (clone, npm ci, npm test on the server, npm start)',
       system: `Node ${process.versions.node.split('.')[0]} (machine), lane B (clone, npm ci, npm test, npm start)`,
     }[major] ?? `Node ${major}`;

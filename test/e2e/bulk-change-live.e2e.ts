@@ -149,7 +149,10 @@ describe('bulk change page, live', () => {
     // Its page names the line's service type and product from the account's cached catalogue.
     await getJson(`/api/v1/customers/${revCustomer.id}/rev-catalogue`);
     await device.click();
-    const line = page.getByRole('table', { name: 'Rev.io service lines' }).locator('tbody tr');
+    // This change's line: the device may hold older ones, disconnected by another file's undo.
+    const line = page
+      .getByRole('table', { name: 'Rev.io service lines' })
+      .locator('tbody tr', { hasText: new RegExp(`Bulk change ${id}\\b`) });
     await expect.poll(() => line.textContent()).toContain('M2M Data Line');
     expect(await line.textContent()).toContain('M2M line access at 2 (created)');
     await accessible('device page with a Rev.io line');
