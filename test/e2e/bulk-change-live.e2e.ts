@@ -2,7 +2,7 @@
 // filters, the list's filters and paging, and every screen at 390 px.
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { axeViolations, freeDevices, launchChromium, screenshot } from './harness.ts';
+import { axeViolations, freeDevices, launchChromium, screenshot, signIn } from './harness.ts';
 
 /** The run's shared simbind (global-setup.ts): other files' bulk changes are there too. */
 const { baseUrl } = inject('simbind');
@@ -55,11 +55,7 @@ beforeAll(async () => {
     pageErrors.push(`native ${dialog.type()} dialog`);
     void dialog.dismiss();
   });
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('E-mail').fill('admin@northwind.example');
-  await page.getByLabel('Password').fill('admin-demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+  await signIn(page, baseUrl, 'admin@northwind.example');
 });
 
 afterAll(async () => {

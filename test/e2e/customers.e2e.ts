@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
-import { axeViolations, launchChromium, screenshot, openAdminScreen } from './harness.ts';
+import { axeViolations, launchChromium, screenshot, openAdminScreen, signIn as signInAs } from './harness.ts';
 
 /**
  * Issue 11, item 5 on the screens: customers, their sites, customer rate plans and pools added
@@ -18,13 +18,7 @@ let browser: Browser | undefined;
 let page: Page;
 const pageErrors: string[] = [];
 
-async function signIn(email: string, password: string): Promise<void> {
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('E-mail').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
-}
+const signIn = (email: string, password: string) => signInAs(page, baseUrl, email, password);
 
 /** axe-core on the current page: no serious or critical violation. */
 async function accessible(screen: string): Promise<void> {

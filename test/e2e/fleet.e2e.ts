@@ -1,6 +1,6 @@
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { axeViolations, launchChromium, screenshot } from './harness.ts';
+import { axeViolations, launchChromium, screenshot, signIn } from './harness.ts';
 
 // The Fleet screen and the device page against the whole product: search, filters, sort, keyset
 // pages, "select all N matching" handed to the new-assignment screen as a filter, and the device
@@ -36,11 +36,7 @@ beforeAll(async () => {
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
   page.on('pageerror', (error) => void pageErrors.push(error.message));
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('E-mail').fill('admin@contoso.example');
-  await page.getByLabel('Password').fill('admin-demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+  await signIn(page, baseUrl, 'admin@contoso.example');
   const providers = await apiGet<{ items: { id: number; name: string }[] }>('/service-providers');
   providerId = providers.items.find((p) => p.name === 'Verizon ThingSpace M2M')!.id;
 });

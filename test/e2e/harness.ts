@@ -102,3 +102,17 @@ export async function openAdminScreen(page: Page, name: string): Promise<void> {
   if (!(await link.isVisible())) await page.getByRole('button', { name: 'Admin' }).click();
   await link.click();
 }
+
+/** Signs in through the login screen and waits for the home screen (the bulk change list). */
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  email: string,
+  password = 'admin-demo',
+): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('E-mail').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+}

@@ -2,7 +2,7 @@
 // only when it scrolls with nothing focusable inside; and the fleet's Previous after a reload.
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { axeViolations, launchChromium } from './harness.ts';
+import { axeViolations, launchChromium, signIn } from './harness.ts';
 
 /** The run's shared simbind (global-setup.ts); this file only reads. */
 const { baseUrl } = inject('simbind');
@@ -45,11 +45,7 @@ beforeAll(async () => {
   context.setDefaultTimeout(10_000);
   page = await context.newPage();
   page.on('pageerror', (error) => void pageErrors.push(error.message));
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('E-mail').fill('admin@northwind.example');
-  await page.getByLabel('Password').fill('admin-demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+  await signIn(page, baseUrl, 'admin@northwind.example');
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
 import fs from 'node:fs/promises';
 import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { axeViolations, freeDevices, launchChromium, screenshot } from './harness.ts';
+import { axeViolations, freeDevices, launchChromium, screenshot, signIn } from './harness.ts';
 
 /** The run's shared simbind (global-setup.ts). */
 const { baseUrl } = inject('simbind');
@@ -49,11 +49,7 @@ beforeAll(async () => {
     pageErrors.push(`native ${dialog.type()} dialog: ${dialog.message()}`);
     void dialog.dismiss();
   });
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('E-mail').fill('admin@northwind.example');
-  await page.getByLabel('Password').fill('admin-demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Bulk changes' }).waitFor();
+  await signIn(page, baseUrl, 'admin@northwind.example');
 });
 
 afterAll(async () => {
