@@ -47,7 +47,7 @@ const submit = async (data: Record<string, unknown>) => {
 beforeAll(async () => {
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   page = await context.newPage();
   page.on('request', (request) => void requested.push(request.url()));
   page.on('pageerror', (error) => void pageErrors.push(error.message));

@@ -46,7 +46,7 @@ const chooseCsv = (panel: string, name: string, lines: string[]) =>
 beforeAll(async () => {
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   page = await context.newPage();
   page.on('request', (request) => {
     const url = request.url();

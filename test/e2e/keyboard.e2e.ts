@@ -42,7 +42,7 @@ async function tabStops(): Promise<string[]> {
 beforeAll(async () => {
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   page = await context.newPage();
   page.on('pageerror', (error) => void pageErrors.push(error.message));
   await signIn(page, baseUrl, 'admin@northwind.example');

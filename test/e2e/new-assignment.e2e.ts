@@ -42,7 +42,7 @@ const review = () => page.getByTestId('review').textContent();
 beforeAll(async () => {
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   page = await context.newPage();
   page.on('pageerror', (error) => void pageErrors.push(error.message));
   page.on('dialog', (dialog) => {

@@ -31,7 +31,7 @@ const shot = (name: string) => screenshot(page, name);
 beforeAll(async () => {
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   page = await context.newPage();
   // Nothing may load from elsewhere: every request stays on simbind's origin (or data:/blob:).
   page.on('request', (request) => {

@@ -11,7 +11,8 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: false,
     // A screen waits on the server (a sign-in hashes a password): the 1 s default of `expect.poll`
-    // failed on a busy machine where the same step passes on a quiet one.
-    expect: { poll: { timeout: 10_000 } },
+    // failed on a busy machine where the same step passes on a quiet one; in CI the suite runs
+    // beside another Node line's npm test, so element waits (setDefaultTimeout) and polls get 20 s.
+    expect: { poll: { timeout: 20_000 } },
   },
 });
