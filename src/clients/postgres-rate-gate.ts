@@ -218,14 +218,17 @@ function unavailable(key: string) {
 /**
  * Waits `ms` measured from now. Node may fire a timer early by however long the current event loop
  * turn has run (timers start from the loop's cached clock), and an early send is exactly what the
- * gate must prevent, so the wait is checked against `performance.now()` and resumed if short. The
- * last fraction of a millisecond is waited out turn by turn (`setImmediate`): a 1 ms timer for a
- * 0.06 ms wait (the spacing at 1,000,000 a minute) would make every call a millisecond late.
+ * gate must prevent, so the wait is checked against `performance.now()` and resumed if short. A
+ * timer also fires up to a millisecond late (libuv counts whole milliseconds from the loop's
+ * clock), so it is set for a millisecond less than the wait, and the last millisecond is waited
+ * out turn by turn (`setImmediate`): every call was ~0.8 ms late before (bench/rate-gate.bench.ts,
+ * B6), and a 1 ms timer for a 0.06 ms wait (the spacing at 1,000,000 a minute) would make every
+ * call a millisecond late.
  */
 async function sleepFor(ms: number, signal: AbortSignal | undefined): Promise<void> {
   const until = performance.now() + ms;
   for (let left = ms; left > 0; left = until - performance.now()) {
-    if (left >= 1) await sleep(Math.floor(left), signal);
+    if (left >= 2) await sleep(Math.floor(left) - 1, signal);
     else {
       await new Promise((resolve) => setImmediate(resolve));
       signal?.throwIfAborted();

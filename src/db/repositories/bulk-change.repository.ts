@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { arrayLiteral } from '../array-literal.ts';
 import type { Executor } from '../database.ts';
 import type { ErrorCategory, PortalType, WorkOrderStatus } from '../schema.ts';
 
@@ -100,10 +101,13 @@ export async function insertWorkOrders(
   orders: NewWorkOrder[],
 ): Promise<string[]> {
   if (orders.length === 0) return [];
-  const col = <K extends keyof NewWorkOrder>(key: K) => orders.map((o) => o[key]);
-  // The sort of 100,000 narrow rows fits in 32 MB; the default 4 MB sends it to disk.
-  await sql`SET LOCAL work_mem = '32MB'`.execute(db);
-  const result = await sql`
+  // Device order: two bulk changes racing for the same devices take their index entries in the
+  // same order, so the later one waits for the earlier instead of deadlocking with it. Sorted here
+  // (a numeric sort of 100,000 keys, ~20 ms) rather than by the statement, which sorted the wide
+  // rows in 32 MB of work_mem; the rows are inserted in the arrays' order.
+  const sorted = [...orders].sort((a, b) => (a.deviceId ?? Infinity) - (b.deviceId ?? Infinity));
+  const col = <K extends keyof NewWorkOrder>(key: K) => arrayLiteral(sorted.map((o) => o[key]));
+  const insert = (skipOpen: boolean) => sql`
     INSERT INTO bulk_change_device (tenant_id, bulk_change_id, device_id, identifier, iccid, msisdn, status,
                                     error_category, message, chunk, request, processed_at)
     SELECT ${ctx.tenantId}, ${ctx.bulkChangeId}, t.device_id, t.identifier, t.iccid, t.msisdn, t.status,
@@ -122,20 +126,36 @@ export async function insertWorkOrders(
         ${col('status')}::text[], ${col('errorCategory')}::text[], ${col('message')}::text[], ${col('chunk')}::int[],
         ${col('effectiveDate')}::date[]
       ) AS t(identifier, device_id, iccid, msisdn, status, error_category, message, chunk, effective_date)
-      -- Device order: two bulk changes racing for the same devices take their index entries in the
-      -- same order, so the later one waits for the earlier instead of deadlocking with it.
-      ORDER BY device_id NULLS LAST
     ) AS t
-    ON CONFLICT (device_id) WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER') DO NOTHING
-  `.execute(db);
+    ${skipOpen ? sql`ON CONFLICT (device_id) WHERE status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER') DO NOTHING` : sql``}
+  `;
+  // Validation saw none of these devices in an open work order, so the plain insert is the rule: a
+  // device another submission took since is the exception, and only then is the insert redone
+  // skipping the devices already held. ON CONFLICT on every row (a speculative insertion each, a
+  // lock and an extra WAL record per row) made the 100,000-row insert ~10 % slower.
+  await sql`SAVEPOINT work_orders`.execute(db);
+  let result;
+  try {
+    result = await insert(false).execute(db);
+    await sql`RELEASE SAVEPOINT work_orders`.execute(db);
+  } catch (error) {
+    if (!isOpenWorkOrderConflict(error)) throw error;
+    await sql`ROLLBACK TO SAVEPOINT work_orders`.execute(db);
+    result = await insert(true).execute(db);
+  }
   if (Number(result.numAffectedRows ?? 0) === orders.length) return [];
   const pending = orders.filter((o) => o.status === 'PENDING').map((o) => o.identifier);
   const { rows } = await sql<{ identifier: string }>`
-    SELECT i.identifier FROM unnest(${pending}::text[]) AS i(identifier)
+    SELECT i.identifier FROM unnest(${arrayLiteral(pending)}::text[]) AS i(identifier)
     WHERE NOT EXISTS (SELECT 1 FROM bulk_change_device w
                       WHERE w.bulk_change_id = ${ctx.bulkChangeId} AND w.identifier = i.identifier)
   `.execute(db);
   return rows.map((r) => r.identifier);
+}
+
+function isOpenWorkOrderConflict(error: unknown): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === 'bulk_change_device_open_key';
 }
 
 /** Writes the race losers of `insertWorkOrders` as conflicts, naming the bulk change that holds each. */
@@ -156,8 +176,8 @@ export async function insertConflictWorkOrders(
                                                        AND o.status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')),
                                                     'another')),
            now()
-    FROM unnest(${orders.map((o) => o.identifier)}::text[], ${orders.map((o) => o.deviceId)}::bigint[],
-                ${orders.map((o) => o.iccid)}::text[], ${orders.map((o) => o.msisdn)}::text[])
+    FROM unnest(${arrayLiteral(orders.map((o) => o.identifier))}::text[], ${arrayLiteral(orders.map((o) => o.deviceId))}::bigint[],
+                ${arrayLiteral(orders.map((o) => o.iccid))}::text[], ${arrayLiteral(orders.map((o) => o.msisdn))}::text[])
          AS t(identifier, device_id, iccid, msisdn)
   `.execute(db);
 }

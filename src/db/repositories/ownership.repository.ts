@@ -121,9 +121,21 @@ export async function markStarted(db: Executor, bulkChangeId: number, chunk: num
 export async function finishLocalGroup(
   db: Executor,
   ctx: ChunkContext,
-  params: { chunk: number; limit: number; steps: string[]; description: string },
-): Promise<WorkItem[]> {
-  const { rows } = await sql<WorkItem>`
+  params: {
+    chunk: number;
+    limit: number;
+    steps: string[];
+    description: string;
+    /**
+     * Return the group's work orders (a later step of the transaction needs them); otherwise only
+     * how many there were, and how many had not done the ownership step before — 5,000 rows with
+     * their request snapshot, parsed and kept per group for nothing but two counts, cost the
+     * worker more than the statement did to return them (issue 13, B1 and B4).
+     */
+    items: boolean;
+  },
+): Promise<{ devices: number; ownershipNew: number; items: WorkItem[] }> {
+  const { rows } = await sql<WorkItem & { devices: number; ownershipNew: number }>`
     WITH next AS (
       SELECT id, steps_done FROM bulk_change_device
       WHERE bulk_change_id = ${ctx.bulkChangeId} AND chunk = ${params.chunk} AND status IN ('PENDING', 'PROCESSING')
@@ -151,7 +163,16 @@ export async function finishLocalGroup(
              ${ctx.portalType}, false, ${ctx.processedBy}, ${ctx.submittedBy}
       FROM input i
     )
-    SELECT id, device_id AS "deviceId", iccid, msisdn, request, steps_done AS "stepsDone", attempts FROM done
+    ${
+      params.items
+        ? sql`SELECT id, device_id AS "deviceId", iccid, msisdn, request, steps_done AS "stepsDone", attempts FROM done`
+        : sql`SELECT count(*)::int AS devices, (count(*) FILTER (WHERE 'ownership' <> ALL (steps_done)))::int AS "ownershipNew"
+              FROM done`
+    }
   `.execute(db);
-  return rows.sort((a, b) => a.id - b.id);
+  if (!params.items)
+    return { devices: rows[0]?.devices ?? 0, ownershipNew: rows[0]?.ownershipNew ?? 0, items: [] };
+  const items = rows.sort((a, b) => a.id - b.id);
+  const ownershipNew = items.filter((item) => !item.stepsDone.includes('ownership')).length;
+  return { devices: items.length, ownershipNew, items };
 }

@@ -80,15 +80,16 @@ export async function runLocalGroup(
       limit,
       steps,
       description: LOG_OWNERSHIP_AMOP,
+      items: plan !== undefined,
     });
     // A device without an ownership row cannot hold a plan: ownership was written just before, in
     // this transaction, so every device is either applied or scheduled.
-    const todo = plan ? claimed.filter((item) => !item.stepsDone.includes(CUSTOMER_RATE_PLAN)) : [];
+    const todo = plan ? claimed.items.filter((item) => !item.stepsDone.includes(CUSTOMER_RATE_PLAN)) : [];
     if (plan && todo.length > 0) await applyCustomerPlanStep(trx, ctx, todo, plan, deps.today());
     return { group: claimed, planned: todo.length };
   });
-  deps.countDevices(OWNERSHIP, 'ok', group.filter((item) => !item.stepsDone.includes(OWNERSHIP)).length);
+  deps.countDevices(OWNERSHIP, 'ok', group.ownershipNew);
   if (plan) deps.countDevices(CUSTOMER_RATE_PLAN, 'ok', planned);
-  deps.countDevices('complete', 'ok', group.length);
-  return group.length;
+  deps.countDevices('complete', 'ok', group.devices);
+  return group.devices;
 }
