@@ -1,12 +1,13 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { isUniqueViolation, retryOnDeadlock } from '../db/pg-errors.ts';
 import * as bulkChanges from '../db/repositories/bulk-change.repository.ts';
 import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts';
 import type { BulkChangeStatus, ErrorCategory } from '../db/schema.ts';
 import { UnprocessableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
-import { changesHands, MESSAGES } from './assignment/eligibility.ts';
-import { createValidator } from './assignment/validation.ts';
+import { changesHands, MESSAGES, targetOf, type AssignmentTarget } from './assignment/eligibility.ts';
+import { createValidator, type JudgedDevice } from './assignment/validation.ts';
 import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
 import { isLocalOnly } from './processing/local-steps.ts';
 import type { AuditService } from './audit.service.ts';
@@ -103,13 +104,37 @@ const REJECTION_LOG = 'Customer Assignment: Validate Device';
  * next fetch than writing. A local chunk is still done a group at a time (processing.service.ts).
  */
 const LOCAL_CHUNK_SIZE = 25_000;
+/** A dry run's answer for one device. */
+function verdictOf(
+  { identifier, candidate, verdict }: JudgedDevice,
+  target: AssignmentTarget,
+): DeviceVerdict {
+  return {
+    identifier,
+    deviceId: candidate?.deviceId ?? null,
+    eligible: verdict.eligible,
+    errorCategory: verdict.eligible ? null : verdict.category,
+    message: verdict.eligible ? null : verdict.message,
+    currentOwner:
+      candidate?.ownerCustomerId != null
+        ? {
+            customerId: candidate.ownerCustomerId,
+            name: candidate.ownerCustomerName,
+            siteId: candidate.ownerSiteId,
+            siteName: candidate.ownerSiteName,
+          }
+        : null,
+    changesHands: candidate !== undefined && changesHands(candidate, target),
+  };
+}
+
 /** The change log's `processed_by` for what the API itself decided at submission. */
 const API_PROCESS = 'simbind-api';
 
 export function createAssignmentService(deps: AssignmentDeps): AssignmentService {
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
 
-  const validate = createValidator({ db: deps.db, resolveFilter: deps.resolveFilter });
+  const validateRequest = createValidator({ db: deps.db, resolveFilter: deps.resolveFilter });
 
   return {
     async submit(principal, request, options = {}) {
@@ -119,30 +144,15 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         if (replay) return replay;
       }
 
-      const validated = await validate(principal, request).catch(async (error: unknown) => {
-        await deps.audit?.submissionFailed(principal, request, sourceOf(principal, options), error);
-        throw error;
-      });
-      const { provider, customer, siteId, duplicates, target } = validated;
+      const validate = <T>(collect: (device: JudgedDevice) => T) =>
+        validateRequest(principal, request, collect).catch(async (error: unknown) => {
+          await deps.audit?.submissionFailed(principal, request, sourceOf(principal, options), error);
+          throw error;
+        });
 
       if (request.dryRun) {
-        const devices: DeviceVerdict[] = validated.verdicts.map(({ identifier, candidate, verdict }) => ({
-          identifier,
-          deviceId: candidate?.deviceId ?? null,
-          eligible: verdict.eligible,
-          errorCategory: verdict.eligible ? null : verdict.category,
-          message: verdict.eligible ? null : verdict.message,
-          currentOwner:
-            candidate?.ownerCustomerId != null
-              ? {
-                  customerId: candidate.ownerCustomerId,
-                  name: candidate.ownerCustomerName,
-                  siteId: candidate.ownerSiteId,
-                  siteName: candidate.ownerSiteName,
-                }
-              : null,
-          changesHands: candidate !== undefined && changesHands(candidate, target),
-        }));
+        const target = targetOf(request);
+        const { results: devices, duplicates } = await validate((device) => verdictOf(device, target));
         const eligible = devices.filter((d) => d.eligible).length;
         return {
           dryRun: true,
@@ -157,26 +167,24 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         };
       }
 
+      // Each device's work order is made as it is judged: the rows read for it are not kept.
       const chunkSize = isLocalOnly(optionsOf(request))
         ? Math.max(deps.config.worker.chunkSize, LOCAL_CHUNK_SIZE)
         : deps.config.worker.chunkSize;
+      const date = today();
       let eligibleIndex = 0;
-      const orders: bulkChanges.NewWorkOrder[] = validated.verdicts.map(
-        ({ identifier, candidate, verdict }) => ({
-          identifier,
-          deviceId: candidate?.deviceId ?? null,
-          iccid: candidate?.iccid ?? null,
-          msisdn: candidate?.msisdn ?? null,
-          status: verdict.eligible ? 'PENDING' : 'ERROR',
-          errorCategory: verdict.eligible ? null : verdict.category,
-          message: verdict.eligible ? null : verdict.message,
-          chunk: verdict.eligible ? Math.floor(eligibleIndex++ / chunkSize) : null,
-          effectiveDate: request.effectiveDate ?? candidate?.activatedAt ?? today(),
-        }),
-      );
-      // The verdicts hold every device row validation read (~65 MB of heap for 100,000 devices): the
-      // orders copy what they need, so the rows go before the insert builds its arrays (issue 13, B4).
-      validated.verdicts = [];
+      const validated = await validate(({ identifier, candidate, verdict }): bulkChanges.NewWorkOrder => ({
+        identifier,
+        deviceId: candidate?.deviceId ?? null,
+        iccid: candidate?.iccid ?? null,
+        msisdn: candidate?.msisdn ?? null,
+        status: verdict.eligible ? 'PENDING' : 'ERROR',
+        errorCategory: verdict.eligible ? null : verdict.category,
+        message: verdict.eligible ? null : verdict.message,
+        chunk: verdict.eligible ? Math.floor(eligibleIndex++ / chunkSize) : null,
+        effectiveDate: request.effectiveDate ?? candidate?.activatedAt ?? date,
+      }));
+      const { provider, customer, siteId, duplicates, results: orders } = validated;
 
       try {
         const id = await retryOnDeadlock(() =>
@@ -275,23 +283,4 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
     const counts = (await bulkChanges.countWorkOrders(deps.db, [existing.id])).get(existing.id)!;
     return { id: existing.id, status: existing.status, counts, duplicates: [], replayed: true };
   }
-}
-
-/**
- * The ordered insert prevents deadlocks between submissions; this is the net under it (a deadlock
- * victim's transaction was rolled back whole, so running it again is safe).
- */
-async function retryOnDeadlock<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await work();
-    } catch (error) {
-      if ((error as { code?: string }).code !== '40P01' || attempt >= attempts) throw error;
-    }
-  }
-}
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const e = error as { code?: string; constraint?: string };
-  return e.code === '23505' && e.constraint === constraint;
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { arrayLiteral } from '../array-literal.ts';
 import type { Executor } from '../database.ts';
+import { isUniqueViolation } from '../pg-errors.ts';
 import type { ErrorCategory, PortalType, WorkOrderStatus } from '../schema.ts';
 
 /**
@@ -139,7 +140,7 @@ export async function insertWorkOrders(
     result = await insert(false).execute(db);
     await sql`RELEASE SAVEPOINT work_orders`.execute(db);
   } catch (error) {
-    if (!isOpenWorkOrderConflict(error)) throw error;
+    if (!isUniqueViolation(error, 'bulk_change_device_open_key')) throw error;
     await sql`ROLLBACK TO SAVEPOINT work_orders`.execute(db);
     result = await insert(true).execute(db);
   }
@@ -151,11 +152,6 @@ export async function insertWorkOrders(
                       WHERE w.bulk_change_id = ${ctx.bulkChangeId} AND w.identifier = i.identifier)
   `.execute(db);
   return rows.map((r) => r.identifier);
-}
-
-function isOpenWorkOrderConflict(error: unknown): boolean {
-  const e = error as { code?: string; constraint?: string };
-  return e.code === '23505' && e.constraint === 'bulk_change_device_open_key';
 }
 
 /** Writes the race losers of `insertWorkOrders` as conflicts, naming the bulk change that holds each. */

@@ -37,6 +37,19 @@ export interface AssignmentTarget {
   reassign: boolean;
 }
 
+/** Whom a request assigns its devices to, as the per-device rules see it. */
+export function targetOf(request: {
+  customerId: number;
+  createRevService: boolean;
+  reassign?: boolean;
+}): AssignmentTarget {
+  return {
+    customerId: request.customerId,
+    createRevService: request.createRevService,
+    reassign: request.reassign === true,
+  };
+}
+
 export type Verdict = { eligible: true } | { eligible: false; category: ErrorCategory; message: string };
 
 export const MESSAGES = {
