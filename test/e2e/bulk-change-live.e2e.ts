@@ -151,6 +151,11 @@ describe('bulk change page, live', () => {
       .locator('tbody tr', { hasText: new RegExp(`Bulk change ${id}\\b`) });
     await expect.poll(() => line.textContent()).toContain('M2M Data Line');
     expect(await line.textContent()).toContain('M2M line access at 2 (created)');
+    // The change is listed with what became of this device in it.
+    const change = page
+      .getByRole('table', { name: 'Bulk changes that had the device' })
+      .locator('tbody tr', { has: page.getByRole('link', { name: `Bulk change ${id}`, exact: true }) });
+    expect(await change.locator('td').nth(3).textContent()).toMatch(/^processed$/i);
     await accessible('device page with a Rev.io line');
     await screenshot(page, 'live-device');
     await page.goBack();

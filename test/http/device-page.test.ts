@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type TypedApp } from '../../src/http/app.ts';
+import { MESSAGES } from '../../src/services/assignment/eligibility.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
 import { buildTestAppWithServices, type TestApp } from '../helpers/app.ts';
 import { postAssignment } from '../helpers/assignments.ts';
@@ -143,6 +144,18 @@ describe('GET /devices/:id', () => {
     });
   });
 
+  it('lists a bulk change that refused the device at submission, saying why', async () => {
+    // The owned device is refused by the bulk change of beforeAll: another customer's active Rev.io line.
+    const page = (await get(`/devices/${owned.id}`)).json<{ bulkChanges: Record<string, unknown>[] }>();
+    expect(page.bulkChanges).toContainEqual(
+      expect.objectContaining({
+        id: bulkChangeId,
+        status: 'NEW',
+        device: { status: 'ERROR', message: MESSAGES.otherCustomerService },
+      }),
+    );
+  });
+
   it('links a device to the bulk changes that touched it; its history names them and their ids', async () => {
     const open = (await get(`/devices/${free.id}`)).json<{ owner: unknown; bulkChanges: unknown[] }>();
     expect(open.owner).toBeNull();
@@ -151,6 +164,7 @@ describe('GET /devices/:id', () => {
         id: bulkChangeId,
         status: 'NEW',
         customer: { id: fleet.amopCustomer.id, name: expect.any(String) as string },
+        device: { status: 'PENDING', message: null },
         links: {
           self: `/api/v1/bulk-changes/${bulkChangeId}`,
           logs: `/api/v1/bulk-changes/${bulkChangeId}/logs?deviceId=${free.id}`,

@@ -179,7 +179,7 @@ function bulkChangeTable(changes) {
     'tbody',
     {},
     changes.length === 0
-      ? emptyRow(4, 'No bulk change touched this device.')
+      ? emptyRow(6, 'No bulk change had this device.')
       : changes.map((b) =>
           h(
             'tr',
@@ -187,13 +187,16 @@ function bulkChangeTable(changes) {
             h('td', {}, link(`/bulk-changes/${b.id}`, { text: `Bulk change ${b.id}` })),
             h('td', {}, link(`/customers/${b.customer.id}`, { text: b.customer.name })),
             h('td', {}, badge(b.status)),
+            // What became of this device in it: a change can end PROCESSED and still have refused it.
+            h('td', {}, badge(b.device.status)),
+            h('td', { text: b.device.message ?? '' }),
             h('td', { text: fmtTime(b.createdAt) }),
           ),
         ),
   );
   return dataTable(
-    'Bulk changes that touched the device',
-    ['Bulk change', 'Customer', 'Status', 'Created'],
+    'Bulk changes that had the device',
+    ['Bulk change', 'Customer', 'Change status', 'This device', 'Why', 'Created'],
     body,
   );
 }

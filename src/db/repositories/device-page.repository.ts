@@ -1,6 +1,12 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../database.ts';
-import type { CarrierIntegration, CustomerKind, DeviceStatus, PortalType } from '../schema.ts';
+import type {
+  CarrierIntegration,
+  CustomerKind,
+  DeviceStatus,
+  PortalType,
+  WorkOrderStatus,
+} from '../schema.ts';
 import type { VisibleCustomers } from './device-access.repository.ts';
 
 /**
@@ -188,12 +194,16 @@ export interface DeviceBulkChange {
   customer: { id: number; name: string };
   createdAt: Date;
   completedAt: Date | null;
+  /** What became of this device in the change: its work order's status, and why when it failed. */
+  device: { status: WorkOrderStatus; message: string | null };
 }
 
 /**
- * The bulk changes that touched the device, newest first, at most 50: those that changed it (its
- * history), the one it is open in, and those that created a Rev.io line for it. Only those of
- * customers the principal may access (another's answers 404 on its own page).
+ * The bulk changes that had the device, newest first, at most 50, each with what became of the
+ * device in it: open (its open work order), refused at submission, failed or cancelled (its ended
+ * work order), changed (its history: PROCESSED), or given a Rev.io line. When a change has it in
+ * several ways, the first of that order says. Each way is an index search by device. Only bulk
+ * changes of customers the principal may access (another's answers 404 on its own page).
  */
 export async function listDeviceBulkChanges(
   db: Executor,
@@ -203,19 +213,31 @@ export async function listDeviceBulkChanges(
 ): Promise<DeviceBulkChange[]> {
   const only = visible === undefined ? sql`` : sql`AND b.customer_id = ANY(${[...visible]}::bigint[])`;
   const { rows } = await sql<DeviceBulkChange>`
+    WITH mine AS (
+      SELECT w.bulk_change_id, w.status, w.message, 1 AS rank FROM bulk_change_device w
+      WHERE w.device_id = ${deviceId} AND w.status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')
+      UNION ALL
+      SELECT w.bulk_change_id, w.status, w.message, 2 FROM bulk_change_device w
+      WHERE w.device_id = ${deviceId} AND w.status IN ('ERROR', 'CANCELLED')
+      UNION ALL
+      SELECT h.bulk_change_id, 'PROCESSED', NULL, 3 FROM device_history h
+      WHERE h.device_id = ${deviceId} AND h.tenant_id = ${tenantId} AND h.bulk_change_id IS NOT NULL
+      UNION ALL
+      SELECT w.bulk_change_id, w.status, w.message, 4
+      FROM rev_service r JOIN bulk_change_device w ON w.id = r.bulk_change_device_id
+      WHERE r.tenant_id = ${tenantId} AND r.device_id = ${deviceId}
+    ), outcome AS (
+      SELECT DISTINCT ON (bulk_change_id) bulk_change_id, status, message FROM mine
+      ORDER BY bulk_change_id, rank
+    )
     SELECT b.id, b.change_type AS "changeType", b.status,
            jsonb_build_object('id', c.id, 'name', c.name) AS customer,
-           b.created_at AS "createdAt", b.completed_at AS "completedAt"
-    FROM bulk_change b JOIN customer c ON c.id = b.customer_id
-    WHERE b.tenant_id = ${tenantId} ${only} AND b.id IN (
-      SELECT h.bulk_change_id FROM device_history h
-      WHERE h.device_id = ${deviceId} AND h.tenant_id = ${tenantId} AND h.bulk_change_id IS NOT NULL
-      UNION
-      SELECT w.bulk_change_id FROM bulk_change_device w
-      WHERE w.device_id = ${deviceId} AND w.status IN ('PENDING', 'PROCESSING', 'WAITING_CARRIER')
-      UNION
-      SELECT w.bulk_change_id FROM rev_service r JOIN bulk_change_device w ON w.id = r.bulk_change_device_id
-      WHERE r.tenant_id = ${tenantId} AND r.device_id = ${deviceId})
+           b.created_at AS "createdAt", b.completed_at AS "completedAt",
+           jsonb_build_object('status', o.status, 'message', o.message) AS device
+    FROM outcome o
+    JOIN bulk_change b ON b.id = o.bulk_change_id
+    JOIN customer c ON c.id = b.customer_id
+    WHERE b.tenant_id = ${tenantId} ${only}
     ORDER BY b.id DESC LIMIT 50
   `.execute(db);
   return rows;

@@ -75,6 +75,15 @@ const DeviceBulkChange = Type.Object({
   customer: Type.Object({ id: Type.Integer(), name: Type.String() }),
   createdAt: DateTime,
   completedAt: Nullable(DateTime),
+  device: Type.Object(
+    {
+      status: Type.Enum(['PENDING', 'PROCESSING', 'WAITING_CARRIER', 'PROCESSED', 'ERROR', 'CANCELLED'], {
+        description: "This device's work order in the change (the change's own status is `status`).",
+      }),
+      message: Nullable(Type.String(), 'Why it was refused or failed; null otherwise.'),
+    },
+    { description: 'What became of this device in the change.' },
+  ),
   links: Type.Object({
     self: Type.String(),
     logs: Type.String({ description: 'The change log of this bulk change for this device only.' }),
@@ -114,7 +123,7 @@ export const DevicePage = Type.Object({
   }),
   bulkChanges: Type.Array(DeviceBulkChange, {
     description:
-      'The bulk changes that touched the device, newest first (at most 50): those that changed it, the one it is open in, and those that created a Rev.io line for it.',
+      'The bulk changes that had the device, newest first (at most 50), each with what became of the device in it: those that changed it, the one it is open in, those that refused it at submission, failed or cancelled it, and those that created a Rev.io line for it.',
   }),
   links: Type.Object({
     history: Type.String({ description: 'Every change, step by step: before → after.' }),
