@@ -109,3 +109,35 @@ describe('web/ modules', () => {
     expect(resolve('screens/users.js', '../lib/dom.js')).toEqual({ file: 'lib/dom.js' });
   });
 });
+
+/** Every stylesheet under web/, relative to it ("styles/fleet.css"). */
+function stylesheets(dir = WEB_ROOT): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return stylesheets(full);
+    return entry.name.endsWith('.css') ? [path.relative(WEB_ROOT, full)] : [];
+  });
+}
+
+describe('web/ stylesheets', () => {
+  const sheets = stylesheets();
+  const page = readFileSync(path.join(WEB_ROOT, 'index.html'), 'utf8');
+  const linked = [...page.matchAll(/<link rel="stylesheet" href="\/([^"]+)"/g)].map((m) => m[1]!);
+
+  it(`keeps every stylesheet at ${MAX_LINES} lines or fewer`, () => {
+    const long = sheets
+      .map((file) => ({
+        file,
+        lines: readFileSync(path.join(WEB_ROOT, file), 'utf8').split('\n').length - 1,
+      }))
+      .filter((s) => s.lines > MAX_LINES)
+      .map((s) => `${s.file}: ${s.lines} lines`);
+    expect(long).toEqual([]);
+  });
+
+  it('links every stylesheet from the page once, the base sheet first (the cascade follows the links)', () => {
+    expect(sheets).toContain('styles.css');
+    expect([...linked].sort()).toEqual([...sheets].sort());
+    expect(linked[0]).toBe('styles.css');
+  });
+});
