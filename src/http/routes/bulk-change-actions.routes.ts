@@ -32,6 +32,20 @@ export async function refuseBody(request: FastifyRequest): Promise<void> {
   );
 }
 
+/** What a transition answers: 202 with the bulk change's new status and counts, or why not. */
+function transitionResponses(accepted: string, conflict: string) {
+  return {
+    202: described(TransitionResponse, accepted),
+    ...errorResponses({
+      400: BAD_ID,
+      401: UNAUTHENTICATED,
+      403: `${VIEWER} Also: a cookie session's request from another site.`,
+      404: NOT_FOUND,
+      409: conflict,
+    }),
+  };
+}
+
 export function bulkChangeActionRoutes(app: TypedApp, services: Services): void {
   app.post(
     '/bulk-changes/:id/retry',
@@ -46,16 +60,10 @@ export function bulkChangeActionRoutes(app: TypedApp, services: Services): void 
           'Queues again the devices that failed for a reason a retry can fix (timeouts, throttling, remote ' +
           'outages); ineligible devices and refusals by the remote system stay failed.',
         params: IdParams,
-        response: {
-          202: described(TransitionResponse, 'Accepted: the retryable devices are queued again.'),
-          ...errorResponses({
-            400: BAD_ID,
-            401: UNAUTHENTICATED,
-            403: `${VIEWER} Also: a cookie session's request from another site.`,
-            404: NOT_FOUND,
-            409: 'The bulk change is not finished with failures, or none of its failures can be fixed by a retry.',
-          }),
-        },
+        response: transitionResponses(
+          'Accepted: the retryable devices are queued again.',
+          'The bulk change is not finished with failures, or none of its failures can be fixed by a retry.',
+        ),
       },
     },
     async (request, reply) =>
@@ -75,16 +83,10 @@ export function bulkChangeActionRoutes(app: TypedApp, services: Services): void 
           'Devices not yet started are cancelled; devices already begun are left to finish, then the bulk ' +
           'change finishes. `actions` of the bulk change says whether a cancel is possible now.',
         params: IdParams,
-        response: {
-          202: described(TransitionResponse, 'Accepted: the open devices are cancelled.'),
-          ...errorResponses({
-            400: BAD_ID,
-            401: UNAUTHENTICATED,
-            403: `${VIEWER} Also: a cookie session's request from another site.`,
-            404: NOT_FOUND,
-            409: 'Nothing to cancel now (finished, already being cancelled, or every device begun): `error.message` says which.',
-          }),
-        },
+        response: transitionResponses(
+          'Accepted: the open devices are cancelled.',
+          'Nothing to cancel now (finished, already being cancelled, or every device begun): `error.message` says which.',
+        ),
       },
     },
     async (request, reply) =>

@@ -18,6 +18,8 @@ import {
   WorkOrder,
 } from '../schemas/bulk-change.schemas.ts';
 import type { Services } from '../../wiring.ts';
+import { optionsOf } from '../../services/assignment/request.ts';
+import { ASSIGNMENT_EXAMPLE } from '../schemas/bulk-change-request.schemas.ts';
 import type { WorkOrderView } from '../../services/bulk-change.service.ts';
 import { DEFAULT_LIMIT } from '../pagination.ts';
 import { BAD_ID, BAD_PAGE, NOT_FOUND, tags } from './bulk-change-texts.ts';
@@ -34,18 +36,8 @@ const BULK_CHANGE_EXAMPLE: Static<typeof BulkChange> = {
   serviceProviderId: 1,
   customerId: 12,
   siteId: 31,
-  options: {
-    changeType: 'customer_assignment',
-    serviceProviderId: 1,
-    customerId: 12,
-    createRevService: true,
-    revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 4.5 }], prorate: true },
-    addCarrierRatePlan: true,
-    carrierRatePlan: { ratePlan: 'M2M-1GB-SHR' },
-    addCustomerRatePlan: false,
-    effectiveDate: '2025-07-01',
-    activatedDate: '2025-07-01',
-  },
+  // What was asked, as stored: the submission's example without its devices, with the activation date.
+  options: { ...optionsOf(ASSIGNMENT_EXAMPLE), activatedDate: '2025-07-01' },
   source: 'api',
   createdBy: { id: 2, name: 'Olivia Operator', email: 'operator@northwind.example' },
   createdAt: '2025-07-01T09:30:12.345Z',

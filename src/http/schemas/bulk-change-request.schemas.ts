@@ -7,6 +7,20 @@ import { BulkChangeStatus, WorkOrderStatus } from './bulk-change-response.schema
 /** What a client sends about bulk changes: a submission, an undo, the list filters, the headers. */
 
 const Id = IdOf();
+
+/** The OpenAPI example of a submission (a bulk change's `options` example is this, devices aside). */
+export const ASSIGNMENT_EXAMPLE = {
+  changeType: 'customer_assignment' as const,
+  serviceProviderId: 1,
+  devices: ['8914800000123456788', '8914800000123456796'],
+  customerId: 12,
+  createRevService: true,
+  revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 4.5 }], prorate: true },
+  addCarrierRatePlan: true,
+  carrierRatePlan: { ratePlan: 'M2M-1GB-SHR' },
+  addCustomerRatePlan: false,
+  effectiveDate: '2025-07-01',
+};
 const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'yyyy-MM-dd' });
 
 export const CreateBulkChangeBody = Type.Object(
@@ -106,18 +120,7 @@ export const CreateBulkChangeBody = Type.Object(
   {
     additionalProperties: false,
     examples: [
-      {
-        changeType: 'customer_assignment',
-        serviceProviderId: 1,
-        devices: ['8914800000123456788', '8914800000123456796'],
-        customerId: 12,
-        createRevService: true,
-        revService: { serviceTypeId: 3, products: [{ productId: 11, rate: 4.5 }], prorate: true },
-        addCarrierRatePlan: true,
-        carrierRatePlan: { ratePlan: 'M2M-1GB-SHR' },
-        addCustomerRatePlan: false,
-        effectiveDate: '2025-07-01',
-      },
+      ASSIGNMENT_EXAMPLE,
       {
         changeType: 'customer_assignment',
         serviceProviderId: 1,
