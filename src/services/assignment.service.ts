@@ -201,16 +201,15 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
               idempotencyKey: options.idempotencyKey ?? null,
               requestHash: hash,
               source: sourceOf(principal, options),
+              workOrderRequest: {
+                customerId: customer.id,
+                siteId,
+                revCustomerId: request.createRevService ? customer.rev_customer_id : null,
+                revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
+                activatedDate: request.activatedDate ?? today(),
+              },
             });
-            const ctx: bulkChanges.WorkOrderContext = {
-              tenantId: principal.tenantId,
-              bulkChangeId,
-              customerId: customer.id,
-              siteId,
-              revCustomerId: request.createRevService ? customer.rev_customer_id : null,
-              revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
-              activatedDate: request.activatedDate ?? today(),
-            };
+            const ctx: bulkChanges.WorkOrderContext = { tenantId: principal.tenantId, bulkChangeId };
             const lost = new Set(await bulkChanges.insertWorkOrders(trx, ctx, orders));
             if (lost.size > 0) {
               // Another bulk change took these devices between our read and our write.

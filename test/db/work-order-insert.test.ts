@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as bulkChanges from '../../src/db/repositories/bulk-change.repository.ts';
+import { finishLocalGroup } from '../../src/db/repositories/ownership.repository.ts';
+import { claimGroup } from '../../src/db/repositories/processing.repository.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freeDevices, loadFleet, type Fleet } from '../helpers/fleet.ts';
@@ -52,18 +54,17 @@ async function submitRows(iccids: string[]): Promise<{ bulkChangeId: number; los
       idempotencyKey: null,
       requestHash: 'test',
       source: 'api',
-    });
-    const lost = await bulkChanges.insertWorkOrders(
-      trx,
-      {
-        tenantId: fleet.tenantId,
-        bulkChangeId,
+      workOrderRequest: {
         customerId: fleet.amopCustomer.id,
         siteId: fleet.amopCustomer.defaultSiteId,
         revCustomerId: null,
         revCredentialsId: null,
         activatedDate: '2026-12-04',
       },
+    });
+    const lost = await bulkChanges.insertWorkOrders(
+      trx,
+      { tenantId: fleet.tenantId, bulkChangeId },
       // Reverse device order: the insert itself puts them in device order.
       [...devices].reverse().map((d) => ({
         identifier: d.iccid,
@@ -112,5 +113,77 @@ describe('insertWorkOrders', () => {
       second.bulkChangeId,
     ]);
     expect(rows).toHaveLength(1);
+  });
+});
+
+describe('the request snapshot', () => {
+  /** What a claimed work order of `submitRows` is asked: the bulk change's half and the device's. */
+  const snapshotOf = (d: { id: number; iccid: string; msisdn: string | null }) => ({
+    customerId: fleet.amopCustomer.id,
+    siteId: fleet.amopCustomer.defaultSiteId,
+    revCustomerId: null,
+    revCredentialsId: null,
+    activatedDate: '2026-12-04',
+    deviceId: d.id,
+    iccid: d.iccid,
+    msisdn: d.msisdn,
+    effectiveDate: '2026-12-01',
+  });
+  const requestsOf = async (bulkChangeId: number) =>
+    (
+      await database.pool.query<{ request: unknown }>(
+        'SELECT request FROM bulk_change_device WHERE bulk_change_id = $1 ORDER BY id',
+        [bulkChangeId],
+      )
+    ).rows.map((r) => r.request);
+
+  it('is the effective date alone until a claim writes it whole, and a second claim writes the same', async () => {
+    const iccids = await freeDevices(database.pool, fleet.thingspace, 2);
+    const { bulkChangeId } = await submitRows(iccids);
+    const expected = (await devicesOf(iccids)).map(snapshotOf);
+    expect(await requestsOf(bulkChangeId)).toEqual(expected.map(() => ({ effectiveDate: '2026-12-01' })));
+
+    const claimed = await claimGroup(database.db, bulkChangeId, 0, 10);
+    expect(claimed.map((item) => item.request)).toEqual(expected);
+    expect(await requestsOf(bulkChangeId)).toEqual(expected);
+    // A run that died left them PROCESSING: the next claim takes them again, with the same request.
+    const again = await claimGroup(database.db, bulkChangeId, 0, 10);
+    expect(again.map((item) => item.request)).toEqual(expected);
+  });
+
+  it('is written whole by the local path, which claims and finishes in one write', async () => {
+    const iccids = await freeDevices(database.pool, fleet.thingspace, 2);
+    const { bulkChangeId } = await submitRows(iccids);
+    const group = await finishLocalGroup(
+      database.db,
+      {
+        bulkChangeId,
+        tenantId: fleet.tenantId,
+        portalType: 'm2m',
+        customerId: fleet.amopCustomer.id,
+        createdBy: admin,
+        submittedBy: 'admin@northwind.example',
+        processedBy: 'test',
+      },
+      { chunk: 0, limit: 10, steps: ['ownership'], description: 'test', items: true },
+    );
+    const expected = (await devicesOf(iccids)).map(snapshotOf);
+    expect(group.items.map((item) => item.request)).toEqual(expected);
+    expect(await requestsOf(bulkChangeId)).toEqual(expected);
+  });
+
+  it('is left as it is for a bulk change whose work orders hold their whole request (undo)', async () => {
+    const iccids = await freeDevices(database.pool, fleet.thingspace, 1);
+    const { bulkChangeId } = await submitRows(iccids);
+    const own = { originalWorkOrderId: 42, effectiveDate: '2026-12-01' };
+    await database.pool.query('UPDATE bulk_change SET work_order_request = NULL WHERE id = $1', [
+      bulkChangeId,
+    ]);
+    await database.pool.query('UPDATE bulk_change_device SET request = $2 WHERE bulk_change_id = $1', [
+      bulkChangeId,
+      own,
+    ]);
+    const claimed = await claimGroup(database.db, bulkChangeId, 0, 10);
+    expect(claimed.map((item) => item.request)).toEqual([own]);
   });
 });

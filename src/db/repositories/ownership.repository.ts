@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Executor } from '../database.ts';
-import type { ChunkContext, WorkItem } from './processing.repository.ts';
+import { completeRequest, type ChunkContext, type WorkItem } from './processing.repository.ts';
 
 /**
  * The ownership step (≙ the older usp_Assign_Customer_Update_Site / …_Non_Rev_Customer): customer,
@@ -145,7 +145,8 @@ export async function finishLocalGroup(
       UPDATE bulk_change_device w
       SET status = 'PROCESSED', error_category = NULL, message = NULL,
           steps_done = w.steps_done || ARRAY(SELECT s FROM unnest(${params.steps}::text[]) AS s WHERE s <> ALL (w.steps_done)),
-          attempts = w.attempts + 1, started_at = coalesce(w.started_at, now()), processed_at = now(), updated_at = now()
+          attempts = w.attempts + 1, started_at = coalesce(w.started_at, now()), processed_at = now(), updated_at = now(),
+          request = ${completeRequest(ctx.bulkChangeId)}
       FROM next
       WHERE w.id = next.id AND w.status IN ('PENDING', 'PROCESSING')
       RETURNING w.id, w.device_id, w.iccid, w.msisdn, w.request, next.steps_done, w.attempts

@@ -67,6 +67,19 @@ export async function loadBulkChange(db: Executor, id: number) {
 export type BulkChangeContextRow = NonNullable<Awaited<ReturnType<typeof loadBulkChange>>>;
 
 /**
+ * The value of a claimed work order's `request` (`w`, of bulk change `bulkChangeId`), written by the statement that claims it: the bulk
+ * change's half of the snapshot, the device's columns, and what the row already holds (its effective
+ * date; or, claimed before, all of it — the same values again). A bulk change without a half of its
+ * own (undo; submitted before 0026) leaves the request as it is.
+ */
+export function completeRequest(bulkChangeId: number) {
+  return sql`coalesce((SELECT b.work_order_request FROM bulk_change b WHERE b.id = ${bulkChangeId})
+                      || jsonb_build_object('deviceId', w.device_id, 'iccid', w.iccid, 'msisdn', w.msisdn)
+                      || w.request,
+                      w.request)`;
+}
+
+/**
  * Claims the chunk's next group of work orders (PENDING → PROCESSING): a claimed device has begun
  * and goes through all its steps; one left PENDING can still be cancelled. PROCESSING ones come
  * first: they belong to a run that died (the caller holds the chunk's advisory lock, so no live run
@@ -92,7 +105,8 @@ export async function claimGroup(
       FOR UPDATE
     )
     UPDATE bulk_change_device w
-    SET status = 'PROCESSING', started_at = coalesce(w.started_at, now()), attempts = w.attempts + 1, updated_at = now()
+    SET status = 'PROCESSING', started_at = coalesce(w.started_at, now()), attempts = w.attempts + 1, updated_at = now(),
+        request = ${completeRequest(bulkChangeId)}
     FROM next
     WHERE w.id = next.id AND w.status IN ('PENDING', 'PROCESSING')
     RETURNING w.id, w.device_id AS "deviceId", w.iccid, w.msisdn, w.request, w.steps_done AS "stepsDone", w.attempts

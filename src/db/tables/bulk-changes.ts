@@ -32,6 +32,12 @@ export interface BulkChangeTable {
   cancel_requested_at: Timestamp | null;
   /** The bulk change an `undo` takes back. */
   undo_of: number | null;
+  /**
+   * The bulk-level half of its work orders' request snapshot (customer, site, Rev.io ids, activated
+   * date), joined to each work order's own half when a worker claims it; NULL when each work order
+   * holds its whole request (undo).
+   */
+  work_order_request: Json | null;
 }
 
 export interface BulkChangeDeviceTable {
@@ -46,6 +52,7 @@ export interface BulkChangeDeviceTable {
   error_category: ErrorCategory | null;
   message: string | null;
   retryable: Generated<boolean>;
+  /** Only the effective date until claimed; then the whole snapshot (see bulk_change.work_order_request). */
   request: Json | null;
   steps_done: Generated<string[]>;
   attempts: Generated<number>;
