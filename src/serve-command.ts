@@ -38,6 +38,7 @@ export async function serveCommand(config: Config, role: ServeRole): Promise<voi
   let simulators: SimulatorHost | undefined;
   let app: Awaited<ReturnType<typeof buildApp>> | undefined;
   let processing: { drain(): void } | undefined;
+  let settleRateGate: (() => Promise<void>) | undefined;
 
   const graceMs = config.shutdownGraceSeconds * 1000;
   const shutdown = async () => {
@@ -46,6 +47,8 @@ export async function serveCommand(config: Config, role: ServeRole): Promise<voi
     processing?.drain();
     await app?.close();
     await queue?.stop(Math.max(1000, Math.floor(graceMs * 0.8)));
+    // The last jobs' rate-gate releases, sent while the database is still open.
+    await settleRateGate?.();
     await simulators?.close();
     await runtime.close();
   };
@@ -134,6 +137,7 @@ export async function serveCommand(config: Config, role: ServeRole): Promise<voi
       workerName,
     });
     processing = services.processing;
+    settleRateGate = services.settleRateGate;
     const unsealed = await countUnsealed(db, secretBox);
     if (unsealed > 0) {
       log(

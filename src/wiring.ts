@@ -86,6 +86,8 @@ export interface Services {
   metrics: Metrics;
   /** The process's log outside HTTP requests (job tasks take child loggers of it). */
   logger: Logger;
+  /** Sends the rate gate's releases not yet sent; at shutdown, after the last job, before the database closes. */
+  settleRateGate(): Promise<void>;
 }
 
 export interface ServiceDeps {
@@ -204,6 +206,7 @@ export function createServices(deps: ServiceDeps): Services {
     health: createHealthService({ db, pool, config, metrics }),
     metrics,
     logger,
+    settleRateGate: async () => gate.settle?.(),
     auth: createAuthService({ db, config }),
     users,
     setup: createSetupService({ db, users }),

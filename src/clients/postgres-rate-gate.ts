@@ -5,6 +5,7 @@ import {
   releaseSeats,
   renewLeases,
   takeSeats,
+  type HeldSeat,
   type SeatRequest,
 } from '../db/repositories/rate-limit.repository.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
@@ -30,9 +31,14 @@ import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
  *   asks, so one process's callers are served in order; across processes a freed seat goes to
  *   whichever poll comes first, fair in expectation. A process does not wake its own waiters on
  *   release: that would let it keep the seat for ever while others starve.
- * - Two round trips per request: acquire and release (one function call each), plus polls while
- *   waiting. A database failure while acquiring is a `RetryableError` (system `rate-gate`), as for the
- *   clients' own transient failures.
+ * - One round trip per request, plus polls while waiting: a release does not keep its caller
+ *   waiting. It goes with this process's next reservation for the same account when that is sent at
+ *   once (a worker calling an account call after call: the seat it frees is free for that reservation),
+ *   else on its own at the next turn of the event loop. Releasing late errs on the safe side only: a seat is held, and a slot
+ *   kept a window after its release, a little longer. Before, the release was a round trip of its
+ *   own that the caller waited for, which was half the gate's cost per call (B6). `settle()` sends
+ *   what is left (shutdown). A database failure while acquiring is a `RetryableError` (system
+ *   `rate-gate`), as for the clients' own transient failures.
  * - Leases are kept alive by their holder: every `renewEveryMs` a process moves the leases of its
  *   calls in flight on to `leaseMs` from now (one statement for all of them). A lease nobody renews
  *   is taken as released `leaseMs` after its last renewal, so a killed worker's call seats are free
@@ -70,6 +76,8 @@ export interface AcquireOptions {
 
 export interface PostgresRateGate extends RateGate {
   acquire(limit: AccountLimit, options?: AcquireOptions): Promise<Release>;
+  /** Sends the releases not sent yet and waits for those in flight (before the database closes). */
+  settle(): Promise<void>;
 }
 
 const DEFAULT_UTILIZATION = 0.97;
@@ -90,6 +98,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
     throw new RangeError(`rate gate: renewEveryMs must be in [0, leaseMs), got ${renewEveryMs}`);
   }
   const leases = heldLeases(deps, leaseMs, renewEveryMs);
+  const releases = pendingReleases(deps);
 
   // Per key, the tail of this process's waiters: each starts asking when everyone before it has its
   // seats (or gave up), so a process sends one reservation at a time per key, oldest caller first.
@@ -110,7 +119,11 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       await abortable(previous, signal);
       let pollMs = POLL_MIN_MS;
       for (;;) {
-        const grant = await takeSeats(db, request).catch(unavailable(request.key));
+        const releasing = releases.take(request.key);
+        const grant = await takeSeats(db, request, releasing).catch((error: unknown) => {
+          releases.send(request, releasing);
+          return unavailable(request.key)(error);
+        });
         if (grant.granted) return grant;
         // Capped: a holder configured with a longer leaseMs than ours would look due later than it is.
         const holderSlotInMs = Math.min(grant.holderSlotInMs, request.windowMs);
@@ -147,14 +160,14 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       options.onGrant?.(waitMs);
 
       let released = false;
-      const release: Release = async () => {
-        // Idempotent, and never throws: see `onReleaseError`.
-        if (released) return;
-        released = true;
-        leases.delete(request.leaseId);
-        await releaseSeats(db, { ...request, seq }).catch((error: unknown) =>
-          deps.onReleaseError?.(error, key),
-        );
+      const release: Release = () => {
+        // Idempotent, never throws (see `onReleaseError`), and does not wait for the database.
+        if (!released) {
+          released = true;
+          leases.delete(request.leaseId);
+          releases.add(request, { seq, leaseId: request.leaseId });
+        }
+        return Promise.resolve();
       };
       try {
         await sleepFor(waitMs, signal);
@@ -163,6 +176,51 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         throw error;
       }
       return release;
+    },
+    settle: () => releases.settle(),
+  };
+}
+
+/**
+ * This process's finished requests not yet given back, per account key. Each goes with the key's
+ * next reservation if it is sent before the next turn of the event loop (`take`), else on its own
+ * then, together with the key's others (`send`).
+ */
+function pendingReleases(deps: PostgresRateGateDeps) {
+  type Limit = Parameters<typeof releaseSeats>[1];
+  const unsent = new Map<string, { limit: Limit; seats: HeldSeat[] }>();
+  const inFlight = new Set<Promise<void>>();
+  const send = (limit: Limit, seats: readonly HeldSeat[]) => {
+    if (seats.length === 0) return;
+    const sent = releaseSeats(deps.db, limit, seats)
+      .catch((error: unknown) => deps.onReleaseError?.(error, limit.key))
+      .finally(() => inFlight.delete(sent));
+    inFlight.add(sent);
+  };
+  const flush = (key: string) => {
+    const entry = unsent.get(key);
+    unsent.delete(key);
+    if (entry) send(entry.limit, entry.seats);
+  };
+  return {
+    add(limit: Limit, seat: HeldSeat) {
+      const entry = unsent.get(limit.key);
+      if (entry) entry.seats.push(seat);
+      else {
+        unsent.set(limit.key, { limit, seats: [seat] });
+        setImmediate(() => flush(limit.key));
+      }
+    },
+    /** The key's unsent releases, now the caller's to send (with its reservation). */
+    take(key: string): HeldSeat[] {
+      const entry = unsent.get(key);
+      unsent.delete(key);
+      return entry?.seats ?? [];
+    },
+    send,
+    async settle() {
+      for (const key of [...unsent.keys()]) flush(key);
+      await Promise.all(inFlight);
     },
   };
 }

@@ -19,6 +19,8 @@ export type Release = () => Promise<void>;
 
 export interface RateGate {
   acquire(limit: AccountLimit): Promise<Release>;
+  /** Gives back what was released but not yet sent (shutdown, before the database closes). */
+  settle?(): Promise<void>;
 }
 
 /** For code paths that must not be throttled (simulator self-tests, one-off CLI reads). */

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttpAgent } from '../../src/clients/http-client.ts';
 import { createJasperClient, type JasperCredentials } from '../../src/clients/jasper.client.ts';
@@ -10,6 +11,7 @@ import { createPostgresRateGate, type PostgresRateGate } from '../../src/clients
 import { unlimitedGate, type AccountLimit, type RateGate } from '../../src/clients/rate-gate.ts';
 import type { RevioCredentials } from '../../src/clients/revio.client.ts';
 import { createDatabase, type DatabaseHandle } from '../../src/db/database.ts';
+import type { DB } from '../../src/db/schema.ts';
 import { RetryableError } from '../../src/errors.ts';
 import { buildJasperSimulator, type JasperSimState } from '../../simulators/jasper.simulator.ts';
 import { buildRevioSimulator, DEMO_REVIO_ACCOUNT } from '../../simulators/revio.simulator.ts';
@@ -41,6 +43,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const pending = Symbol('pending');
 const settledWithin = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([promise, sleep(ms).then(() => pending)]);
+/** The account's leases in the database: requests granted and not given back. */
+const heldLeases = async (key: string) =>
+  (
+    await database.pool.query<{ held: number }>(
+      'SELECT count(*)::int AS held FROM rate_gate_lease WHERE key = $1',
+      [key],
+    )
+  ).rows[0]!.held;
 
 /** Largest number of times falling in any half-open window [t, t + windowMs). */
 function busiestWindow(times: number[], windowMs: number): number {
@@ -350,10 +360,37 @@ describe('createPostgresRateGate', () => {
     await release();
     const releaseOther = await waiting;
     await releaseOther();
-    const { rows } = await database.pool.query<{ held: number }>(
-      "SELECT count(*)::int AS held FROM rate_gate_lease WHERE key = 'test:renewed'",
-    );
-    expect(rows[0]!.held).toBe(0);
+    await other.settle();
+    expect(await heldLeases('test:renewed')).toBe(0);
+  });
+
+  it('sends a release with the next reservation for the account: one round trip per call', async () => {
+    const sent: string[] = [];
+    // The test's pool, with every statement the gate sends written down (never destroyed: the pool is shared).
+    const db = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool: database.pool }),
+      log: (event) => {
+        if (event.level === 'query') sent.push(/rate_gate_\w+/.exec(event.query.sql)?.[0] ?? event.query.sql);
+      },
+    });
+    const gate = createPostgresRateGate({ db });
+    const limit: AccountLimit = { key: 'test:one-trip', requests: 1000, windowMs: 1000, concurrency: 1 };
+    for (let call = 0; call < 3; call++) {
+      const release = await gate.acquire(limit);
+      // The caller is not kept waiting for its release (it is not sent yet: no I/O in between here).
+      expect(await settledWithin(release(), 0)).not.toBe(pending);
+    }
+    // The last one goes on its own at the next turn of the event loop: nobody asked after it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await gate.settle();
+    expect(await heldLeases(limit.key)).toBe(0);
+    // With concurrency 1, each reservation was granted at once: the seat the previous call freed went with it.
+    expect(sent).toEqual([
+      'rate_gate_acquire',
+      'rate_gate_acquire_after_release',
+      'rate_gate_acquire_after_release',
+      'rate_gate_release',
+    ]);
   });
 
   it('refuses a renewal period that would let a live lease lapse', () => {

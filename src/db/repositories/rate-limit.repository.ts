@@ -2,8 +2,8 @@ import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
 
 /**
- * The shared rate gate's two calls (tables and functions in migrations/0014_rate_gate_gcra.sql,
- * where the rules are spelled out). Each is ONE autocommit round trip to a PL/pgSQL function: no
+ * The shared rate gate's calls (tables and functions in migrations/0014_rate_gate_gcra.sql, where
+ * the rules are spelled out, and 0027). Each is ONE autocommit round trip to a PL/pgSQL function: no
  * explicit transaction, no advisory lock, the account's row lock held only for the call. Every time
  * is the database's `clock_timestamp()`, so workers on machines with skewed clocks agree; they are
  * handed durations to wait, never instants.
@@ -40,8 +40,24 @@ export type SeatGrant =
    */
   | { granted: false; holderSlotInMs: number };
 
-/** Reserves the next send slot of the account, and a lease on it (see rate_gate_acquire). */
-export async function takeSeats(db: Executor, req: SeatRequest): Promise<SeatGrant> {
+/** A granted request to give back: its number and its lease (see `SeatGrant`). */
+export interface HeldSeat {
+  seq: number;
+  leaseId: string;
+}
+
+/**
+ * Reserves the next send slot of the account, and a lease on it (see rate_gate_acquire), after
+ * giving back `releasing`, this process's finished requests on the same account, in the same round
+ * trip (rate_gate_acquire_after_release).
+ */
+export async function takeSeats(
+  db: Executor,
+  req: SeatRequest,
+  releasing: readonly HeldSeat[] = [],
+): Promise<SeatGrant> {
+  const args = sql`${req.key}::text, ${req.requests}::int, ${req.windowMs}::float8, ${req.spacingMs}::float8,
+                   ${req.concurrency}::int, ${req.leaseId}::uuid, ${req.leaseMs}::float8`;
   const { rows } = await sql<{
     granted: boolean;
     seq: number | null;
@@ -49,8 +65,12 @@ export async function takeSeats(db: Executor, req: SeatRequest): Promise<SeatGra
     retry_in_ms: number | null;
   }>`
     SELECT granted, seq, wait_ms, retry_in_ms
-    FROM rate_gate_acquire(${req.key}::text, ${req.requests}::int, ${req.windowMs}::float8, ${req.spacingMs}::float8,
-                           ${req.concurrency}::int, ${req.leaseId}::uuid, ${req.leaseMs}::float8)
+    FROM ${
+      releasing.length === 0
+        ? sql`rate_gate_acquire(${args})`
+        : sql`rate_gate_acquire_after_release(${releasing.map((r) => r.seq)}::bigint[],
+                                              ${releasing.map((r) => r.leaseId)}::uuid[], ${args})`
+    }
   `.execute(db);
   const row = rows[0];
   if (row?.granted) return { granted: true, seq: Number(row.seq), waitMs: row.wait_ms ?? 0 };
@@ -58,18 +78,19 @@ export async function takeSeats(db: Executor, req: SeatRequest): Promise<SeatGra
 }
 
 /**
- * Gives the lease back if it is still ours (one given up on may have been taken as released), and
- * keeps request `seq + requests` at least `windowMs` from now. Returns whether it was still ours.
+ * Gives the leases back where they are still ours (one given up on may have been taken as
+ * released), and keeps each request `seq + requests` at least `windowMs` from now.
  */
 export async function releaseSeats(
   db: Executor,
-  lease: { key: string; seq: number; leaseId: string; requests: number; windowMs: number; spacingMs: number },
-): Promise<boolean> {
-  const { rows } = await sql<{ released: boolean }>`
-    SELECT rate_gate_release(${lease.key}::text, ${lease.seq}::bigint, ${lease.leaseId}::uuid, ${lease.requests}::int,
-                             ${lease.windowMs}::float8, ${lease.spacingMs}::float8) AS released
+  limit: { key: string; requests: number; windowMs: number; spacingMs: number },
+  seats: readonly HeldSeat[],
+): Promise<void> {
+  await sql`
+    SELECT rate_gate_release(${limit.key}::text, r.seq, r.lease_id, ${limit.requests}::int,
+                             ${limit.windowMs}::float8, ${limit.spacingMs}::float8)
+    FROM unnest(${seats.map((s) => s.seq)}::bigint[], ${seats.map((s) => s.leaseId)}::uuid[]) AS r(seq, lease_id)
   `.execute(db);
-  return rows[0]?.released ?? false;
 }
 
 /**
