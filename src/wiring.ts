@@ -87,7 +87,7 @@ export interface Services {
   /** The process's log outside HTTP requests (job tasks take child loggers of it). */
   logger: Logger;
   /** Sends the rate gate's releases not yet sent; at shutdown, after the last job, before the database closes. */
-  settleRateGate(): Promise<void>;
+  settleRateGate: () => Promise<void>;
 }
 
 export interface ServiceDeps {

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
-import {
-  releaseSeats,
-  renewLeases,
-  takeSeats,
-  type HeldSeat,
-  type SeatRequest,
-} from '../db/repositories/rate-limit.repository.ts';
+import { takeSeats, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
+import { heldLeases, pendingReleases, reservedAhead } from './rate-gate-holdings.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
 
 /**
@@ -104,10 +99,18 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   // seats (or gave up), so a process sends one reservation at a time per key, oldest caller first.
   const turns = new Map<string, Promise<void>>();
 
+  const ahead = reservedAhead(releases, leases);
+
+  /**
+   * Waits for this caller's turn, then takes the grant reserved ahead for the key if there is one,
+   * else reserves (polling while not granted). `once`: one reservation, answered granted or not
+   * (reserving ahead: it never waits for a seat).
+   */
   const reserveInTurn = async (
     request: SeatRequest,
     signal: AbortSignal | undefined,
-  ): Promise<{ seq: number; waitMs: number }> => {
+    once = false,
+  ): Promise<{ seq: number; leaseId: string; waitMs: number } | undefined> => {
     const previous = turns.get(request.key) ?? Promise.resolve();
     let done = () => {};
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -117,6 +120,10 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
     turns.set(request.key, mine);
     try {
       await abortable(previous, signal);
+      if (!once) {
+        const early = ahead.take(request);
+        if (early) return early;
+      }
       let pollMs = POLL_MIN_MS;
       for (;;) {
         const releasing = releases.take(request.key);
@@ -124,7 +131,8 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
           releases.send(request, releasing);
           return unavailable(request.key)(error);
         });
-        if (grant.granted) return grant;
+        if (grant.granted) return { seq: grant.seq, leaseId: request.leaseId, waitMs: grant.waitMs };
+        if (once) return undefined;
         // Capped: a holder configured with a longer leaseMs than ours would look due later than it is.
         const holderSlotInMs = Math.min(grant.holderSlotInMs, request.windowMs);
         if (holderSlotInMs > 0) pollMs = POLL_MIN_MS;
@@ -135,6 +143,17 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       done();
       if (turns.get(request.key) === mine) turns.delete(request.key);
     }
+  };
+
+  /** Reserves the key's next grant in the background, unless one is reserved or on its way. */
+  const reserveAhead = (request: SeatRequest) => {
+    if (!ahead.startFor(request)) return;
+    const next = { ...request, leaseId: randomUUID() };
+    reserveInTurn(next, undefined, true).then(
+      (grant) => ahead.keep(next, grant),
+      // Nothing is lost: the next caller reserves for itself (and meets the failure then).
+      () => ahead.keep(next, undefined),
+    );
   };
 
   return {
@@ -155,17 +174,18 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         leaseMs,
         spacingMs,
       };
-      const { seq, waitMs } = await reserveInTurn(request, signal);
-      leases.add(request.leaseId, key);
+      const { seq, leaseId, waitMs } = (await reserveInTurn(request, signal))!;
+      leases.add(leaseId, key);
       options.onGrant?.(waitMs);
+      reserveAhead(request);
 
       let released = false;
       const release: Release = () => {
         // Idempotent, never throws (see `onReleaseError`), and does not wait for the database.
         if (!released) {
           released = true;
-          leases.delete(request.leaseId);
-          releases.add(request, { seq, leaseId: request.leaseId });
+          leases.delete(leaseId);
+          releases.add(request, { seq, leaseId });
         }
         return Promise.resolve();
       };
@@ -177,87 +197,9 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       }
       return release;
     },
-    settle: () => releases.settle(),
-  };
-}
-
-/**
- * This process's finished requests not yet given back, per account key. Each goes with the key's
- * next reservation if it is sent before the next turn of the event loop (`take`), else on its own
- * then, together with the key's others (`send`).
- */
-function pendingReleases(deps: PostgresRateGateDeps) {
-  type Limit = Parameters<typeof releaseSeats>[1];
-  const unsent = new Map<string, { limit: Limit; seats: HeldSeat[] }>();
-  const inFlight = new Set<Promise<void>>();
-  const send = (limit: Limit, seats: readonly HeldSeat[]) => {
-    if (seats.length === 0) return;
-    const sent = releaseSeats(deps.db, limit, seats)
-      .catch((error: unknown) => deps.onReleaseError?.(error, limit.key))
-      .finally(() => inFlight.delete(sent));
-    inFlight.add(sent);
-  };
-  const flush = (key: string) => {
-    const entry = unsent.get(key);
-    unsent.delete(key);
-    if (entry) send(entry.limit, entry.seats);
-  };
-  return {
-    add(limit: Limit, seat: HeldSeat) {
-      const entry = unsent.get(limit.key);
-      if (entry) entry.seats.push(seat);
-      else {
-        unsent.set(limit.key, { limit, seats: [seat] });
-        setImmediate(() => flush(limit.key));
-      }
-    },
-    /** The key's unsent releases, now the caller's to send (with its reservation). */
-    take(key: string): HeldSeat[] {
-      const entry = unsent.get(key);
-      unsent.delete(key);
-      return entry?.seats ?? [];
-    },
-    send,
-    async settle() {
-      for (const key of [...unsent.keys()]) flush(key);
-      await Promise.all(inFlight);
-    },
-  };
-}
-
-/**
- * This process's leases in flight (lease id → account key), renewed together on a timer that runs
- * only while there are some, and never keeps the process alive.
- */
-function heldLeases(deps: PostgresRateGateDeps, leaseMs: number, renewEveryMs: number) {
-  const held = new Map<string, string>();
-  let timer: NodeJS.Timeout | undefined;
-  let renewing = false;
-  const renew = async () => {
-    if (renewing || held.size === 0) return;
-    renewing = true;
-    try {
-      await renewLeases(deps.db, [...held.keys()], leaseMs);
-    } catch (error) {
-      deps.onReleaseError?.(error, [...new Set(held.values())].join(','));
-    } finally {
-      renewing = false;
-    }
-  };
-  return {
-    add(leaseId: string, key: string) {
-      held.set(leaseId, key);
-      if (timer === undefined && renewEveryMs > 0) {
-        timer = setInterval(() => void renew(), renewEveryMs);
-        timer.unref();
-      }
-    },
-    delete(leaseId: string) {
-      held.delete(leaseId);
-      if (held.size === 0 && timer !== undefined) {
-        clearInterval(timer);
-        timer = undefined;
-      }
+    settle: async () => {
+      ahead.forgetAll();
+      await releases.settle();
     },
   };
 }

@@ -364,15 +364,20 @@ describe('createPostgresRateGate', () => {
     expect(await heldLeases('test:renewed')).toBe(0);
   });
 
-  it('sends a release with the next reservation for the account: one round trip per call', async () => {
+  /** The test's pool, with the gate function each statement calls written down (never destroyed: shared). */
+  function loggedDb() {
     const sent: string[] = [];
-    // The test's pool, with every statement the gate sends written down (never destroyed: the pool is shared).
     const db = new Kysely<DB>({
       dialect: new PostgresDialect({ pool: database.pool }),
       log: (event) => {
         if (event.level === 'query') sent.push(/rate_gate_\w+/.exec(event.query.sql)?.[0] ?? event.query.sql);
       },
     });
+    return { db, sent };
+  }
+
+  it('sends a release with the next reservation for the account: one round trip per call', async () => {
+    const { db, sent } = loggedDb();
     const gate = createPostgresRateGate({ db });
     const limit: AccountLimit = { key: 'test:one-trip', requests: 1000, windowMs: 1000, concurrency: 1 };
     for (let call = 0; call < 3; call++) {
@@ -391,6 +396,25 @@ describe('createPostgresRateGate', () => {
       'rate_gate_acquire_after_release',
       'rate_gate_release',
     ]);
+  });
+
+  it('reserves the next grant ahead for a limit like Rev.io’s, and gives back one nobody takes', async () => {
+    const { db, sent } = loggedDb();
+    const gate = createPostgresRateGate({ db });
+    const limit: AccountLimit = { key: 'test:ahead', requests: 60_000, windowMs: 60_000 };
+    await (
+      await gate.acquire(limit)
+    )();
+    await sleep(100); // the reservation made ahead has answered
+    const before = sent.length;
+    const release = await gate.acquire(limit);
+    // Granted from the reservation made ahead: no statement on the caller's path.
+    expect(sent.slice(before)).toEqual([]);
+    await release();
+    // The next one, reserved ahead again and taken by nobody, is given back on its own.
+    await sleep(1_300);
+    expect(await heldLeases(limit.key)).toBe(0);
+    expect(sent.filter((call) => call.startsWith('rate_gate_acquire'))).toHaveLength(3);
   });
 
   it('refuses a renewal period that would let a live lease lapse', () => {
