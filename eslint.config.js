@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.data', 'coverage', 'web/dist', 'client/dist', '.tools', 'bin'] },
+  { ignores: ['node_modules', '.data', 'coverage', 'web/dist', 'client/dist', '.tools', 'bin', '.build'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

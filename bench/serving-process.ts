@@ -8,8 +8,8 @@ import { generateSecretKey } from '../src/services/secret-box.ts';
 import { freePort } from '../test/helpers/ports.ts';
 
 /**
- * `simbind serve` (API + worker in one process, as `npm start` runs it) as a process of its own over
- * a benchmark's database, and a token of the demo's northwind administrator. Its memory is its own:
+ * `simbind serve` (API + worker in one process, as `npm start` runs it, with its Node.js flags) as a
+ * process of its own over a benchmark's database, and a token of the demo's northwind administrator. Its memory is its own:
  * what the benchmark holds (seed, device lists, the request body it sends) is not counted.
  */
 export interface ServingProcess {
@@ -24,13 +24,23 @@ export interface ServingProcess {
 
 const BIN = fileURLToPath(new URL('../bin/simbind.js', import.meta.url));
 
+/** The Node.js flags `npm start` runs simbind with (package.json), so the process measured is the one users run. */
+async function startFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await fs.readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const flags = /^node((?: --\S+)*) bin\/simbind\.js serve$/.exec(pkg.scripts.start);
+  if (!flags) throw new Error(`package.json's start script is not "node [--flags] bin/simbind.js serve"`);
+  return flags[1]!.trim().split(' ').filter(Boolean);
+}
+
 export async function startServingProcess(
   handle: DatabaseHandle,
   url: string,
   env: Record<string, string> = {},
 ): Promise<ServingProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const child = spawn(process.execPath, [...(await startFlags()), BIN, 'serve'], {
     env: {
       ...process.env,
       DATABASE_URL: url,

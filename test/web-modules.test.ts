@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WEB_ROOT } from '../src/http/routes/web.routes.ts';
+import { WEB_DIR } from '../src/paths.ts';
 
 /**
  * The browser UI's modules, checked statically: each stays small, and every import names a file that
@@ -12,11 +12,11 @@ import { WEB_ROOT } from '../src/http/routes/web.routes.ts';
 const MAX_LINES = 300;
 
 /** Every .js file under web/, as paths relative to it ("screens/users.js"). */
-function webModules(dir = WEB_ROOT): string[] {
+function webModules(dir = WEB_DIR): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return webModules(full);
-    return entry.name.endsWith('.js') ? [path.relative(WEB_ROOT, full)] : [];
+    return entry.name.endsWith('.js') ? [path.relative(WEB_DIR, full)] : [];
   });
 }
 
@@ -37,10 +37,10 @@ function resolve(from: string, specifier: string): { file: string } | { problem:
   if (!specifier.startsWith('./') && !specifier.startsWith('../'))
     return { problem: 'not a relative path (the browser has no import map)' };
   if (!specifier.endsWith('.js')) return { problem: 'no .js extension (the browser does not add one)' };
-  const file = path.join(path.dirname(path.join(WEB_ROOT, from)), specifier);
-  if (!file.startsWith(WEB_ROOT)) return { problem: 'outside web/ (not served)' };
+  const file = path.join(path.dirname(path.join(WEB_DIR, from)), specifier);
+  if (!file.startsWith(WEB_DIR)) return { problem: 'outside web/ (not served)' };
   if (!existsSync(file)) return { problem: 'no such file' };
-  return { file: path.relative(WEB_ROOT, file) };
+  return { file: path.relative(WEB_DIR, file) };
 }
 
 describe('web/ modules', () => {
@@ -55,7 +55,7 @@ describe('web/ modules', () => {
     const long = modules
       .map((file) => ({
         file,
-        lines: readFileSync(path.join(WEB_ROOT, file), 'utf8').split('\n').length - 1,
+        lines: readFileSync(path.join(WEB_DIR, file), 'utf8').split('\n').length - 1,
       }))
       .filter((m) => m.lines > MAX_LINES)
       .map((m) => `${m.file}: ${m.lines} lines`);
@@ -64,7 +64,7 @@ describe('web/ modules', () => {
 
   it('resolves every import to a file that exists in web/', () => {
     const problems = modules.flatMap((file) =>
-      importsOf(readFileSync(path.join(WEB_ROOT, file), 'utf8')).flatMap((specifier) => {
+      importsOf(readFileSync(path.join(WEB_DIR, file), 'utf8')).flatMap((specifier) => {
         const target = resolve(file, specifier);
         return 'problem' in target ? [`${file} imports '${specifier}': ${target.problem}`] : [];
       }),
@@ -73,14 +73,14 @@ describe('web/ modules', () => {
   });
 
   it('reaches every module from the page (no module left behind)', () => {
-    const page = readFileSync(path.join(WEB_ROOT, 'index.html'), 'utf8');
+    const page = readFileSync(path.join(WEB_DIR, 'index.html'), 'utf8');
     const entry = /<script type="module" src="\/([^"]+)"/.exec(page)?.[1];
     expect(entry).toBe('app.js');
     const reached = new Set<string>();
     const visit = (file: string) => {
       if (reached.has(file)) return;
       reached.add(file);
-      for (const specifier of importsOf(readFileSync(path.join(WEB_ROOT, file), 'utf8'))) {
+      for (const specifier of importsOf(readFileSync(path.join(WEB_DIR, file), 'utf8'))) {
         const target = resolve(file, specifier);
         if ('file' in target) visit(target.file);
       }
@@ -111,24 +111,24 @@ describe('web/ modules', () => {
 });
 
 /** Every stylesheet under web/, relative to it ("styles/fleet.css"). */
-function stylesheets(dir = WEB_ROOT): string[] {
+function stylesheets(dir = WEB_DIR): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return stylesheets(full);
-    return entry.name.endsWith('.css') ? [path.relative(WEB_ROOT, full)] : [];
+    return entry.name.endsWith('.css') ? [path.relative(WEB_DIR, full)] : [];
   });
 }
 
 describe('web/ stylesheets', () => {
   const sheets = stylesheets();
-  const page = readFileSync(path.join(WEB_ROOT, 'index.html'), 'utf8');
+  const page = readFileSync(path.join(WEB_DIR, 'index.html'), 'utf8');
   const linked = [...page.matchAll(/<link rel="stylesheet" href="\/([^"]+)"/g)].map((m) => m[1]!);
 
   it(`keeps every stylesheet at ${MAX_LINES} lines or fewer`, () => {
     const long = sheets
       .map((file) => ({
         file,
-        lines: readFileSync(path.join(WEB_ROOT, file), 'utf8').split('\n').length - 1,
+        lines: readFileSync(path.join(WEB_DIR, file), 'utf8').split('\n').length - 1,
       }))
       .filter((s) => s.lines > MAX_LINES)
       .map((s) => `${s.file}: ${s.lines} lines`);

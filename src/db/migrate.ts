@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { MIGRATIONS_DIR } from '../paths.ts';
 
 /**
  * Plain SQL migrations, numbered `NNNN_name.sql`, forward only. Each runs in its own transaction.
@@ -10,7 +10,6 @@ import type pg from 'pg';
  * and a worker), so each migration runs exactly once; the later starter finds them applied.
  */
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 const LOCK_KEY = 7_351_420_001; // arbitrary, constant: "simbind migrations"
 
 export interface Migration {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TypedApp } from '../../src/http/app.ts';
-import { WEB_ROOT } from '../../src/http/routes/web.routes.ts';
+import { WEB_DIR } from '../../src/paths.ts';
 import { CUSTOMER_IMPORT_COLUMNS } from '../../src/services/customer-import.service.ts';
 import { IMPORT_COLUMNS } from '../../src/services/device-import.service.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
@@ -267,7 +267,7 @@ describe('POST /api/v1/customers/import', () => {
 
 describe("the Import screen's templates", () => {
   it('have the header rows the imports read', () => {
-    const header = (file: string) => readFileSync(path.join(WEB_ROOT, 'templates', file), 'utf8');
+    const header = (file: string) => readFileSync(path.join(WEB_DIR, 'templates', file), 'utf8');
     expect(header('customers.csv')).toBe(`${CUSTOMER_IMPORT_COLUMNS.join(',')}\n`);
     expect(header('devices.csv')).toBe(`${IMPORT_COLUMNS.join(',')}\n`);
   });

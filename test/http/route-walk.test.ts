@@ -4,7 +4,8 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRevioSimulator } from '../../simulators/revio.simulator.ts';
 import { buildApp, type TypedApp } from '../../src/http/app.ts';
-import { WEB_ROOT, webRoutes } from '../../src/http/routes/web.routes.ts';
+import { webRoutes } from '../../src/http/routes/web.routes.ts';
+import { WEB_DIR } from '../../src/paths.ts';
 import { generateApiToken } from '../../src/services/api-tokens.ts';
 import { luhnCheckDigit } from '../../src/services/identifiers.ts';
 import { seedDemoData } from '../../src/services/seed.service.ts';
@@ -81,7 +82,7 @@ beforeAll(async () => {
   });
   await app.ready();
   routes = routeTable(app);
-  const indexHtml = readFileSync(path.join(WEB_ROOT, 'index.html'), 'utf8');
+  const indexHtml = readFileSync(path.join(WEB_DIR, 'index.html'), 'utf8');
   for (const r of routes.filter((x) => x.method === 'GET' && !x.url.startsWith('/api/'))) {
     const res = await app.inject({ method: 'GET', url: concrete(r.url) });
     if (res.statusCode === 200 && res.body === indexHtml) uiPages.add(keyOf(r));
@@ -277,7 +278,7 @@ const uiPages = new Set<string>();
 
 /** The UI's own files (web/): code and styles, no data; each is a route of @fastify/static. */
 const isUiFile = (r: Route) =>
-  r.method === 'GET' && statSync(path.join(WEB_ROOT, r.url), { throwIfNoEntry: false })?.isFile() === true;
+  r.method === 'GET' && statSync(path.join(WEB_DIR, r.url), { throwIfNoEntry: false })?.isFile() === true;
 /** HEAD is answered by the GET route of the same URL (Fastify's exposeHeadRoutes). */
 const getOf = (r: Route): Route => (r.method === 'HEAD' ? { method: 'GET', url: r.url } : r);
 const isPublic = (r: Route) =>

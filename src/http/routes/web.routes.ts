@@ -1,9 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { WEB_DIR } from '../../paths.ts';
 import type { TypedApp } from '../app.ts';
 
 /** The browser UI's files: plain ES modules, no build step. */
-export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
 
 /** Client-side routes answered with index.html so their URLs can be shared and reloaded. */
 const APP_ROUTES = [
@@ -46,7 +45,7 @@ const NOT_SERVED = ['**/*.json', '**/*.ts', '**/*.md', 'lib/types.js'];
  */
 export async function webRoutes(app: TypedApp): Promise<void> {
   await app.register(fastifyStatic, {
-    root: WEB_ROOT,
+    root: WEB_DIR,
     prefix: '/',
     wildcard: false,
     index: false,
