@@ -27,13 +27,17 @@ import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
  *   whichever poll comes first, fair in expectation. A process does not wake its own waiters on
  *   release: that would let it keep the seat for ever while others starve.
  * - One round trip per request, plus polls while waiting: a release does not keep its caller
- *   waiting. It goes with this process's next reservation for the same account when that is sent at
- *   once (a worker calling an account call after call: the seat it frees is free for that reservation),
- *   else on its own at the next turn of the event loop. Releasing late errs on the safe side only: a seat is held, and a slot
- *   kept a window after its release, a little longer. Before, the release was a round trip of its
- *   own that the caller waited for, which was half the gate's cost per call (B6). `settle()` sends
- *   what is left (shutdown). A database failure while acquiring is a `RetryableError` (system
- *   `rate-gate`), as for the clients' own transient failures.
+ *   waiting. It goes with this process's next reservation for the same account when that is sent
+ *   at once (a worker calling an account call after call: the seat it frees is free for that
+ *   reservation), else on its own at the next turn of the event loop. Releasing late errs on the
+ *   safe side only: a seat is held, and a slot kept a window after its release, a little longer.
+ *   Before, the release was a round trip of its own that the caller waited for, which was half the
+ *   gate's cost per call (B6). `settle()` sends what is left (shutdown). A database failure while
+ *   acquiring is a `RetryableError` (system `rate-gate`), as for the clients' own transient failures.
+ * - Reserved ahead: for a limit without a concurrency limit and with a long window (Rev.io's
+ *   minute), the next grant is reserved while the caller waits for its slot or makes its call, so
+ *   the next caller only waits for its slot; one nobody takes soon is given back as never sent
+ *   (`reservedAhead` in rate-gate-holdings.ts).
  * - Leases are kept alive by their holder: every `renewEveryMs` a process moves the leases of its
  *   calls in flight on to `leaseMs` from now (one statement for all of them). A lease nobody renews
  *   is taken as released `leaseMs` after its last renewal, so a killed worker's call seats are free
