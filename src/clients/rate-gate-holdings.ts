@@ -105,9 +105,10 @@ const unusedMsOf = (request: SeatRequest) => Math.max(AHEAD_UNUSED_MS, 2 * reque
 
 /**
  * Per account key without a concurrency limit and with a long window, the next grant, reserved
- * while the caller before it waited for its slot or made its call, so that a worker calling an account call after call finds
- * its grant ready and only waits for its slot. At most one per key. One nobody takes within a
- * second (or two spacings) of its slot is given back as never sent: no window is kept after it.
+ * while the caller before it waited for its slot or made its call, so that a worker calling an
+ * account call after call finds its grant ready and only waits for its slot. At most one per key.
+ * One nobody takes within a second (or two spacings) of its slot is given back as never sent: no
+ * window is kept after it.
  */
 export function reservedAhead(
   releases: ReturnType<typeof pendingReleases>,
@@ -119,11 +120,16 @@ export function reservedAhead(
     { request: SeatRequest; seat: HeldSeat; readyAt: number; timer: NodeJS.Timeout }
   >();
   const reserving = new Set<string>();
-  const forget = (key: string) => {
+  /** The key's kept grant, no longer kept (its timer stopped). */
+  const remove = (key: string) => {
     const entry = kept.get(key);
-    if (!entry) return;
     kept.delete(key);
-    clearTimeout(entry.timer);
+    if (entry) clearTimeout(entry.timer);
+    return entry;
+  };
+  const forget = (key: string) => {
+    const entry = remove(key);
+    if (!entry) return;
     leases.delete(entry.seat.leaseId);
     // Never sent: its release keeps no slot a window after it (rate_gate_release with a zero window).
     releases.send({ ...entry.request, windowMs: 0 }, [entry.seat]);
@@ -165,8 +171,7 @@ export function reservedAhead(
         forget(request.key);
         return undefined;
       }
-      kept.delete(request.key);
-      clearTimeout(entry.timer);
+      remove(request.key);
       return { ...entry.seat, waitMs: Math.max(0, entry.readyAt - performance.now()) };
     },
     forgetAll() {

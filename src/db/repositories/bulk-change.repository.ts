@@ -103,9 +103,9 @@ export interface WorkOrderContext {
  *
  * A work order's request holds only its effective date: the rest of its snapshot is on the bulk
  * change (`insertBulkChange`) or in its own columns, and the claim writes it whole
- * (`completeRequest` in processing.repository.ts). Measured on 100,000 devices (PostgreSQL 18): writing the whole snapshot into
- * every row made this insert ~25 % slower (2.4 vs 1.9 s), in the transaction every device waits
- * for. The device order is sorted on the narrow input rows; and the losers are looked for only
+ * (`completeRequest` in processing.repository.ts). Measured on 100,000 devices (PostgreSQL 18):
+ * writing the whole snapshot into every row made this insert ~25 % slower (2.4 vs 1.9 s), in the
+ * transaction every device waits for. The device order is sorted on the narrow input rows; and the losers are looked for only
  * when fewer rows were written than sent (returning every identifier to anti-join it took another
  * 0.4 s, for a race that is almost never lost).
  */

@@ -67,10 +67,10 @@ export async function loadBulkChange(db: Executor, id: number) {
 export type BulkChangeContextRow = NonNullable<Awaited<ReturnType<typeof loadBulkChange>>>;
 
 /**
- * The value of a claimed work order's `request` (`w`, of bulk change `bulkChangeId`), written by the statement that claims it: the bulk
- * change's half of the snapshot, the device's columns, and what the row already holds (its effective
- * date; or, claimed before, all of it — the same values again). A bulk change without a half of its
- * own (undo; submitted before 0026) leaves the request as it is.
+ * The value of a claimed work order's `request` (`w`, of bulk change `bulkChangeId`), written by the
+ * statement that claims it: the bulk change's half of the snapshot, the device's columns, and what
+ * the row already holds (its effective date; or, claimed before, all of it — the same values again).
+ * A bulk change without a half of its own (undo; submitted before 0026) leaves the request as it is.
  */
 export function completeRequest(bulkChangeId: number) {
   return sql`coalesce((SELECT b.work_order_request FROM bulk_change b WHERE b.id = ${bulkChangeId})
