@@ -6,17 +6,19 @@ import type { StatusCounts } from '../db/repositories/bulk-change.repository.ts'
 import type { BulkChangeStatus, ErrorCategory } from '../db/schema.ts';
 import { UnprocessableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
-import { changesHands, MESSAGES, targetOf, type AssignmentTarget } from './assignment/eligibility.ts';
+import { changesHands, targetOf, type AssignmentTarget } from './assignment/eligibility.ts';
 import { createValidator, type JudgedDevice } from './assignment/validation.ts';
+import { writeWorkOrders } from './assignment/work-order-writer.ts';
 import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
 import { isLocalOnly } from './processing/local-steps.ts';
 import type { AuditService } from './audit.service.ts';
 import type { Principal } from './principal.ts';
 
 /**
- * Submitting a customer assignment: every request-level rule (a 4xx writes nothing), then every
- * device-level rule set-based, then ONE transaction that writes the bulk change, its work orders,
- * the rejections' change-log entries and the queue jobs — so a failure anywhere leaves nothing.
+ * Submitting a customer assignment: every request-level rule (a 4xx writes nothing), then ONE
+ * transaction that writes the bulk change, its work orders (each device judged set-based, a slice
+ * at a time, and written while the next slice is judged), the rejections' change-log entries and
+ * the queue jobs — so a failure anywhere leaves nothing.
  */
 
 export interface SubmitOptions {
@@ -134,7 +136,7 @@ const API_PROCESS = 'simbind-api';
 export function createAssignmentService(deps: AssignmentDeps): AssignmentService {
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
 
-  const validateRequest = createValidator({ db: deps.db, resolveFilter: deps.resolveFilter });
+  const validator = createValidator({ db: deps.db, resolveFilter: deps.resolveFilter });
 
   return {
     async submit(principal, request, options = {}) {
@@ -144,15 +146,17 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         if (replay) return replay;
       }
 
-      const validate = <T>(collect: (device: JudgedDevice) => T) =>
-        validateRequest(principal, request, collect).catch(async (error: unknown) => {
+      const audited = <T>(work: Promise<T>) =>
+        work.catch(async (error: unknown) => {
           await deps.audit?.submissionFailed(principal, request, sourceOf(principal, options), error);
           throw error;
         });
 
       if (request.dryRun) {
         const target = targetOf(request);
-        const { results: devices, duplicates } = await validate((device) => verdictOf(device, target));
+        const { results: devices, duplicates } = await audited(
+          validator.validate(principal, request, (device) => verdictOf(device, target)),
+        );
         const eligible = devices.filter((d) => d.eligible).length;
         return {
           dryRun: true,
@@ -167,27 +171,15 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
         };
       }
 
-      // Each device's work order is made as it is judged: the rows read for it are not kept.
+      const checked = await audited(validator.check(principal, request));
+      const { provider, customer, siteId, duplicates } = checked;
       const chunkSize = isLocalOnly(optionsOf(request))
         ? Math.max(deps.config.worker.chunkSize, LOCAL_CHUNK_SIZE)
         : deps.config.worker.chunkSize;
       const date = today();
-      let eligibleIndex = 0;
-      const validated = await validate(({ identifier, candidate, verdict }): bulkChanges.NewWorkOrder => ({
-        identifier,
-        deviceId: candidate?.deviceId ?? null,
-        iccid: candidate?.iccid ?? null,
-        msisdn: candidate?.msisdn ?? null,
-        status: verdict.eligible ? 'PENDING' : 'ERROR',
-        errorCategory: verdict.eligible ? null : verdict.category,
-        message: verdict.eligible ? null : verdict.message,
-        chunk: verdict.eligible ? Math.floor(eligibleIndex++ / chunkSize) : null,
-        effectiveDate: request.effectiveDate ?? candidate?.activatedAt ?? date,
-      }));
-      const { provider, customer, siteId, duplicates, results: orders } = validated;
 
       try {
-        const id = await retryOnDeadlock(() =>
+        const { id, counts } = await retryOnDeadlock(() =>
           deps.db.transaction().execute(async (trx) => {
             const bulkChangeId = await bulkChanges.insertBulkChange(trx, {
               tenantId: principal.tenantId,
@@ -195,8 +187,8 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
               portalType: provider.portal_type,
               customerId: customer.id,
               siteId,
-              options: { ...optionsOf(request), activatedDate: request.activatedDate ?? today() },
-              totalCount: orders.length,
+              options: { ...optionsOf(request), activatedDate: request.activatedDate ?? date },
+              totalCount: checked.count,
               createdBy: principal.userId,
               idempotencyKey: options.idempotencyKey ?? null,
               requestHash: hash,
@@ -206,20 +198,11 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
                 siteId,
                 revCustomerId: request.createRevService ? customer.rev_customer_id : null,
                 revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
-                activatedDate: request.activatedDate ?? today(),
+                activatedDate: request.activatedDate ?? date,
               },
             });
             const ctx: bulkChanges.WorkOrderContext = { tenantId: principal.tenantId, bulkChangeId };
-            const lost = new Set(await bulkChanges.insertWorkOrders(trx, ctx, orders));
-            if (lost.size > 0) {
-              // Another bulk change took these devices between our read and our write.
-              const losers = orders.filter((o) => lost.has(o.identifier));
-              await bulkChanges.insertConflictWorkOrders(trx, ctx, losers, MESSAGES.conflictTemplate);
-              for (const order of losers) {
-                order.status = 'ERROR';
-                order.errorCategory = 'eligibility';
-              }
-            }
+            const written = await writeWorkOrders(trx, ctx, checked.judge, chunkSize, date, request);
             await bulkChanges.insertRejectionLogs(trx, {
               bulkChangeId,
               portalType: provider.portal_type,
@@ -229,27 +212,19 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
               description: REJECTION_LOG,
             });
             // The chunks with pending work, one job each: known here, race losers included.
-            const chunks = [...new Set(orders.filter((o) => o.status === 'PENDING').map((o) => o.chunk!))];
-            if (chunks.length > 0) {
+            if (written.chunks.length > 0) {
               await deps.queue.enqueueMany(
                 trx,
                 'bulk-change.process-chunk',
-                chunks.map((chunk) => ({ bulkChangeId, chunk })),
+                written.chunks.map((chunk) => ({ bulkChangeId, chunk })),
               );
             } else {
               // Nothing to process: the finish step still runs (final status, notifications).
               await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId });
             }
-            return bulkChangeId;
+            return { id: bulkChangeId, counts: written.counts };
           }),
         );
-
-        const counts = bulkChanges.emptyCounts();
-        for (const order of orders) {
-          counts.total += 1;
-          if (order.status === 'PENDING') counts.pending += 1;
-          else counts.error += 1;
-        }
         return { id, status: 'NEW', counts, duplicates, replayed: false };
       } catch (error) {
         // Two requests with the same Idempotency-Key at once: the loser answers with the winner.

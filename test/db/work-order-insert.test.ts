@@ -151,10 +151,8 @@ describe('the request snapshot', () => {
     expect(again.map((item) => item.request)).toEqual(expected);
   });
 
-  it('is written whole by the local path, which claims and finishes in one write', async () => {
-    const iccids = await freeDevices(database.pool, fleet.thingspace, 2);
-    const { bulkChangeId } = await submitRows(iccids);
-    const group = await finishLocalGroup(
+  const finishLocal = (bulkChangeId: number) =>
+    finishLocalGroup(
       database.db,
       {
         bulkChangeId,
@@ -167,9 +165,45 @@ describe('the request snapshot', () => {
       },
       { chunk: 0, limit: 10, steps: ['ownership'], description: 'test', items: true },
     );
+  const sitesOf = async (iccids: string[]) =>
+    (
+      await database.pool.query<{ site_id: number | null }>(
+        `SELECT dt.site_id FROM device d JOIN device_tenant dt ON dt.device_id = d.id
+         WHERE d.iccid = ANY($1) ORDER BY d.id`,
+        [iccids],
+      )
+    ).rows.map((r) => (r.site_id === null ? null : Number(r.site_id)));
+
+  it('is read whole by the local path, which writes the site it names and leaves the row its own half', async () => {
+    const iccids = await freeDevices(database.pool, fleet.thingspace, 2);
+    const { bulkChangeId } = await submitRows(iccids);
+    const group = await finishLocal(bulkChangeId);
     const expected = (await devicesOf(iccids)).map(snapshotOf);
     expect(group.items.map((item) => item.request)).toEqual(expected);
-    expect(await requestsOf(bulkChangeId)).toEqual(expected);
+    expect(await sitesOf(iccids)).toEqual(iccids.map(() => fleet.amopCustomer.defaultSiteId));
+    expect(await requestsOf(bulkChangeId)).toEqual(expected.map(() => ({ effectiveDate: '2026-12-01' })));
+  });
+
+  it('is read from the row by the local path when the bulk change has no half (submitted before 0026)', async () => {
+    const iccids = await freeDevices(database.pool, fleet.thingspace, 1);
+    const { bulkChangeId } = await submitRows(iccids);
+    const [whole] = (await devicesOf(iccids)).map(snapshotOf);
+    // A site other than the bulk change's, so the one written can only have come from the row.
+    const { rows: sites } = await database.pool.query<{ id: string }>(
+      `INSERT INTO site (tenant_id, customer_id, name) VALUES ($1, $2, 'Pre-0026 yard') RETURNING id`,
+      [fleet.tenantId, fleet.amopCustomer.id],
+    );
+    const site = Number(sites[0]!.id);
+    await database.pool.query('UPDATE bulk_change SET work_order_request = NULL WHERE id = $1', [
+      bulkChangeId,
+    ]);
+    await database.pool.query('UPDATE bulk_change_device SET request = $2 WHERE bulk_change_id = $1', [
+      bulkChangeId,
+      { ...whole, siteId: site },
+    ]);
+    const group = await finishLocal(bulkChangeId);
+    expect(group.items.map((item) => item.request)).toEqual([{ ...whole, siteId: site }]);
+    expect(await sitesOf(iccids)).toEqual([site]);
   });
 
   it('is left as it is for a bulk change whose work orders hold their whole request (undo)', async () => {

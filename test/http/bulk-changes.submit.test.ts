@@ -234,6 +234,34 @@ describe('device-level rules (each rejects only its device, with category and me
     expect(rows).toHaveLength(200);
     expect(rows.every((r) => r.pending === 1 && r.conflicts === 1)).toBe(true);
   });
+
+  it('gives each device to one of two bulk changes that take them in opposite slices of their writes', async () => {
+    // A submission writes its work orders a slice of 5,000 at a time while the next is judged, so
+    // two submissions naming x and y in opposite slices can each hold one and wait for the other:
+    // PostgreSQL aborts one, and it runs again from its validation, which then sees the other's.
+    const [x, y] = await freeDevices(database.pool, fleet.thingspace, 2);
+    const unknown = (prefix: string) =>
+      Array.from({ length: 5_000 }, (_, i) => {
+        const body = `8914809${prefix}${String(i).padStart(11, '0')}`;
+        return `${body}${luhnCheckDigit(body)}`;
+      });
+    const [a, b] = await Promise.all([
+      submit({ devices: [x!, ...unknown('1'), y!] }),
+      submit({ devices: [y!, ...unknown('2'), x!] }),
+    ]);
+    expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
+    const ids = [a, b].map((r) => r.json<{ id: number }>().id);
+    const { rows } = await database.pool.query<{ iccid: string; pending: number; refused: number }>(
+      `SELECT iccid, count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
+              count(*) FILTER (WHERE status = 'ERROR' AND message LIKE 'Conflict:%')::int AS refused
+       FROM bulk_change_device WHERE bulk_change_id = ANY($1) AND device_id IS NOT NULL GROUP BY iccid ORDER BY iccid`,
+      [ids],
+    );
+    expect(rows).toEqual([x, y].sort().map((iccid) => ({ iccid, pending: 1, refused: 1 })));
+    for (const res of [a, b]) {
+      expect(res.json<{ counts: { total: number } }>().counts.total).toBe(5_002);
+    }
+  });
 });
 
 describe('request-level failures answer 4xx and write nothing', () => {

@@ -115,8 +115,9 @@ export async function insertWorkOrders(
   orders: NewWorkOrder[],
 ): Promise<string[]> {
   if (orders.length === 0) return [];
-  // Device order: two bulk changes racing for the same devices take their index entries in the
-  // same order, so the later one waits for the earlier instead of deadlocking with it. Sorted here
+  // Device order: two bulk changes racing for the same devices take this slice's index entries in
+  // the same order, so the later one waits for the earlier instead of deadlocking with it (across
+  // slices they may not: retryOnDeadlock runs the victim's submission again). Sorted here
   // (a numeric sort of 100,000 keys, ~20 ms) rather than by the statement, which sorted the wide
   // rows in 32 MB of work_mem; the rows are inserted in the arrays' order.
   const sorted = [...orders].sort((a, b) => (a.deviceId ?? Infinity) - (b.deviceId ?? Infinity));

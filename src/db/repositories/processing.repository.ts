@@ -67,16 +67,22 @@ export async function loadBulkChange(db: Executor, id: number) {
 export type BulkChangeContextRow = NonNullable<Awaited<ReturnType<typeof loadBulkChange>>>;
 
 /**
- * The value of a claimed work order's `request` (`w`, of bulk change `bulkChangeId`), written by the
- * statement that claims it: the bulk change's half of the snapshot, the device's columns, and what
- * the row already holds (its effective date; or, claimed before, all of it — the same values again).
- * A bulk change without a half of its own (undo; submitted before 0026) leaves the request as it is.
+ * The whole request snapshot of work order `w` (of bulk change `bulkChangeId`): the bulk change's
+ * half, the device's columns, and what the row holds (its effective date; or, claimed before, all
+ * of it — the same values again). Written into the row by a claim for external steps; read, not
+ * written, by the local path. A bulk change without a half of its own (undo; submitted before
+ * 0026) gives the row's request as it is.
  */
 export function completeRequest(bulkChangeId: number) {
-  return sql`coalesce((SELECT b.work_order_request FROM bulk_change b WHERE b.id = ${bulkChangeId})
+  return sql`coalesce(${bulkHalf(bulkChangeId)}
                       || jsonb_build_object('deviceId', w.device_id, 'iccid', w.iccid, 'msisdn', w.msisdn)
                       || w.request,
                       w.request)`;
+}
+
+/** The bulk change's half of its work orders' request snapshot (NULL: they hold it whole). */
+export function bulkHalf(bulkChangeId: number) {
+  return sql`(SELECT b.work_order_request FROM bulk_change b WHERE b.id = ${bulkChangeId})`;
 }
 
 /**

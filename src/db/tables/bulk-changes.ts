@@ -52,7 +52,11 @@ export interface BulkChangeDeviceTable {
   error_category: ErrorCategory | null;
   message: string | null;
   retryable: Generated<boolean>;
-  /** Only the effective date until claimed; then the whole snapshot (see bulk_change.work_order_request). */
+  /**
+   * The device's half of the request snapshot (its effective date); the bulk change's half is on
+   * bulk_change.work_order_request, and `completeRequest` joins them. A claim for external steps
+   * writes the whole snapshot into the row (later steps read it there); the local path does not.
+   */
   request: Json | null;
   steps_done: Generated<string[]>;
   attempts: Generated<number>;
