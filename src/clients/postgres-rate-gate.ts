@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
-import { takeSeats, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
-import { heldLeases, pendingReleases, reservedAhead } from './rate-gate-holdings.ts';
+import { takeSeats, takeSeatsWithMore, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
+import { heldLeases, pendingReleases, reservedAhead, reservesAhead } from './rate-gate-holdings.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
 
 /**
@@ -36,8 +36,10 @@ import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
  *   acquiring is a `RetryableError` (system `rate-gate`), as for the clients' own transient failures.
  * - Reserved ahead: for a limit without a concurrency limit and with a long window (Rev.io's
  *   minute), the next grant is reserved while the caller waits for its slot or makes its call, so
- *   the next caller only waits for its slot; one nobody takes soon is given back as never sent
- *   (`reservedAhead` in rate-gate-holdings.ts).
+ *   the next caller only waits for its slot; and a caller whose turn comes with others of the
+ *   process waiting behind it asks for theirs too, in the same round trip (rate_gate_acquire_many:
+ *   a chunk's callers starting together each waited for every reservation before their own). One
+ *   nobody takes soon is given back as never sent (`reservedAhead` in rate-gate-holdings.ts).
  * - Leases are kept alive by their holder: every `renewEveryMs` a process moves the leases of its
  *   calls in flight on to `leaseMs` from now (one statement for all of them). A lease nobody renews
  *   is taken as released `leaseMs` after its last renewal, so a killed worker's call seats are free
@@ -83,6 +85,8 @@ const DEFAULT_UTILIZATION = 0.97;
 const DEFAULT_LEASE_MS = 15_000;
 const POLL_MIN_MS = 10;
 const POLL_MAX_MS = 50;
+/** Grants asked at most for the callers waiting behind one, in its round trip. */
+const MAX_FOR_WAITERS = 32;
 
 export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRateGate {
   const { db } = deps;
@@ -102,6 +106,14 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   // Per key, the tail of this process's waiters: each starts asking when everyone before it has its
   // seats (or gave up), so a process sends one reservation at a time per key, oldest caller first.
   const turns = new Map<string, Promise<void>>();
+  // Per key, this process's callers that have asked and not yet been answered (reservations made
+  // ahead not counted): when one's turn comes, the others are those waiting behind it.
+  const waiting = new Map<string, number>();
+  const wait = (key: string, by: 1 | -1) => {
+    const n = (waiting.get(key) ?? 0) + by;
+    if (n > 0) waiting.set(key, n);
+    else waiting.delete(key);
+  };
 
   const ahead = reservedAhead(releases, leases);
 
@@ -122,6 +134,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
     // (aborted) while still waiting for our turn.
     const mine = Promise.all([previous, finished]).then(() => undefined);
     turns.set(request.key, mine);
+    if (!once) wait(request.key, 1);
     try {
       await abortable(previous, signal);
       if (!once) {
@@ -131,10 +144,19 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
       let pollMs = POLL_MIN_MS;
       for (;;) {
         const releasing = releases.take(request.key);
-        const grant = await takeSeats(db, request, releasing).catch((error: unknown) => {
+        // The callers waiting behind this one get theirs in the same round trip (kept for them as
+        // reserved ahead), where a grant held a moment unused costs nobody anything.
+        const behind = once || !reservesAhead(request) ? 0 : (waiting.get(request.key) ?? 1) - 1;
+        const moreLeaseIds = Array.from({ length: Math.min(behind, MAX_FOR_WAITERS) }, () => randomUUID());
+        const answer =
+          moreLeaseIds.length === 0
+            ? takeSeats(db, request, releasing).then((grant) => ({ grant, more: [] }))
+            : takeSeatsWithMore(db, request, moreLeaseIds, releasing);
+        const { grant, more } = await answer.catch((error: unknown) => {
           releases.send(request, releasing);
           return unavailable(request.key)(error);
         });
+        ahead.keepFor(request, more);
         if (grant.granted) return { seq: grant.seq, leaseId: request.leaseId, waitMs: grant.waitMs };
         if (once) return undefined;
         // Capped: a holder configured with a longer leaseMs than ours would look due later than it is.
@@ -144,6 +166,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         pollMs = Math.min(POLL_MAX_MS, pollMs * 2);
       }
     } finally {
+      if (!once) wait(request.key, -1);
       done();
       if (turns.get(request.key) === mine) turns.delete(request.key);
     }

@@ -104,35 +104,54 @@ const AHEAD_WINDOW_SHARE = 30;
 const unusedMsOf = (request: SeatRequest) => Math.max(AHEAD_UNUSED_MS, 2 * request.spacingMs);
 
 /**
- * Per account key without a concurrency limit and with a long window, the next grant, reserved
- * while the caller before it waited for its slot or made its call, so that a worker calling an
- * account call after call finds its grant ready and only waits for its slot. At most one per key.
- * One nobody takes within a second (or two spacings) of its slot is given back as never sent: no
- * window is kept after it.
+ * Whether a limit gains by grants reserved before their caller asks: no concurrency limit (a grant
+ * held unused keeps no one else's call seat) and a long window (see AHEAD_WINDOW_SHARE).
+ */
+export function reservesAhead(request: SeatRequest): boolean {
+  return request.concurrency === 0 && unusedMsOf(request) * AHEAD_WINDOW_SHARE <= request.windowMs;
+}
+
+/**
+ * Per account key without a concurrency limit and with a long window, grants reserved before their
+ * caller asked: the next grant, reserved while the caller before it waited for its slot or made its
+ * call, so that a worker calling an account call after call finds its grant ready and only waits
+ * for its slot; and those reserved, with a caller's own, for the callers of the process waiting
+ * behind it. Taken in the order they were reserved. One nobody takes within a second (or two
+ * spacings) of its slot is given back as never sent: no window is kept after it.
  */
 export function reservedAhead(
   releases: ReturnType<typeof pendingReleases>,
   leases: ReturnType<typeof heldLeases>,
 ) {
   type Grant = { seq: number; leaseId: string; waitMs: number };
-  const kept = new Map<
-    string,
-    { request: SeatRequest; seat: HeldSeat; readyAt: number; timer: NodeJS.Timeout }
-  >();
+  type Entry = { request: SeatRequest; seat: HeldSeat; readyAt: number; timer: NodeJS.Timeout };
+  const kept = new Map<string, Entry[]>();
   const reserving = new Set<string>();
-  /** The key's kept grant, no longer kept (its timer stopped). */
-  const remove = (key: string) => {
-    const entry = kept.get(key);
-    kept.delete(key);
-    if (entry) clearTimeout(entry.timer);
-    return entry;
+  /** The entry, no longer kept (its timer stopped). */
+  const remove = (entry: Entry) => {
+    const { key } = entry.request;
+    const rest = (kept.get(key) ?? []).filter((e) => e !== entry);
+    if (rest.length > 0) kept.set(key, rest);
+    else kept.delete(key);
+    clearTimeout(entry.timer);
   };
-  const forget = (key: string) => {
-    const entry = remove(key);
-    if (!entry) return;
+  const forget = (entry: Entry) => {
+    remove(entry);
     leases.delete(entry.seat.leaseId);
     // Never sent: its release keeps no slot a window after it (rate_gate_release with a zero window).
     releases.send({ ...entry.request, windowMs: 0 }, [entry.seat]);
+  };
+  const add = (request: SeatRequest, grant: Grant) => {
+    leases.add(grant.leaseId, request.key);
+    const unusedMs = grant.waitMs + unusedMsOf(request);
+    const entry: Entry = {
+      request,
+      seat: { seq: grant.seq, leaseId: grant.leaseId },
+      readyAt: performance.now() + grant.waitMs,
+      timer: setTimeout(() => forget(entry), unusedMs),
+    };
+    entry.timer.unref();
+    kept.set(request.key, [...(kept.get(request.key) ?? []), entry]);
   };
   return {
     /**
@@ -141,41 +160,33 @@ export function reservedAhead(
      */
     startFor(request: SeatRequest): boolean {
       const { key } = request;
-      if (request.concurrency !== 0 || unusedMsOf(request) * AHEAD_WINDOW_SHARE > request.windowMs)
-        return false;
-      if (kept.has(key) || reserving.has(key)) return false;
+      if (!reservesAhead(request) || kept.has(key) || reserving.has(key)) return false;
       reserving.add(key);
       return true;
     },
     /** The reservation made ahead, when it answers (undefined: not granted, or failed). */
     keep(request: SeatRequest, grant: Grant | undefined) {
       reserving.delete(request.key);
-      if (!grant) return;
-      leases.add(grant.leaseId, request.key);
-      const unusedMs = grant.waitMs + unusedMsOf(request);
-      const timer = setTimeout(() => forget(request.key), unusedMs);
-      timer.unref();
-      kept.set(request.key, {
-        request,
-        seat: { seq: grant.seq, leaseId: grant.leaseId },
-        readyAt: performance.now() + grant.waitMs,
-        timer,
-      });
+      if (grant) add(request, grant);
     },
-    /** The grant kept for this request's key, if it was reserved for the same limit. */
+    /** Grants reserved for the callers waiting behind one (each with the lease it was made on). */
+    keepFor(request: SeatRequest, grants: readonly Grant[]) {
+      for (const grant of grants) add({ ...request, leaseId: grant.leaseId }, grant);
+    },
+    /** The oldest grant kept for this request's key, if it was reserved for the same limit. */
     take(request: SeatRequest): Grant | undefined {
-      const entry = kept.get(request.key);
+      const entry = kept.get(request.key)?.[0];
       if (!entry) return undefined;
       const { requests, windowMs, spacingMs } = entry.request;
       if (requests !== request.requests || windowMs !== request.windowMs || spacingMs !== request.spacingMs) {
-        forget(request.key);
+        for (const stale of kept.get(request.key) ?? []) forget(stale);
         return undefined;
       }
-      remove(request.key);
+      remove(entry);
       return { ...entry.seat, waitMs: Math.max(0, entry.readyAt - performance.now()) };
     },
     forgetAll() {
-      for (const key of [...kept.keys()]) forget(key);
+      for (const entries of [...kept.values()]) for (const entry of entries) forget(entry);
     },
   };
 }

@@ -417,6 +417,53 @@ describe('createPostgresRateGate', () => {
     expect(sent.filter((call) => call.startsWith('rate_gate_acquire'))).toHaveLength(3);
   });
 
+  it('grants the callers of a process that ask together in one round trip, spaced as if one after another', async () => {
+    const { db, sent } = loggedDb();
+    const gate = createPostgresRateGate({ db });
+    const limit: AccountLimit = { key: 'test:together', requests: 600, windowMs: 60_000 };
+    const spacing = 60_000 / (600 * 0.97);
+    const waits: number[] = [];
+    const releases = await Promise.all(
+      [0, 1, 2, 3].map((i) => gate.acquire(limit, { onGrant: (ms) => (waits[i] = ms) })),
+    );
+    // The first caller asked for all four; the last, served from them, reserved the next ahead.
+    expect(sent).toEqual(['rate_gate_acquire_many', 'rate_gate_acquire']);
+    for (const [i, wait] of waits.entries()) expect(wait).toBeCloseTo(waits[0]! + i * spacing, -1.5);
+    for (const release of releases) await release();
+    await gate.settle();
+    expect(await heldLeases(limit.key)).toBe(0);
+  });
+
+  it('asks one at a time where a grant held for a waiter would keep a call seat (a concurrency limit)', async () => {
+    const { db, sent } = loggedDb();
+    const gate = createPostgresRateGate({ db });
+    const limit: AccountLimit = {
+      key: 'test:together-seats',
+      requests: 1000,
+      windowMs: 1000,
+      concurrency: 3,
+    };
+    const releases = await Promise.all([0, 1, 2].map(() => gate.acquire(limit)));
+    expect(sent).toEqual(['rate_gate_acquire', 'rate_gate_acquire', 'rate_gate_acquire']);
+    for (const release of releases) await release();
+    await gate.settle();
+  });
+
+  it('grants for waiting callers stop at the first the window refuses, which is answered too', async () => {
+    const ids = [0, 1, 2, 3].map((i) => `00000000-0000-4000-8000-00000000000${i}`);
+    const { rows } = await database.pool.query<{ lease_id: string; granted: boolean; seq: number | null }>(
+      `SELECT lease_id, granted, seq FROM rate_gate_acquire_many('{}', '{}', 'test:many-window', 2, 60000, 10, 0, $1, 15000)`,
+      [ids],
+    );
+    // Request 2 may not be granted while request 0 is in flight (two per window).
+    expect(rows).toEqual([
+      { lease_id: ids[0], granted: true, seq: 0 },
+      { lease_id: ids[1], granted: true, seq: 1 },
+      { lease_id: ids[2], granted: false, seq: null },
+    ]);
+    expect(await heldLeases('test:many-window')).toBe(2);
+  });
+
   it('refuses a renewal period that would let a live lease lapse', () => {
     expect(() => createPostgresRateGate({ db: database.db, leaseMs: 300, renewEveryMs: 300 })).toThrow(
       RangeError,

@@ -3,7 +3,7 @@ import type { Executor } from '../database.ts';
 
 /**
  * The shared rate gate's calls (tables and functions in migrations/0014_rate_gate_gcra.sql, where
- * the rules are spelled out, and 0027). Each is ONE autocommit round trip to a PL/pgSQL function: no
+ * the rules are spelled out, 0027 and 0028). Each is ONE autocommit round trip to a PL/pgSQL function: no
  * explicit transaction, no advisory lock, the account's row lock held only for the call. Every time
  * is the database's `clock_timestamp()`, so workers on machines with skewed clocks agree; they are
  * handed durations to wait, never instants.
@@ -75,6 +75,46 @@ export async function takeSeats(
   const row = rows[0];
   if (row?.granted) return { granted: true, seq: Number(row.seq), waitMs: row.wait_ms ?? 0 };
   return { granted: false, holderSlotInMs: row?.retry_in_ms ?? 0 };
+}
+
+/** A grant made for another caller of the process, with the lease it was made on. */
+export interface LeasedGrant {
+  leaseId: string;
+  seq: number;
+  waitMs: number;
+}
+
+/**
+ * `takeSeats` for this caller and, in the same round trip, for the callers of the process waiting
+ * behind it (`moreLeaseIds`, in their order; rate_gate_acquire_many): the grants they get stop at
+ * the first one refused. The caller's own answer is `grant`.
+ */
+export async function takeSeatsWithMore(
+  db: Executor,
+  req: SeatRequest,
+  moreLeaseIds: readonly string[],
+  releasing: readonly HeldSeat[] = [],
+): Promise<{ grant: SeatGrant; more: LeasedGrant[] }> {
+  const { rows } = await sql<{
+    lease_id: string;
+    granted: boolean;
+    seq: number | null;
+    wait_ms: number | null;
+    retry_in_ms: number | null;
+  }>`
+    SELECT lease_id, granted, seq, wait_ms, retry_in_ms
+    FROM rate_gate_acquire_many(${releasing.map((r) => r.seq)}::bigint[], ${releasing.map((r) => r.leaseId)}::uuid[],
+                                ${req.key}::text, ${req.requests}::int, ${req.windowMs}::float8, ${req.spacingMs}::float8,
+                                ${req.concurrency}::int, ${[req.leaseId, ...moreLeaseIds]}::uuid[], ${req.leaseMs}::float8)
+  `.execute(db);
+  const [own, ...others] = rows;
+  const grant: SeatGrant = own?.granted
+    ? { granted: true, seq: Number(own.seq), waitMs: own.wait_ms ?? 0 }
+    : { granted: false, holderSlotInMs: own?.retry_in_ms ?? 0 };
+  const more = others
+    .filter((r) => r.granted)
+    .map((r) => ({ leaseId: r.lease_id, seq: Number(r.seq), waitMs: r.wait_ms ?? 0 }));
+  return { grant, more };
 }
 
 /**
