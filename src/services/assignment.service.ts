@@ -8,7 +8,7 @@ import { UnprocessableError } from '../errors.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import { changesHands, targetOf, type AssignmentTarget } from './assignment/eligibility.ts';
 import { createValidator, type JudgedDevice } from './assignment/validation.ts';
-import { writeWorkOrders } from './assignment/work-order-writer.ts';
+import { writeSlots, writeWorkOrders } from './assignment/work-order-writer.ts';
 import { optionsOf, requestHash, type AssignmentRequest } from './assignment/request.ts';
 import { isLocalOnly } from './processing/local-steps.ts';
 import type { AuditService } from './audit.service.ts';
@@ -137,6 +137,7 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
   const today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
 
   const validator = createValidator({ db: deps.db, resolveFilter: deps.resolveFilter });
+  const inWriteSlot = writeSlots(Math.max(1, deps.config.database.poolSize - 1));
 
   return {
     async submit(principal, request, options = {}) {
@@ -180,50 +181,52 @@ export function createAssignmentService(deps: AssignmentDeps): AssignmentService
 
       try {
         const { id, counts } = await retryOnDeadlock(() =>
-          deps.db.transaction().execute(async (trx) => {
-            const bulkChangeId = await bulkChanges.insertBulkChange(trx, {
-              tenantId: principal.tenantId,
-              serviceProviderId: provider.id,
-              portalType: provider.portal_type,
-              customerId: customer.id,
-              siteId,
-              options: { ...optionsOf(request), activatedDate: request.activatedDate ?? date },
-              totalCount: checked.count,
-              createdBy: principal.userId,
-              idempotencyKey: options.idempotencyKey ?? null,
-              requestHash: hash,
-              source: sourceOf(principal, options),
-              workOrderRequest: {
+          inWriteSlot(() =>
+            deps.db.transaction().execute(async (trx) => {
+              const bulkChangeId = await bulkChanges.insertBulkChange(trx, {
+                tenantId: principal.tenantId,
+                serviceProviderId: provider.id,
+                portalType: provider.portal_type,
                 customerId: customer.id,
                 siteId,
-                revCustomerId: request.createRevService ? customer.rev_customer_id : null,
-                revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
-                activatedDate: request.activatedDate ?? date,
-              },
-            });
-            const ctx: bulkChanges.WorkOrderContext = { tenantId: principal.tenantId, bulkChangeId };
-            const written = await writeWorkOrders(trx, ctx, checked.judge, chunkSize, date, request);
-            await bulkChanges.insertRejectionLogs(trx, {
-              bulkChangeId,
-              portalType: provider.portal_type,
-              // Refused while the request was checked, by the API process, for this person.
-              processedBy: API_PROCESS,
-              submittedBy: principal.email,
-              description: REJECTION_LOG,
-            });
-            // The chunks with pending work, one job each: known here, race losers included.
-            if (written.chunks.length > 0) {
-              await deps.queue.enqueueMany(
-                trx,
-                'bulk-change.process-chunk',
-                written.chunks.map((chunk) => ({ bulkChangeId, chunk })),
-              );
-            } else {
-              // Nothing to process: the finish step still runs (final status, notifications).
-              await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId });
-            }
-            return { id: bulkChangeId, counts: written.counts };
-          }),
+                options: { ...optionsOf(request), activatedDate: request.activatedDate ?? date },
+                totalCount: checked.count,
+                createdBy: principal.userId,
+                idempotencyKey: options.idempotencyKey ?? null,
+                requestHash: hash,
+                source: sourceOf(principal, options),
+                workOrderRequest: {
+                  customerId: customer.id,
+                  siteId,
+                  revCustomerId: request.createRevService ? customer.rev_customer_id : null,
+                  revCredentialsId: request.createRevService ? customer.rev_credentials_id : null,
+                  activatedDate: request.activatedDate ?? date,
+                },
+              });
+              const ctx: bulkChanges.WorkOrderContext = { tenantId: principal.tenantId, bulkChangeId };
+              const written = await writeWorkOrders(trx, ctx, checked.judge, chunkSize, date, request);
+              await bulkChanges.insertRejectionLogs(trx, {
+                bulkChangeId,
+                portalType: provider.portal_type,
+                // Refused while the request was checked, by the API process, for this person.
+                processedBy: API_PROCESS,
+                submittedBy: principal.email,
+                description: REJECTION_LOG,
+              });
+              // The chunks with pending work, one job each: known here, race losers included.
+              if (written.chunks.length > 0) {
+                await deps.queue.enqueueMany(
+                  trx,
+                  'bulk-change.process-chunk',
+                  written.chunks.map((chunk) => ({ bulkChangeId, chunk })),
+                );
+              } else {
+                // Nothing to process: the finish step still runs (final status, notifications).
+                await deps.queue.enqueue(trx, 'bulk-change.finish', { bulkChangeId });
+              }
+              return { id: bulkChangeId, counts: written.counts };
+            }),
+          ),
         );
         return { id, status: 'NEW', counts, duplicates, replayed: false };
       } catch (error) {

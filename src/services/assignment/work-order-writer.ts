@@ -9,7 +9,29 @@ import type { JudgedDevice } from './validation.ts';
  * one slice is inserted by PostgreSQL while Node judges the next (and a second connection reads
  * the one after). Judging all 100,000 devices and then inserting them left each side idle while
  * the other worked (issue 13, B1 and B3).
+ *
+ * A submission so holds its transaction's connection while its reads need another one from the
+ * pool: as many submissions at once as the pool has connections would hold them all and wait for
+ * ever. `writeSlots` lets at most one fewer write at once in a process, so a connection is always
+ * left for the reads (every other holder of a connection gives it back without waiting for one).
  */
+
+/** At most `slots` holders at once; the others wait, in order. */
+export function writeSlots(slots: number) {
+  let free = slots;
+  const waiting: (() => void)[] = [];
+  return async function inSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (free > 0) free -= 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    }
+  };
+}
 
 export interface WrittenWorkOrders {
   counts: bulkChanges.StatusCounts;
