@@ -10,10 +10,10 @@ import type { JudgedDevice } from './validation.ts';
  * the one after). Judging all 100,000 devices and then inserting them left each side idle while
  * the other worked (issue 13, B1 and B3).
  *
- * A submission so holds its transaction's connection while its reads need another one from the
- * pool: as many submissions at once as the pool has connections would hold them all and wait for
- * ever. `writeSlots` lets at most one fewer write at once in a process, so a connection is always
- * left for the reads (every other holder of a connection gives it back without waiting for one).
+ * So a submission holds its transaction's connection while its reads take another from the pool:
+ * as many submissions at once as the pool has connections would hold them all and wait for ever.
+ * `writeSlots` lets one fewer write at once in a process, so a connection is always left for the
+ * reads (every other holder of a connection gives it back without waiting for another).
  */
 
 /** At most `slots` holders at once; the others wait, in order. */
