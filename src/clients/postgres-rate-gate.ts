@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
-import { takeSeats, takeSeatsWithMore, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
+import { takeSeatsWithMore, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
 import { heldLeases, pendingReleases, reservedAhead, reservesAhead } from './rate-gate-holdings.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
 
@@ -148,14 +148,12 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         // reserved ahead), where a grant held a moment unused costs nobody anything.
         const behind = once || !reservesAhead(request) ? 0 : (waiting.get(request.key) ?? 1) - 1;
         const moreLeaseIds = Array.from({ length: Math.min(behind, MAX_FOR_WAITERS) }, () => randomUUID());
-        const answer =
-          moreLeaseIds.length === 0
-            ? takeSeats(db, request, releasing).then((grant) => ({ grant, more: [] }))
-            : takeSeatsWithMore(db, request, moreLeaseIds, releasing);
-        const { grant, more } = await answer.catch((error: unknown) => {
-          releases.send(request, releasing);
-          return unavailable(request.key)(error);
-        });
+        const { grant, more } = await takeSeatsWithMore(db, request, moreLeaseIds, releasing).catch(
+          (error: unknown) => {
+            releases.send(request, releasing);
+            return unavailable(request.key)(error);
+          },
+        );
         ahead.keepFor(request, more);
         if (grant.granted) return { seq: grant.seq, leaseId: request.leaseId, waitMs: grant.waitMs };
         if (once) return undefined;

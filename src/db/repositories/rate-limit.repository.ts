@@ -72,7 +72,14 @@ export async function takeSeats(
                                               ${releasing.map((r) => r.leaseId)}::uuid[], ${args})`
     }
   `.execute(db);
-  const row = rows[0];
+  return grantOf(rows[0]);
+}
+
+/** A gate function's answer as a `SeatGrant`. */
+function grantOf(
+  row:
+    { granted: boolean; seq: number | null; wait_ms: number | null; retry_in_ms: number | null } | undefined,
+): SeatGrant {
   if (row?.granted) return { granted: true, seq: Number(row.seq), waitMs: row.wait_ms ?? 0 };
   return { granted: false, holderSlotInMs: row?.retry_in_ms ?? 0 };
 }
@@ -87,7 +94,7 @@ export interface LeasedGrant {
 /**
  * `takeSeats` for this caller and, in the same round trip, for the callers of the process waiting
  * behind it (`moreLeaseIds`, in their order; rate_gate_acquire_many): the grants they get stop at
- * the first one refused. The caller's own answer is `grant`.
+ * the first one refused. The caller's own answer is `grant`. With nobody behind, `takeSeats`.
  */
 export async function takeSeatsWithMore(
   db: Executor,
@@ -95,6 +102,7 @@ export async function takeSeatsWithMore(
   moreLeaseIds: readonly string[],
   releasing: readonly HeldSeat[] = [],
 ): Promise<{ grant: SeatGrant; more: LeasedGrant[] }> {
+  if (moreLeaseIds.length === 0) return { grant: await takeSeats(db, req, releasing), more: [] };
   const { rows } = await sql<{
     lease_id: string;
     granted: boolean;
@@ -108,13 +116,10 @@ export async function takeSeatsWithMore(
                                 ${req.concurrency}::int, ${[req.leaseId, ...moreLeaseIds]}::uuid[], ${req.leaseMs}::float8)
   `.execute(db);
   const [own, ...others] = rows;
-  const grant: SeatGrant = own?.granted
-    ? { granted: true, seq: Number(own.seq), waitMs: own.wait_ms ?? 0 }
-    : { granted: false, holderSlotInMs: own?.retry_in_ms ?? 0 };
   const more = others
     .filter((r) => r.granted)
     .map((r) => ({ leaseId: r.lease_id, seq: Number(r.seq), waitMs: r.wait_ms ?? 0 }));
-  return { grant, more };
+  return { grant: grantOf(own), more };
 }
 
 /**

@@ -90,10 +90,11 @@ export async function writeWorkOrders(
       // Awaited in its turn; until then a failure must not count as unhandled.
       writing.catch(() => undefined);
     }
-  } finally {
+    await writing;
+  } catch (error) {
     // A failed judgement still waits for the insert in flight: the transaction ends after it.
     await writing.catch(() => undefined);
+    throw error;
   }
-  await writing;
   return { counts, chunks: [...chunks].sort((a, b) => a - b) };
 }
