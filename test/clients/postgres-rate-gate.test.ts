@@ -464,6 +464,58 @@ describe('createPostgresRateGate', () => {
     expect(await heldLeases('test:many-window')).toBe(2);
   });
 
+  it('gives back a request that ended on time without waiting for the account’s row, and moves the row on for one that did not', async () => {
+    const acquire = async (key: string, requests: number, spacing: number, lease: string) =>
+      (
+        await database.pool.query<{ seq: string }>(
+          `SELECT seq FROM rate_gate_acquire($1, $2, 60000, $3, 0, $4, 15000)`,
+          [key, requests, spacing, lease],
+        )
+      ).rows[0]!.seq;
+    const onTime = '00000000-0000-4000-8000-0000000000a1';
+    const late = '00000000-0000-4000-8000-0000000000a2';
+    // 1,000 a minute: request 1,000 is due ~60 s on anyway, so a release now has nothing to move.
+    const onTimeSeq = await acquire('test:release-on-time', 1000, 61.8, onTime);
+    // 2 a minute, spaced 10 ms: request 2 must wait a whole window after this release.
+    const lateSeq = await acquire('test:release-late', 2, 10, late);
+
+    const holder = await database.pool.connect();
+    const releaser = await second.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        `SELECT 1 FROM rate_gate WHERE key IN ('test:release-on-time', 'test:release-late') FOR UPDATE`,
+      );
+      await releaser.query(`SET statement_timeout = 2000`);
+      // A reservation holds both rows: the on-time release is not kept waiting by it.
+      const released = await releaser.query<{ ok: boolean }>(
+        `SELECT rate_gate_release('test:release-on-time', $1, $2, 1000, 60000, 61.8) AS ok`,
+        [onTimeSeq, onTime],
+      );
+      expect(released.rows[0]?.ok).toBe(true);
+      // The late one must move the row's time on, so it waits for the row…
+      const moving = releaser.query(
+        `SELECT rate_gate_release('test:release-late', $1, $2, 2, 60000, 10) AS ok`,
+        [lateSeq, late],
+      );
+      expect(await settledWithin(moving, 300)).toBe(pending);
+      await holder.query('COMMIT');
+      // …and then keeps request 2 a window after it.
+      expect((await moving).rows[0]?.ok).toBe(true);
+      const { rows } = await database.pool.query<{ ahead_ms: number }>(
+        `SELECT (extract(epoch FROM tat - clock_timestamp()) * 1000)::float8 AS ahead_ms FROM rate_gate WHERE key = 'test:release-late'`,
+      );
+      // Request 2's slot is tat + 1 spacing: at least 60 s after the release.
+      expect(rows[0]!.ahead_ms + 10).toBeGreaterThan(59_000);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+      releaser.release();
+    }
+    expect(await heldLeases('test:release-on-time')).toBe(0);
+    expect(await heldLeases('test:release-late')).toBe(0);
+  });
+
   it('refuses a renewal period that would let a live lease lapse', () => {
     expect(() => createPostgresRateGate({ db: database.db, leaseMs: 300, renewEveryMs: 300 })).toThrow(
       RangeError,

@@ -3,7 +3,7 @@ import type { Executor } from '../database.ts';
 
 /**
  * The shared rate gate's calls (tables and functions in migrations/0014_rate_gate_gcra.sql, where
- * the rules are spelled out, 0027 and 0028). Each is ONE autocommit round trip to a PL/pgSQL function: no
+ * the rules are spelled out, 0027, 0028 and 0029). Each is ONE autocommit round trip to a PL/pgSQL function: no
  * explicit transaction, no advisory lock, the account's row lock held only for the call. Every time
  * is the database's `clock_timestamp()`, so workers on machines with skewed clocks agree; they are
  * handed durations to wait, never instants.
@@ -14,7 +14,7 @@ import type { Executor } from '../database.ts';
  * a configured 1,000,000 requests a minute a call cost 0.1–0.4 s of database time. Now a
  * reservation reads the account's row and its few leases, inserts one lease and updates the row;
  * a release deletes the lease and, only when the request outlasted the utilization margin, moves
- * the row's time on. bench/rate-gate.bench.ts prints the current cost per call at 1,000 and
+ * the row's time on (only then locking the row: 0029). bench/rate-gate.bench.ts prints the current cost per call at 1,000 and
  * 1,000,000 requests a minute.
  */
 
