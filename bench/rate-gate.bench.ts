@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +20,7 @@ import type { DB } from '../src/db/schema.ts';
 import { buildJasperSimulator, type JasperSimState } from '../simulators/jasper.simulator.ts';
 import { buildRevioSimulator, DEMO_REVIO_ACCOUNT } from '../simulators/revio.simulator.ts';
 import type { RecordedRequest } from '../simulators/sim-control.ts';
+import { freePort } from '../test/helpers/ports.ts';
 import { recordFigures } from './support.ts';
 
 /**
@@ -410,17 +410,4 @@ async function openServer(): Promise<Server> {
     await fs.rm(dataDir, { recursive: true, force: true });
     throw error;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
