@@ -494,7 +494,7 @@ describe('createPostgresRateGate', () => {
       );
       expect(released.rows[0]?.ok).toBe(true);
       // The late one must move the row's time on, so it waits for the row…
-      const moving = releaser.query(
+      const moving = releaser.query<{ ok: boolean }>(
         `SELECT rate_gate_release('test:release-late', $1, $2, 2, 60000, 10) AS ok`,
         [lateSeq, late],
       );
