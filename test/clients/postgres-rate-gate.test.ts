@@ -325,7 +325,9 @@ describe('createPostgresRateGate', () => {
       ),
       { numRuns: 12 },
     );
-  });
+    // Bound by its sleeps: up to 9 calls of one request per window of up to 300 ms in each of 12
+    // runs, 10 s here, and up to 3 × that under CI's load.
+  }, 120_000);
 
   it('reclaims the seat of a holder that never releases once its lease expires', async () => {
     const limit: AccountLimit = { key: 'test:crashed', requests: 1000, windowMs: 1000, concurrency: 1 };
