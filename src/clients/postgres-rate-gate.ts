@@ -40,6 +40,11 @@ import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
  *   process waiting behind it asks for theirs too, in the same round trip (rate_gate_acquire_many:
  *   a chunk's callers starting together each waited for every reservation before their own). One
  *   nobody takes soon is given back as never sent (`reservedAhead` in rate-gate-holdings.ts).
+ *   Where a slot is shorter than a round trip (FAST_SPACING_MS: 1,000,000 a minute is 0.06 ms), as
+ *   many are kept ahead as the process lately had callers of the account at once, topped up as they
+ *   are taken, and a caller takes one without waiting for its turn when no caller of the process
+ *   is waiting: 2 × 4 callers at 1,000,000/min each waited a round trip before (p99 1.6–3.4 ms),
+ *   now p99 0.1–0.3 ms (B6). A single caller calling with nothing in between still waits one.
  * - Leases are kept alive by their holder: every `renewEveryMs` a process moves the leases of its
  *   calls in flight on to `leaseMs` from now (one statement for all of them). A lease nobody renews
  *   is taken as released `leaseMs` after its last renewal, so a killed worker's call seats are free
@@ -87,6 +92,13 @@ const POLL_MIN_MS = 10;
 const POLL_MAX_MS = 50;
 /** Grants asked at most for the callers waiting behind one, in its round trip. */
 const MAX_FOR_WAITERS = 32;
+/**
+ * Below this spacing a round trip spans several slots, so as many grants are kept ahead as the
+ * process has callers of the key (a slot kept and not taken costs a few hundredths of a ms).
+ */
+const FAST_SPACING_MS = 5;
+/** How long the most callers a process had at once for a key counts for keeping grants ahead. */
+const PEAK_MS = 1_000;
 
 export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRateGate {
   const { db } = deps;
@@ -116,6 +128,27 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   };
 
   const ahead = reservedAhead(releases, leases);
+  // Per key, this process's callers between their acquire and their release, and the most there
+  // were at once lately (a worker's callers come and go between their calls).
+  const active = new Map<string, number>();
+  const peaks = new Map<string, { callers: number; at: number }>();
+  const enter = (key: string) => {
+    const now = active.get(key) ?? 0;
+    active.set(key, now + 1);
+    const peak = peaks.get(key);
+    if (!peak || peak.callers <= now + 1 || performance.now() - peak.at > PEAK_MS) {
+      peaks.set(key, { callers: now + 1, at: performance.now() });
+    }
+  };
+  const leave = (key: string) => {
+    const n = (active.get(key) ?? 1) - 1;
+    if (n > 0) active.set(key, n);
+    else active.delete(key);
+  };
+  const callersOf = (key: string) => {
+    const peak = peaks.get(key);
+    return peak && performance.now() - peak.at <= PEAK_MS ? peak.callers : (active.get(key) ?? 1);
+  };
 
   /**
    * Waits for this caller's turn, then takes the grant reserved ahead for the key if there is one,
@@ -126,6 +159,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
     request: SeatRequest,
     signal: AbortSignal | undefined,
     once = false,
+    extra = 0,
   ): Promise<{ seq: number; leaseId: string; waitMs: number } | undefined> => {
     const previous = turns.get(request.key) ?? Promise.resolve();
     let done = () => {};
@@ -146,7 +180,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         const releasing = releases.take(request.key);
         // The callers waiting behind this one get theirs in the same round trip (kept for them as
         // reserved ahead), where a grant held a moment unused costs nobody anything.
-        const behind = once || !reservesAhead(request) ? 0 : (waiting.get(request.key) ?? 1) - 1;
+        const behind = once ? extra : !reservesAhead(request) ? 0 : (waiting.get(request.key) ?? 1) - 1;
         const moreLeaseIds = Array.from({ length: Math.min(behind, MAX_FOR_WAITERS) }, () => randomUUID());
         const { grant, more } = await takeSeatsWithMore(db, request, moreLeaseIds, releasing).catch(
           (error: unknown) => {
@@ -172,10 +206,16 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
 
   /** Reserves the key's next grant in the background, unless one is reserved or on its way. */
   const reserveAhead = (request: SeatRequest) => {
-    if (!ahead.startFor(request)) return;
+    const depth = request.spacingMs < FAST_SPACING_MS ? Math.min(callersOf(request.key), MAX_FOR_WAITERS) : 1;
+    const count = ahead.startFor(request, depth);
+    if (count === 0) return;
     const next = { ...request, leaseId: randomUUID() };
-    reserveInTurn(next, undefined, true).then(
-      (grant) => ahead.keep(next, grant),
+    reserveInTurn(next, undefined, true, count - 1).then(
+      (grant) => {
+        ahead.keep(next, grant);
+        // Callers took what was kept while this was on its way: kept up again (if it was granted).
+        if (grant) reserveAhead(request);
+      },
       // Nothing is lost: the next caller reserves for itself (and meets the failure then).
       () => ahead.keep(next, undefined),
     );
@@ -199,7 +239,14 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         leaseMs,
         spacingMs,
       };
-      const { seq, leaseId, waitMs } = (await reserveInTurn(request, signal))!;
+      enter(key);
+      const kept = waiting.has(key) ? undefined : ahead.take(request);
+      const { seq, leaseId, waitMs } =
+        kept ??
+        (await reserveInTurn(request, signal).catch((error: unknown) => {
+          leave(key);
+          throw error;
+        }))!;
       leases.add(leaseId, key);
       options.onGrant?.(waitMs);
       reserveAhead(request);
@@ -209,6 +256,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         // Idempotent, never throws (see `onReleaseError`), and does not wait for the database.
         if (!released) {
           released = true;
+          leave(key);
           leases.delete(leaseId);
           releases.add(request, { seq, leaseId });
         }

@@ -113,7 +113,7 @@ export function reservesAhead(request: SeatRequest): boolean {
 
 /**
  * Per account key without a concurrency limit and with a long window, grants reserved before their
- * caller asked: the next grant, reserved while the caller before it waited for its slot or made its
+ * caller asked: the next grant (or, for a fast limit, one per caller the process has), reserved while the caller before it waited for its slot or made its
  * call, so that a worker calling an account call after call finds its grant ready and only waits
  * for its slot; and those reserved, with a caller's own, for the callers of the process waiting
  * behind it. Taken in the order they were reserved. One nobody takes within a second (or two
@@ -126,7 +126,8 @@ export function reservedAhead(
   type Grant = { seq: number; leaseId: string; waitMs: number };
   type Entry = { request: SeatRequest; seat: HeldSeat; readyAt: number; timer: NodeJS.Timeout };
   const kept = new Map<string, Entry[]>();
-  const reserving = new Set<string>();
+  /** Per key, grants asked ahead and not answered yet. */
+  const reserving = new Map<string, number>();
   /** The entry, no longer kept (its timer stopped). */
   const remove = (entry: Entry) => {
     const { key } = entry.request;
@@ -155,14 +156,23 @@ export function reservedAhead(
   };
   return {
     /**
-     * Whether to reserve ahead for this request's key now (a limit that gains by it, nothing kept
-     * nor on its way); if so, it is on its way.
+     * How many grants to reserve ahead for this request's key now: as many as `depth` lacks of
+     * those kept, for a limit that gains by it and when none is on its way (0: nothing to do). Those
+     * returned are on their way.
      */
-    startFor(request: SeatRequest): boolean {
+    startFor(request: SeatRequest, depth = 1): number {
       const { key } = request;
-      if (!reservesAhead(request) || kept.has(key) || reserving.has(key)) return false;
-      reserving.add(key);
-      return true;
+      if (!reservesAhead(request)) return 0;
+      const asking = reserving.get(key) ?? 0;
+      if (asking > 0) return 0;
+      const missing = depth - (kept.get(key)?.length ?? 0);
+      if (missing <= 0) return 0;
+      reserving.set(key, missing);
+      return missing;
+    },
+    /** Whether a grant is kept for this key (taken without waiting for a turn). */
+    has(key: string): boolean {
+      return kept.has(key);
     },
     /** The reservation made ahead, when it answers (undefined: not granted, or failed). */
     keep(request: SeatRequest, grant: Grant | undefined) {

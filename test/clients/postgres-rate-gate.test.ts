@@ -436,6 +436,26 @@ describe('createPostgresRateGate', () => {
     expect(await heldLeases(limit.key)).toBe(0);
   });
 
+  it('keeps a grant ahead for each of the process’s callers where a round trip spans several slots', async () => {
+    const { db, sent } = loggedDb();
+    const gate = createPostgresRateGate({ db });
+    // 1,000,000 a minute: a slot every 0.06 ms, so a caller that had to ask would wait a round trip.
+    const limit: AccountLimit = { key: 'test:fast', requests: 1_000_000, windowMs: 60_000 };
+    const four = () => Promise.all([0, 1, 2, 3].map(() => gate.acquire(limit)));
+    for (const release of await four()) await release();
+    await sleep(100); // the grants reserved ahead have answered
+    const before = sent.length;
+    const releases = await four();
+    // All four granted from what was kept for them: no reservation on any caller's path.
+    expect(sent.slice(before).filter((call) => call.startsWith('rate_gate_acquire'))).toEqual([]);
+    for (const release of releases) await release();
+    await sleep(100);
+    // Four kept for the next four again (the released leases are gone); given back at the end.
+    expect(await heldLeases(limit.key)).toBe(4);
+    await gate.settle();
+    expect(await heldLeases(limit.key)).toBe(0);
+  });
+
   it('asks one at a time where a grant held for a waiter would keep a call seat (a concurrency limit)', async () => {
     const { db, sent } = loggedDb();
     const gate = createPostgresRateGate({ db });
