@@ -6,11 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import { closeHttpAgent } from '../src/clients/http-client.ts';
 import { createJasperClient, type JasperCredentials } from '../src/clients/jasper.client.ts';
-import {
-  createPostgresRateGate,
-  sleepFor,
-  type PostgresRateGate,
-} from '../src/clients/postgres-rate-gate.ts';
+import { createPostgresRateGate, type PostgresRateGate } from '../src/clients/postgres-rate-gate.ts';
+import { sleepFor } from '../src/clients/rate-gate-waits.ts';
 import type { RateGate } from '../src/clients/rate-gate.ts';
 import { createRevioClient, type RevioCredentials } from '../src/clients/revio.client.ts';
 import { createDatabase, type DatabaseHandle } from '../src/db/database.ts';

@@ -2,8 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
 import { takeSeatsWithMore, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
-import { heldLeases, pendingReleases, reservedAhead, reservesAhead } from './rate-gate-holdings.ts';
+import {
+  heldLeases,
+  pendingReleases,
+  recentCallers,
+  reservedAhead,
+  reservesAhead,
+} from './rate-gate-holdings.ts';
 import type { AccountLimit, RateGate, Release } from './rate-gate.ts';
+import { abortable, sleep, sleepFor } from './rate-gate-waits.ts';
 
 /**
  * The production `RateGate`: shared through PostgreSQL, so every worker process on every machine
@@ -97,8 +104,6 @@ const MAX_FOR_WAITERS = 32;
  * process has callers of the key (a slot kept and not taken costs a few hundredths of a ms).
  */
 const FAST_SPACING_MS = 5;
-/** How long the most callers a process had at once for a key counts for keeping grants ahead. */
-const PEAK_MS = 1_000;
 
 export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRateGate {
   const { db } = deps;
@@ -128,27 +133,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   };
 
   const ahead = reservedAhead(releases, leases);
-  // Per key, this process's callers between their acquire and their release, and the most there
-  // were at once lately (a worker's callers come and go between their calls).
-  const active = new Map<string, number>();
-  const peaks = new Map<string, { callers: number; at: number }>();
-  const enter = (key: string) => {
-    const now = active.get(key) ?? 0;
-    active.set(key, now + 1);
-    const peak = peaks.get(key);
-    if (!peak || peak.callers <= now + 1 || performance.now() - peak.at > PEAK_MS) {
-      peaks.set(key, { callers: now + 1, at: performance.now() });
-    }
-  };
-  const leave = (key: string) => {
-    const n = (active.get(key) ?? 1) - 1;
-    if (n > 0) active.set(key, n);
-    else active.delete(key);
-  };
-  const callersOf = (key: string) => {
-    const peak = peaks.get(key);
-    return peak && performance.now() - peak.at <= PEAK_MS ? peak.callers : (active.get(key) ?? 1);
-  };
+  const callers = recentCallers();
 
   /**
    * Waits for this caller's turn, then takes the grant reserved ahead for the key if there is one,
@@ -206,7 +191,8 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
 
   /** Reserves the key's next grant in the background, unless one is reserved or on its way. */
   const reserveAhead = (request: SeatRequest) => {
-    const depth = request.spacingMs < FAST_SPACING_MS ? Math.min(callersOf(request.key), MAX_FOR_WAITERS) : 1;
+    const depth =
+      request.spacingMs < FAST_SPACING_MS ? Math.min(callers.of(request.key), MAX_FOR_WAITERS) : 1;
     const count = ahead.startFor(request, depth);
     if (count === 0) return;
     const next = { ...request, leaseId: randomUUID() };
@@ -239,12 +225,12 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         leaseMs,
         spacingMs,
       };
-      enter(key);
+      callers.enter(key);
       const kept = waiting.has(key) ? undefined : ahead.take(request);
       const { seq, leaseId, waitMs } =
         kept ??
         (await reserveInTurn(request, signal).catch((error: unknown) => {
-          leave(key);
+          callers.leave(key);
           throw error;
         }))!;
       leases.add(leaseId, key);
@@ -256,7 +242,7 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         // Idempotent, never throws (see `onReleaseError`), and does not wait for the database.
         if (!released) {
           released = true;
-          leave(key);
+          callers.leave(key);
           leases.delete(leaseId);
           releases.add(request, { seq, leaseId });
         }
@@ -286,54 +272,6 @@ function unavailable(key: string) {
       cause,
     });
   };
-}
-
-/**
- * Waits `ms` measured from now. Node may fire a timer early by however long the current event loop
- * turn has run (timers start from the loop's cached clock), and an early send is exactly what the
- * gate must prevent, so the wait is checked against `performance.now()` and resumed if short. A
- * timer also fires up to a millisecond late (libuv counts whole milliseconds from the loop's
- * clock), so it is set for a millisecond less than the wait, and the last millisecond is waited
- * out turn by turn (`setImmediate`): every call was ~0.8 ms late before (bench/rate-gate.bench.ts,
- * B6), and a 1 ms timer for a 0.06 ms wait (the spacing at 1,000,000 a minute) would make every
- * call a millisecond late. Exported for the benchmark, which measures how late it wakes on the
- * machine with nothing else to do (the floor under B6's figure).
- */
-export async function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
-  const until = performance.now() + ms;
-  for (let left = ms; left > 0; left = until - performance.now()) {
-    if (left >= 2) await sleep(Math.floor(left) - 1, signal);
-    else {
-      await new Promise((resolve) => setImmediate(resolve));
-      signal?.throwIfAborted();
-    }
-  }
-}
-
-/** Rejects with the signal's reason, like `signal.throwIfAborted()`. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise((resolve, reject) => {
-    const abort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', abort, { once: true });
-    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
 
 /** A limit that can never grant would make callers wait forever; fail loudly instead. */

@@ -200,3 +200,37 @@ export function reservedAhead(
     },
   };
 }
+
+/** How long the most callers a process had at once for a key counts for keeping grants ahead. */
+const PEAK_MS = 1_000;
+
+/**
+ * Per account key, this process's callers between their acquire and their release, and the most
+ * there were at once within the last PEAK_MS (a worker's callers come and go between their calls).
+ */
+export function recentCallers() {
+  const active = new Map<string, number>();
+  const peaks = new Map<string, { callers: number; at: number }>();
+  return {
+    enter(key: string) {
+      const now = (active.get(key) ?? 0) + 1;
+      active.set(key, now);
+      const peak = peaks.get(key);
+      if (!peak || peak.callers <= now || performance.now() - peak.at > PEAK_MS) {
+        peaks.set(key, { callers: now, at: performance.now() });
+      }
+    },
+    leave(key: string) {
+      const n = (active.get(key) ?? 1) - 1;
+      if (n > 0) active.set(key, n);
+      else active.delete(key);
+    },
+    /** The most callers at once lately (at least 1). */
+    of(key: string): number {
+      const peak = peaks.get(key);
+      return peak && performance.now() - peak.at <= PEAK_MS
+        ? peak.callers
+        : Math.max(1, active.get(key) ?? 1);
+    },
+  };
+}
