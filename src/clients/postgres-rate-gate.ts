@@ -138,7 +138,8 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   /**
    * Waits for this caller's turn, then takes the grant reserved ahead for the key if there is one,
    * else reserves (polling while not granted). `once`: one reservation, answered granted or not
-   * (reserving ahead: it never waits for a seat).
+   * (reserving ahead: it never waits for a seat), with `extra` more grants asked in the same round
+   * trip and kept ahead.
    */
   const reserveInTurn = async (
     request: SeatRequest,
@@ -189,7 +190,10 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
     }
   };
 
-  /** Reserves the key's next grant in the background, unless one is reserved or on its way. */
+  /**
+   * Reserves the key's next grants in the background (one, or for a fast limit one per recent
+   * caller), unless enough are kept or some are on their way.
+   */
   const reserveAhead = (request: SeatRequest) => {
     const depth =
       request.spacingMs < FAST_SPACING_MS ? Math.min(callers.of(request.key), MAX_FOR_WAITERS) : 1;

@@ -113,8 +113,8 @@ export function reservesAhead(request: SeatRequest): boolean {
 
 /**
  * Per account key without a concurrency limit and with a long window, grants reserved before their
- * caller asked: the next grant (or, for a fast limit, one per caller the process has), reserved while the caller before it waited for its slot or made its
- * call, so that a worker calling an account call after call finds its grant ready and only waits
+ * caller asked: the next grant (for a fast limit, one per caller the process lately had), reserved
+ * while the caller before it waited for its slot or made its call, so that a worker calling an account call after call finds its grant ready and only waits
  * for its slot; and those reserved, with a caller's own, for the callers of the process waiting
  * behind it. Taken in the order they were reserved. One nobody takes within a second (or two
  * spacings) of its slot is given back as never sent: no window is kept after it.
@@ -126,8 +126,7 @@ export function reservedAhead(
   type Grant = { seq: number; leaseId: string; waitMs: number };
   type Entry = { request: SeatRequest; seat: HeldSeat; readyAt: number; timer: NodeJS.Timeout };
   const kept = new Map<string, Entry[]>();
-  /** Per key, grants asked ahead and not answered yet. */
-  const reserving = new Map<string, number>();
+  const reserving = new Set<string>();
   /** The entry, no longer kept (its timer stopped). */
   const remove = (entry: Entry) => {
     const { key } = entry.request;
@@ -162,17 +161,10 @@ export function reservedAhead(
      */
     startFor(request: SeatRequest, depth = 1): number {
       const { key } = request;
-      if (!reservesAhead(request)) return 0;
-      const asking = reserving.get(key) ?? 0;
-      if (asking > 0) return 0;
       const missing = depth - (kept.get(key)?.length ?? 0);
-      if (missing <= 0) return 0;
-      reserving.set(key, missing);
+      if (!reservesAhead(request) || reserving.has(key) || missing <= 0) return 0;
+      reserving.add(key);
       return missing;
-    },
-    /** Whether a grant is kept for this key (taken without waiting for a turn). */
-    has(key: string): boolean {
-      return kept.has(key);
     },
     /** The reservation made ahead, when it answers (undefined: not granted, or failed). */
     keep(request: SeatRequest, grant: Grant | undefined) {
