@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import { RetryableError } from '../errors.ts';
-import { takeSeatsWithMore, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
+import { takeRange, takeSeatsWithMore, type SeatRequest } from '../db/repositories/rate-limit.repository.ts';
 import {
   heldLeases,
   pendingReleases,
@@ -47,11 +47,12 @@ import { abortable, sleep, sleepFor } from './rate-gate-waits.ts';
  *   process waiting behind it asks for theirs too, in the same round trip (rate_gate_acquire_many:
  *   a chunk's callers starting together each waited for every reservation before their own). One
  *   nobody takes soon is given back as never sent (`reservedAhead` in rate-gate-holdings.ts).
- *   Where a slot is shorter than a round trip (FAST_SPACING_MS: 1,000,000 a minute is 0.06 ms), as
- *   many are kept ahead as the process lately had callers of the account at once, topped up as they
- *   are taken, and a caller takes one without waiting for its turn when no caller of the process
- *   is waiting: 2 × 4 callers at 1,000,000/min each waited a round trip before (p99 1.6–3.4 ms),
- *   now p99 0.1–0.3 ms (B6). A single caller calling with nothing in between still waits one.
+ *   Where a slot is shorter than a round trip (FAST_SPACING_MS: 1,000,000 a minute is 0.06 ms), a
+ *   run of grants is kept ahead as ONE lease (rate_gate_acquire_range, 0031: one row whatever its
+ *   length), enough for RUN_MS of slots, topped up when half of it is taken; a caller takes the
+ *   next grant of it, at its own slot, without waiting for its turn when no caller of the process is
+ *   waiting. Before, one grant per recent caller was kept, each its own lease: a caller calling
+ *   again the moment it had its grant waited a round trip per call (B6 p99 1.3–3.0 ms).
  * - Leases are kept alive by their holder: every `renewEveryMs` a process moves the leases of its
  *   calls in flight on to `leaseMs` from now (one statement for all of them). A lease nobody renews
  *   is taken as released `leaseMs` after its last renewal, so a killed worker's call seats are free
@@ -100,10 +101,14 @@ const POLL_MAX_MS = 50;
 /** Grants asked at most for the callers waiting behind one, in its round trip. */
 const MAX_FOR_WAITERS = 32;
 /**
- * Below this spacing a round trip spans several slots, so as many grants are kept ahead as the
- * process has callers of the key (a slot kept and not taken costs a few hundredths of a ms).
+ * Below this spacing a round trip spans several slots, so a run of grants is kept ahead as one lease
+ * (a slot kept and not taken costs a few hundredths of a ms): enough for RUN_MS of slots, at least
+ * one per caller the process lately had, at most MAX_RUN. Topped up once half of it is taken, so
+ * a round trip of up to RUN_MS / 2 comes back before a caller calling back to back runs out.
  */
 const FAST_SPACING_MS = 5;
+const RUN_MS = 10;
+const MAX_RUN = 256;
 
 export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRateGate {
   const { db } = deps;
@@ -138,15 +143,13 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   /**
    * Waits for this caller's turn, then takes the grant reserved ahead for the key if there is one,
    * else reserves (polling while not granted). `once`: one reservation, answered granted or not
-   * (reserving ahead: it never waits for a seat), with `extra` more grants asked in the same round
-   * trip and kept ahead.
+   * (reserving ahead: it never waits for a seat), of a run of `once.run` grants as one lease.
    */
   const reserveInTurn = async (
     request: SeatRequest,
     signal: AbortSignal | undefined,
-    once = false,
-    extra = 0,
-  ): Promise<{ seq: number; leaseId: string; waitMs: number } | undefined> => {
+    once?: { run: number },
+  ): Promise<{ seq: number; leaseId: string; waitMs: number; seqs?: number } | undefined> => {
     const previous = turns.get(request.key) ?? Promise.resolve();
     let done = () => {};
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -166,16 +169,18 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         const releasing = releases.take(request.key);
         // The callers waiting behind this one get theirs in the same round trip (kept for them as
         // reserved ahead), where a grant held a moment unused costs nobody anything.
-        const behind = once ? extra : !reservesAhead(request) ? 0 : (waiting.get(request.key) ?? 1) - 1;
+        const behind = once || !reservesAhead(request) ? 0 : (waiting.get(request.key) ?? 1) - 1;
         const moreLeaseIds = Array.from({ length: Math.min(behind, MAX_FOR_WAITERS) }, () => randomUUID());
-        const { grant, more } = await takeSeatsWithMore(db, request, moreLeaseIds, releasing).catch(
-          (error: unknown) => {
-            releases.send(request, releasing);
-            return unavailable(request.key)(error);
-          },
-        );
+        const { grant, more } = await (
+          once && once.run > 1
+            ? takeRange(db, request, once.run, releasing).then((run) => ({ grant: run, more: [] }))
+            : takeSeatsWithMore(db, request, moreLeaseIds, releasing)
+        ).catch((error: unknown) => {
+          releases.send(request, releasing);
+          return unavailable(request.key)(error);
+        });
         ahead.keepFor(request, more);
-        if (grant.granted) return { seq: grant.seq, leaseId: request.leaseId, waitMs: grant.waitMs };
+        if (grant.granted) return { ...grant, leaseId: request.leaseId };
         if (once) return undefined;
         // Capped: a holder configured with a longer leaseMs than ours would look due later than it is.
         const holderSlotInMs = Math.min(grant.holderSlotInMs, request.windowMs);
@@ -191,16 +196,18 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
   };
 
   /**
-   * Reserves the key's next grants in the background (one, or for a fast limit one per recent
-   * caller), unless enough are kept or some are on their way.
+   * Reserves the key's next grants in the background (one, or for a fast limit a run of them),
+   * unless enough are kept or some are on their way.
    */
   const reserveAhead = (request: SeatRequest) => {
     const depth =
-      request.spacingMs < FAST_SPACING_MS ? Math.min(callers.of(request.key), MAX_FOR_WAITERS) : 1;
-    const count = ahead.startFor(request, depth);
-    if (count === 0) return;
+      request.spacingMs < FAST_SPACING_MS
+        ? Math.min(MAX_RUN, Math.max(callers.of(request.key), Math.ceil(RUN_MS / request.spacingMs)))
+        : 1;
+    const run = ahead.startFor(request, depth);
+    if (run === 0) return;
     const next = { ...request, leaseId: randomUUID() };
-    reserveInTurn(next, undefined, true, count - 1).then(
+    reserveInTurn(next, undefined, { run }).then(
       (grant) => {
         ahead.keep(next, grant);
         // Callers took what was kept while this was on its way: kept up again (if it was granted).
@@ -247,8 +254,11 @@ export function createPostgresRateGate(deps: PostgresRateGateDeps): PostgresRate
         if (!released) {
           released = true;
           callers.leave(key);
-          leases.delete(leaseId);
-          releases.add(request, { seq, leaseId });
+          // A grant kept ahead goes back with its lease (the last of a run's grants gives it back).
+          if (!ahead.finish(leaseId)) {
+            leases.delete(leaseId);
+            releases.add(request, { seq, leaseId });
+          }
         }
         return Promise.resolve();
       };

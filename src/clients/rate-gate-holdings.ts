@@ -113,58 +113,93 @@ export function reservesAhead(request: SeatRequest): boolean {
 
 /**
  * Per account key without a concurrency limit and with a long window, grants reserved before their
- * caller asked: the next grant (for a fast limit, one per caller the process lately had), reserved
- * while the caller before it waited for its slot or made its call, so that a worker calling an account call after call finds its grant ready and only waits
- * for its slot; and those reserved, with a caller's own, for the callers of the process waiting
- * behind it. Taken in the order they were reserved. One nobody takes within a second (or two
- * spacings) of its slot is given back as never sent: no window is kept after it.
+ * caller asked: the next grant, reserved while the caller before it waited for its slot or made its
+ * call, so that a worker calling an account call after call finds its grant ready and only waits for
+ * its slot (for a fast limit, a run of them as one lease: `takeRange`); and those reserved, with a
+ * caller's own, for the callers of the process waiting behind it. Taken in the order they were
+ * reserved, each at its own slot (a run's are a spacing apart). What nobody takes within a second
+ * (or two spacings) of its slot is given back as never sent.
+ *
+ * A lease is given back once, when every grant of it is: released by the caller that took it
+ * (`finish`), or given back untaken. One none of whose grants was sent keeps no window after it
+ * (rate_gate_release with a zero window).
  */
 export function reservedAhead(
   releases: ReturnType<typeof pendingReleases>,
   leases: ReturnType<typeof heldLeases>,
 ) {
-  type Grant = { seq: number; leaseId: string; waitMs: number };
-  type Entry = { request: SeatRequest; seat: HeldSeat; readyAt: number; timer: NodeJS.Timeout };
-  const kept = new Map<string, Entry[]>();
+  type Grant = { seq: number; leaseId: string; waitMs: number; seqs?: number };
+  type Lease = {
+    request: SeatRequest;
+    seat: HeldSeat;
+    seqs: number;
+    /** Grants handed to callers so far (the next one is seat.seq + taken). */
+    taken: number;
+    /** Grants neither released by their caller nor given back. */
+    open: number;
+    sent: boolean;
+    readyAt: number;
+    timer: NodeJS.Timeout;
+  };
+  /** Per key, the leases with grants left to take, oldest first. */
+  const kept = new Map<string, Lease[]>();
+  /** Every lease not yet given back, by lease id. */
+  const unreleased = new Map<string, Lease>();
   const reserving = new Set<string>();
-  /** The entry, no longer kept (its timer stopped). */
-  const remove = (entry: Entry) => {
-    const { key } = entry.request;
-    const rest = (kept.get(key) ?? []).filter((e) => e !== entry);
+  const left = (lease: Lease) => lease.seqs - lease.taken;
+  /** The lease, no longer offered to callers (its timer stopped). */
+  const remove = (lease: Lease) => {
+    const { key } = lease.request;
+    const rest = (kept.get(key) ?? []).filter((l) => l !== lease);
     if (rest.length > 0) kept.set(key, rest);
     else kept.delete(key);
-    clearTimeout(entry.timer);
+    clearTimeout(lease.timer);
   };
-  const forget = (entry: Entry) => {
-    remove(entry);
-    leases.delete(entry.seat.leaseId);
-    // Never sent: its release keeps no slot a window after it (rate_gate_release with a zero window).
-    releases.send({ ...entry.request, windowMs: 0 }, [entry.seat]);
+  const giveBackIfDone = (lease: Lease) => {
+    if (lease.open > 0) return;
+    unreleased.delete(lease.seat.leaseId);
+    leases.delete(lease.seat.leaseId);
+    if (lease.sent) releases.add(lease.request, lease.seat);
+    else releases.send({ ...lease.request, windowMs: 0 }, [lease.seat]);
+  };
+  /** Its grants nobody took, given back. */
+  const forget = (lease: Lease) => {
+    remove(lease);
+    lease.open -= left(lease);
+    lease.taken = lease.seqs;
+    giveBackIfDone(lease);
   };
   const add = (request: SeatRequest, grant: Grant) => {
     leases.add(grant.leaseId, request.key);
-    const unusedMs = grant.waitMs + unusedMsOf(request);
-    const entry: Entry = {
+    const seqs = grant.seqs ?? 1;
+    const unusedMs = grant.waitMs + (seqs - 1) * request.spacingMs + unusedMsOf(request);
+    const lease: Lease = {
       request,
       seat: { seq: grant.seq, leaseId: grant.leaseId },
+      seqs,
+      taken: 0,
+      open: seqs,
+      sent: false,
       readyAt: performance.now() + grant.waitMs,
-      timer: setTimeout(() => forget(entry), unusedMs),
+      timer: setTimeout(() => forget(lease), unusedMs),
     };
-    entry.timer.unref();
-    kept.set(request.key, [...(kept.get(request.key) ?? []), entry]);
+    lease.timer.unref();
+    unreleased.set(grant.leaseId, lease);
+    kept.set(request.key, [...(kept.get(request.key) ?? []), lease]);
   };
+  const remaining = (key: string) => (kept.get(key) ?? []).reduce((n, lease) => n + left(lease), 0);
   return {
     /**
-     * How many grants to reserve ahead for this request's key now: as many as `depth` lacks of
-     * those kept, for a limit that gains by it and when none is on its way (0: nothing to do). Those
-     * returned are on their way.
+     * How many grants to reserve ahead for this request's key now: what `depth` lacks of those
+     * kept once they are down to half of it, for a limit that gains by it and when none is on its
+     * way (0: nothing to do). Those returned are on their way.
      */
     startFor(request: SeatRequest, depth = 1): number {
       const { key } = request;
-      const missing = depth - (kept.get(key)?.length ?? 0);
-      if (!reservesAhead(request) || reserving.has(key) || missing <= 0) return 0;
+      const have = remaining(key);
+      if (!reservesAhead(request) || reserving.has(key) || have * 2 > depth) return 0;
       reserving.add(key);
-      return missing;
+      return depth - have;
     },
     /** The reservation made ahead, when it answers (undefined: not granted, or failed). */
     keep(request: SeatRequest, grant: Grant | undefined) {
@@ -177,18 +212,33 @@ export function reservedAhead(
     },
     /** The oldest grant kept for this request's key, if it was reserved for the same limit. */
     take(request: SeatRequest): Grant | undefined {
-      const entry = kept.get(request.key)?.[0];
-      if (!entry) return undefined;
-      const { requests, windowMs, spacingMs } = entry.request;
+      const lease = kept.get(request.key)?.[0];
+      if (!lease) return undefined;
+      const { requests, windowMs, spacingMs } = lease.request;
       if (requests !== request.requests || windowMs !== request.windowMs || spacingMs !== request.spacingMs) {
         for (const stale of kept.get(request.key) ?? []) forget(stale);
         return undefined;
       }
-      remove(entry);
-      return { ...entry.seat, waitMs: Math.max(0, entry.readyAt - performance.now()) };
+      const seq = lease.seat.seq + lease.taken;
+      const waitMs = Math.max(0, lease.readyAt + lease.taken * spacingMs - performance.now());
+      lease.taken += 1;
+      if (left(lease) === 0) remove(lease);
+      return { seq, leaseId: lease.seat.leaseId, waitMs };
+    },
+    /**
+     * A taken grant's call is over (or was given up): false when the lease is not one of these (the
+     * caller gives its own back). The lease goes back with its last grant.
+     */
+    finish(leaseId: string): boolean {
+      const lease = unreleased.get(leaseId);
+      if (!lease) return false;
+      lease.open -= 1;
+      lease.sent = true;
+      giveBackIfDone(lease);
+      return true;
     },
     forgetAll() {
-      for (const entries of [...kept.values()]) for (const entry of entries) forget(entry);
+      for (const leasesOfKey of [...kept.values()]) for (const lease of leasesOfKey) forget(lease);
     },
   };
 }

@@ -403,7 +403,8 @@ describe('createPostgresRateGate', () => {
   it('reserves the next grant ahead for a limit like Rev.io’s, and gives back one nobody takes', async () => {
     const { db, sent } = loggedDb();
     const gate = createPostgresRateGate({ db });
-    const limit: AccountLimit = { key: 'test:ahead', requests: 60_000, windowMs: 60_000 };
+    // A slot every 10 ms: one grant kept ahead (a faster limit keeps a run, below).
+    const limit: AccountLimit = { key: 'test:ahead', requests: 6_000, windowMs: 60_000 };
     await (
       await gate.acquire(limit)
     )();
@@ -436,24 +437,133 @@ describe('createPostgresRateGate', () => {
     expect(await heldLeases(limit.key)).toBe(0);
   });
 
-  it('keeps a grant ahead for each of the process’s callers where a round trip spans several slots', async () => {
+  it('keeps a run of grants ahead as one lease where a round trip spans several slots', async () => {
     const { db, sent } = loggedDb();
     const gate = createPostgresRateGate({ db });
     // 1,000,000 a minute: a slot every 0.06 ms, so a caller that had to ask would wait a round trip.
     const limit: AccountLimit = { key: 'test:fast', requests: 1_000_000, windowMs: 60_000 };
     const four = () => Promise.all([0, 1, 2, 3].map(() => gate.acquire(limit)));
+    const reservations = () => sent.filter((call) => call.startsWith('rate_gate_acquire'));
     for (const release of await four()) await release();
-    await sleep(100); // the grants reserved ahead have answered
-    const before = sent.length;
-    const releases = await four();
-    // All four granted from what was kept for them: no reservation on any caller's path.
-    expect(sent.slice(before).filter((call) => call.startsWith('rate_gate_acquire'))).toEqual([]);
-    for (const release of releases) await release();
-    await sleep(100);
-    // Four kept for the next four again (the released leases are gone); given back at the end.
-    expect(await heldLeases(limit.key)).toBe(4);
+    await sleep(100); // the run reserved ahead has answered
+    expect(reservations()).toEqual(['rate_gate_acquire_many', 'rate_gate_acquire_range']);
+    const run = await database.pool.query<{ rows: number; seqs: number }>(
+      'SELECT count(*)::int AS rows, sum(seqs)::int AS seqs FROM rate_gate_lease WHERE key = $1',
+      [limit.key],
+    );
+    // 10 ms of slots in one row (162), less the grants still kept then for the callers waiting
+    // behind the first (the four callers' own leases were given back).
+    expect(run.rows[0]?.rows).toBe(1);
+    expect(run.rows[0]?.seqs).toBeGreaterThanOrEqual(162 - 3);
+    expect(run.rows[0]?.seqs).toBeLessThanOrEqual(162);
+    // A caller calling again the moment it has its grant, then four at once: all served from the
+    // run, no reservation on any caller's path.
+    for (let call = 0; call < 40; call++) await (await gate.acquire(limit))();
+    for (const release of await four()) await release();
+    expect(reservations()).toHaveLength(2);
+    // The run goes back once, whole, when the grants nobody took are given back.
+    expect(await heldLeases(limit.key)).toBe(1);
     await gate.settle();
     expect(await heldLeases(limit.key)).toBe(0);
+  });
+
+  it('grants a run of requests as one lease, spaced, and no further than the window allows', async () => {
+    const ids = [1, 2, 3, 4].map((i) => `00000000-0000-4000-8000-00000000010${i}`);
+    const range = async (requests: number, count: number, lease: string) =>
+      (
+        await database.pool.query<{
+          granted: boolean;
+          seq: number | null;
+          seqs: number | null;
+          wait_ms: number;
+        }>(
+          `SELECT granted, seq, seqs, wait_ms FROM rate_gate_acquire_range('{}', '{}', 'test:run', $1, 60000, 10, $2, 15000, $3)`,
+          [requests, lease, count],
+        )
+      ).rows[0]!;
+    // Five per minute, a slot every 10 ms: a run of 3, then the window leaves 2 of the 4 asked.
+    expect(await range(5, 3, ids[0]!)).toMatchObject({ granted: true, seq: 0, seqs: 3 });
+    const second = await range(5, 4, ids[1]!);
+    expect(second).toMatchObject({ granted: true, seq: 3, seqs: 2 });
+    // Its first slot comes after the first run's three.
+    expect(second.wait_ms).toBeGreaterThan(25);
+    expect(await range(5, 1, ids[2]!)).toMatchObject({ granted: false, seqs: null });
+    // The first run given back by its first request frees the window for three more.
+    await database.pool.query(`SELECT rate_gate_release('test:run', 0, $1, 5, 0, 10)`, [ids[0]]);
+    expect(await range(5, 9, ids[3]!)).toMatchObject({ granted: true, seq: 5, seqs: 3 });
+    // Under a concurrency limit a run is one request, counted with every lease's requests.
+    const seats = await database.pool.query<{ granted: boolean }>(
+      `SELECT granted FROM rate_gate_acquire('test:run', 1000, 60000, 10, 6, gen_random_uuid(), 15000)`,
+    );
+    expect(seats.rows[0]?.granted).toBe(true);
+    const full = await database.pool.query<{ granted: boolean }>(
+      `SELECT granted FROM rate_gate_acquire('test:run', 1000, 60000, 10, 6, gen_random_uuid(), 15000)`,
+    );
+    expect(full.rows[0]?.granted).toBe(false);
+  });
+
+  it('never grants a run past request oldest-in-flight + requests − 1, whatever runs and releases interleave', async () => {
+    // The window rule, checked on the account's numbers alone (no clock): requests in flight all lie
+    // in [oldest lease's first request, next request), so that span never exceeds the limit, and a
+    // run is granted as long as the rule allows (cut short by it, never refused below it).
+    let run = 0;
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('run' as const), count: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(op, { maxLength: 25 }),
+        async (requests, ops) => {
+          run += 1;
+          const key = `test:run-property-${run}`;
+          const held: { seq: number; leaseId: string; seqs: number }[] = [];
+          let nextSeq = 0;
+          for (const step of ops) {
+            if (step.kind === 'release') {
+              const lease = held.splice(step.pick % Math.max(1, held.length), 1)[0];
+              if (lease) {
+                await database.pool.query(`SELECT rate_gate_release($1, $2, $3, $4, 0, 0.01)`, [
+                  key,
+                  lease.seq,
+                  lease.leaseId,
+                  requests,
+                ]);
+              }
+              continue;
+            }
+            const oldest = held.length === 0 ? nextSeq : Math.min(...held.map((l) => l.seq));
+            const { rows } = await database.pool.query<{
+              granted: boolean;
+              seq: number;
+              seqs: number;
+              lease_id: string;
+            }>(
+              `SELECT a.*, l.id AS lease_id
+             FROM (SELECT gen_random_uuid() AS id) l,
+                  rate_gate_acquire_range('{}', '{}', $1, $2, 60000, 0.01, l.id, 60000, $3) a`,
+              [key, requests, step.count],
+            );
+            const answer = rows[0]!;
+            const room = oldest + requests - nextSeq;
+            expect(answer.granted).toBe(room > 0);
+            if (!answer.granted) continue;
+            expect(answer).toMatchObject({ seq: nextSeq, seqs: Math.min(step.count, room) });
+            nextSeq += answer.seqs;
+            held.push({ seq: answer.seq, leaseId: answer.lease_id, seqs: answer.seqs });
+            const span = await database.pool.query<{ span: number; in_flight: number }>(
+              `SELECT (SELECT next_seq FROM rate_gate WHERE key = $1) - min(seq) AS span, sum(seqs)::int AS in_flight
+             FROM rate_gate_lease WHERE key = $1`,
+              [key],
+            );
+            expect(Number(span.rows[0]!.span)).toBeLessThanOrEqual(requests);
+            expect(span.rows[0]!.in_flight).toBe(held.reduce((n, l) => n + l.seqs, 0));
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('asks one at a time where a grant held for a waiter would keep a call seat (a concurrency limit)', async () => {

@@ -3,7 +3,7 @@ import type { Executor } from '../database.ts';
 
 /**
  * The shared rate gate's calls (tables and functions in migrations/0014_rate_gate_gcra.sql, where
- * the rules are spelled out, 0027, 0028 and 0029). Each is ONE autocommit round trip to a PL/pgSQL function: no
+ * the rules are spelled out, 0027, 0028, 0029 and 0031). Each is ONE autocommit round trip to a PL/pgSQL function: no
  * explicit transaction, no advisory lock, the account's row lock held only for the call. Every time
  * is the database's `clock_timestamp()`, so workers on machines with skewed clocks agree; they are
  * handed durations to wait, never instants.
@@ -31,8 +31,11 @@ export interface SeatRequest {
 }
 
 export type SeatGrant =
-  /** `seq`: the request's number, needed to release it; `waitMs`: until its slot. */
-  | { granted: true; seq: number; waitMs: number }
+  /**
+   * `seq`: the request's number, needed to release it; `waitMs`: until its slot. `seqs`: the
+   * requests of the lease (a run, `takeRange`: seq … seq + seqs − 1, a spacing apart); 1 otherwise.
+   */
+  | { granted: true; seq: number; waitMs: number; seqs?: number }
   /**
    * Every call seat is busy, or request n − `requests` is still in flight. `holderSlotInMs`: when
    * the earliest holder is due to send (it cannot release before), 0 when it already has; no use
@@ -120,6 +123,34 @@ export async function takeSeatsWithMore(
     .filter((r) => r.granted)
     .map((r) => ({ leaseId: r.lease_id, seq: Number(r.seq), waitMs: r.wait_ms ?? 0 }));
   return { grant: grantOf(own), more };
+}
+
+/**
+ * Reserves a run of up to `count` consecutive requests of an account without a concurrency limit
+ * as one lease (rate_gate_acquire_range, 0031), after giving back `releasing` in the same round
+ * trip: for a process keeping grants ahead where a slot is far shorter than a round trip, one row
+ * per round trip whatever the run's length. The run is released once, by its first `seq`.
+ */
+export async function takeRange(
+  db: Executor,
+  req: SeatRequest,
+  count: number,
+  releasing: readonly HeldSeat[] = [],
+): Promise<SeatGrant> {
+  const { rows } = await sql<{
+    granted: boolean;
+    seq: number | null;
+    seqs: number | null;
+    wait_ms: number | null;
+    retry_in_ms: number | null;
+  }>`
+    SELECT granted, seq, seqs, wait_ms, retry_in_ms
+    FROM rate_gate_acquire_range(${releasing.map((r) => r.seq)}::bigint[], ${releasing.map((r) => r.leaseId)}::uuid[],
+                                 ${req.key}::text, ${req.requests}::int, ${req.windowMs}::float8, ${req.spacingMs}::float8,
+                                 ${req.leaseId}::uuid, ${req.leaseMs}::float8, ${count}::int)
+  `.execute(db);
+  const grant = grantOf(rows[0]);
+  return grant.granted ? { ...grant, seqs: rows[0]?.seqs ?? 1 } : grant;
 }
 
 /**
