@@ -137,6 +137,7 @@ export function reservedAhead(
     taken: number;
     /** Grants neither released by their caller nor given back. */
     open: number;
+    /** A caller took one of its grants: its release keeps the window (else a zero window). */
     sent: boolean;
     readyAt: number;
     timer: NodeJS.Timeout;
