@@ -477,19 +477,21 @@ describe('createPostgresRateGate', () => {
           seqs: number | null;
           wait_ms: number;
         }>(
-          `SELECT granted, seq, seqs, wait_ms FROM rate_gate_acquire_range('{}', '{}', 'test:run', $1, 60000, 10, $2, 15000, $3)`,
+          `SELECT granted, seq, seqs, wait_ms FROM rate_gate_acquire_range('{}', '{}', 'test:run', $1, 60000, 1000, $2, 15000, $3)`,
           [requests, lease, count],
         )
       ).rows[0]!;
-    // Five per minute, a slot every 10 ms: a run of 3, then the window leaves 2 of the 4 asked.
+    // Five per minute, a slot every second (so the waits below hold however slow the machine): a
+    // run of 3, then the window leaves 2 of the 4 asked.
     expect(await range(5, 3, ids[0]!)).toMatchObject({ granted: true, seq: 0, seqs: 3 });
     const second = await range(5, 4, ids[1]!);
     expect(second).toMatchObject({ granted: true, seq: 3, seqs: 2 });
-    // Its first slot comes after the first run's three.
-    expect(second.wait_ms).toBeGreaterThan(25);
+    // Its first slot comes after the first run's three, three seconds after the first.
+    expect(second.wait_ms).toBeGreaterThan(2000);
+    expect(second.wait_ms).toBeLessThanOrEqual(3000);
     expect(await range(5, 1, ids[2]!)).toMatchObject({ granted: false, seqs: null });
     // The first run given back by its first request frees the window for three more.
-    await database.pool.query(`SELECT rate_gate_release('test:run', 0, $1, 5, 0, 10)`, [ids[0]]);
+    await database.pool.query(`SELECT rate_gate_release('test:run', 0, $1, 5, 0, 1000)`, [ids[0]]);
     expect(await range(5, 9, ids[3]!)).toMatchObject({ granted: true, seq: 5, seqs: 3 });
     // Under a concurrency limit a run is one request, counted with every lease's requests.
     const seats = await database.pool.query<{ granted: boolean }>(
