@@ -13,13 +13,18 @@ import { benchDatabase, ms, recordFigures } from './support.ts';
  * same run, with the same rows written without simbind (assignment-rows.ts): set-based SQL in one
  * transaction, and one transaction per device (measured on a sample, extrapolated). The serving
  * process's memory is read from /proc during the run (VmRSS sampled, VmHWM at the end).
+ * Each side runs twice, interleaved, and each side's best run is compared: on this 2-core VM one
+ * run of either side alone moved B1 between 1.16× and 1.62× from run to run of the same code.
  * Prints figures; asserts nothing; writes B1 and B4 to results.json.
  *
- * BENCH_DEVICES (default 100000), BENCH_DATABASE_URL (a server; default: an embedded PostgreSQL).
+ * BENCH_DEVICES (default 100000), BENCH_PAIRS (runs of each side, default 2), BENCH_DATABASE_URL (a
+ * server; default: an embedded PostgreSQL).
  */
 
 const N = Number(process.env.BENCH_DEVICES ?? 100_000);
 const PER_DEVICE_SAMPLE = 2000;
+/** Runs of each side, interleaved (simbind, bare, simbind, bare); each side's best is compared. */
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 2);
 
 export async function benchAssignment(): Promise<void> {
   const { url, cleanup } = await benchDatabase('bench');
@@ -30,59 +35,68 @@ export async function benchAssignment(): Promise<void> {
     await installQueues(url);
     // Enough active, unowned devices on one provider: ~26 % of the fleet is active, free and on northwind's ThingSpace M2M.
     const seedStarted = performance.now();
-    await seedDemoData(handle.db, { devices: Math.ceil((2 * N + PER_DEVICE_SAMPLE) / 0.26) });
+    await seedDemoData(handle.db, { devices: Math.ceil((2 * PAIRS * N + PER_DEVICE_SAMPLE) / 0.26) });
     // Both sides then start from the same settled tables (statistics, visibility map).
     await handle.pool.query('VACUUM ANALYZE');
     console.log(`seed: ${ms(seedStarted)} ms`);
     const postgres = await serverVersion(handle);
-    const target = await freeDevices(handle, 2 * N + PER_DEVICE_SAMPLE);
-    // Three disjoint sets of devices: each side writes rows for devices nobody owned before.
-    const mine = target.devices.slice(0, N);
-    const bare = target.devices.slice(N, 2 * N);
-    const sample = target.devices.slice(2 * N);
+    const target = await freeDevices(handle, 2 * PAIRS * N + PER_DEVICE_SAMPLE);
+    // Disjoint sets of devices: each run of each side writes rows for devices nobody owned before.
+    const slice = (i: number) => ({ ...target, devices: target.devices.slice(i * N, (i + 1) * N) });
+    const runs: { simbind: SimbindRun; simbindWal: number; bareMs: number; bareWal: number }[] = [];
+    for (let pair = 0; pair < PAIRS; pair++) {
+      server = await startServingProcess(handle, url);
+      // Each side starts a checkpoint cycle of its own: the first change of a page after a checkpoint
+      // logs the whole page, and without one the side that runs second found the pages both touch
+      // (ownership, history and log indexes) already logged by the first, and paid nothing for them.
+      await handle.pool.query('CHECKPOINT');
+      const walBefore = await walPosition(handle);
+      const simbind = await runSimbind(handle, server, slice(2 * pair));
+      const simbindWal = await walSince(handle, walBefore);
+      await server.stop();
+      server = undefined;
+      await handle.pool.query('CHECKPOINT');
+      const bareWalBefore = await walPosition(handle);
+      const bareMs = await writeSetBased(handle, slice(2 * pair + 1));
+      const bareWal = await walSince(handle, bareWalBefore);
+      runs.push({ simbind, simbindWal, bareMs, bareWal });
+      console.log(
+        `run ${pair + 1} of ${PAIRS}: simbind ${simbind.totalMs} ms (submit ${simbind.submitMs} ms, first device done at ` +
+          `${simbind.firstDoneMs} ms, last at ${simbind.lastDoneMs} ms), bare SQL ${bareMs} ms: ` +
+          `${(simbind.totalMs / bareMs).toFixed(2)}×; WAL simbind ${simbindWal} MB (jobs included), bare SQL ${bareWal} MB`,
+      );
+    }
+    const perDeviceMs = await writePerDevice(handle, {
+      ...target,
+      devices: target.devices.slice(2 * PAIRS * N),
+    });
 
-    server = await startServingProcess(handle, url);
-    // Each side starts a checkpoint cycle of its own: the first change of a page after a checkpoint
-    // logs the whole page, and without one the side that runs second found the pages both touch
-    // (ownership, history and log indexes) already logged by the first, and paid nothing for them.
-    await handle.pool.query('CHECKPOINT');
-    const walBefore = await walPosition(handle);
-    const simbind = await runSimbind(handle, server, { ...target, devices: mine });
-    const simbindWal = await walSince(handle, walBefore);
-    await server.stop();
-    server = undefined;
-    await handle.pool.query('CHECKPOINT');
-    const bareWalBefore = await walPosition(handle);
-    const bareMs = await writeSetBased(handle, { ...target, devices: bare });
-    const bareWal = await walSince(handle, bareWalBefore);
-    const perDeviceMs = await writePerDevice(handle, { ...target, devices: sample });
-
-    const perDeviceExtrapolated = Math.round((perDeviceMs / sample.length) * N);
-    const ratio = Math.round((simbind.totalMs / bareMs) * 100) / 100;
-    const speedUp = Math.round((perDeviceExtrapolated / simbind.totalMs) * 10) / 10;
-    console.log(`devices: ${N.toLocaleString('en')}`);
-    console.log(`simbind end to end (submit → worker → finish): ${simbind.totalMs} ms`);
-    console.log(
-      `  submit (HTTP, validation + one transaction) ${simbind.submitMs} ms; first device done at ` +
-        `${simbind.firstDoneMs} ms, last at ${simbind.lastDoneMs} ms; finished at ${simbind.totalMs} ms`,
-    );
+    // Each side's best run: a slow run is the machine's noise (another process, the disk), never
+    // the code's, and taking the best of each side alike keeps the comparison fair.
+    const best = runs.reduce((a, b) => (b.simbind.totalMs < a.simbind.totalMs ? b : a)).simbind;
+    const bareMs = Math.min(...runs.map((r) => r.bareMs));
+    const perDeviceExtrapolated = Math.round((perDeviceMs / PER_DEVICE_SAMPLE) * N);
+    const ratio = Math.round((best.totalMs / bareMs) * 100) / 100;
+    const speedUp = Math.round((perDeviceExtrapolated / best.totalMs) * 10) / 10;
+    const peakMb = Math.max(...runs.map((r) => r.simbind.peakMb));
+    console.log(`devices: ${N.toLocaleString('en')}; each side's best of ${PAIRS} runs, interleaved`);
+    console.log(`simbind end to end (submit → worker → finish): ${best.totalMs} ms`);
     console.log(`bare set-based SQL writing the same rows:     ${bareMs} ms`);
-    // What each side had PostgreSQL write to its log (both are bound by it as much as by CPU).
-    console.log(`WAL written: simbind ${simbindWal} MB (everything, jobs included), bare SQL ${bareWal} MB`);
     console.log(
-      `one transaction per device (${sample.length} measured, extrapolated): ${perDeviceExtrapolated} ms`,
+      `one transaction per device (${PER_DEVICE_SAMPLE} measured, extrapolated): ${perDeviceExtrapolated} ms`,
     );
     console.log(`ratio simbind / bare SQL:            ${ratio.toFixed(2)}× (target ≤ 1.5×)`);
     console.log(`speed-up vs one transaction/device:  ${speedUp}× (target ≥ 20×)`);
     console.log(
-      `serving process memory: peak RSS ${simbind.peakMb} MB (VmHWM), ${simbind.sampledMaxMb} MB at most ` +
-        `while the change ran (sampled every 50 ms); ${simbind.idleMb} MB before (target ≤ 250 MB)`,
+      `serving process memory: peak RSS ${peakMb} MB (VmHWM, the higher of the runs), ` +
+        `${Math.max(...runs.map((r) => r.simbind.sampledMaxMb))} MB at most while a change ran (sampled every 50 ms); ` +
+        `${runs[0]!.simbind.idleMb} MB before (target ≤ 250 MB)`,
     );
     const label = `${N.toLocaleString('en')}-device AMOP-path assignment end to end`;
     await recordFigures(postgres, [
       {
         id: 'B1',
-        name: `${label} ÷ bare set-based SQL writing the same rows (same run)`,
+        name: `${label} ÷ bare set-based SQL writing the same rows (same run, each side's best of ${PAIRS})`,
         value: ratio,
         unit: '×',
         target: '≤ 1.5×',
@@ -90,7 +104,7 @@ export async function benchAssignment(): Promise<void> {
       },
       {
         id: 'B1',
-        name: `${label}: speed-up vs one transaction per device (same rows, extrapolated from ${sample.length})`,
+        name: `${label}: speed-up vs one transaction per device (same rows, extrapolated from ${PER_DEVICE_SAMPLE})`,
         value: speedUp,
         unit: '×',
         target: '≥ 20×',
@@ -99,10 +113,10 @@ export async function benchAssignment(): Promise<void> {
       {
         id: 'B4',
         name: `peak RSS of the serving process (simbind serve: API + worker) during the ${label}`,
-        value: simbind.peakMb,
+        value: peakMb,
         unit: 'MB',
         target: '≤ 250 MB',
-        met: simbind.peakMb <= 250,
+        met: peakMb <= 250,
       },
     ]);
   } finally {
