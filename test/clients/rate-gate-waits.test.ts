@@ -25,12 +25,12 @@ describe('sleepFor (the gate’s wait for a slot)', () => {
     setTimeout(() => inTimer.abort(reason), 5);
     await expect(waiting).rejects.toBe(reason);
     expect(performance.now() - started).toBeLessThan(500);
-    // Inside the turns: a wait shorter than a timer's millisecond is all turns, and the abort comes
-    // before the first of them (a microtask runs before any setImmediate).
-    const inTurns = new AbortController();
-    const spinning = sleepFor(1.5, inTurns.signal);
-    queueMicrotask(() => inTurns.abort(reason));
-    await expect(spinning).rejects.toBe(reason);
+    // Inside the last millisecond: a wait that short is all slices, and the abort comes before the
+    // first of them (a microtask runs before any setImmediate).
+    const inSlices = new AbortController();
+    const slicing = sleepFor(1.5, inSlices.signal);
+    queueMicrotask(() => inSlices.abort(reason));
+    await expect(slicing).rejects.toBe(reason);
     await expect(sleepFor(5, AbortSignal.abort(reason))).rejects.toBe(reason);
   });
 });
